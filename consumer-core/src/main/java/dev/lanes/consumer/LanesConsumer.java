@@ -1,0 +1,1020 @@
+package dev.lanes.consumer;
+
+import dev.lanes.consumer.internals.adapter.ClientMetrics;
+import dev.lanes.consumer.internals.adapter.KafkaNetwork;
+import dev.lanes.consumer.internals.engine.ApplicationThreadGuard;
+import dev.lanes.consumer.internals.engine.Clock;
+import dev.lanes.consumer.internals.engine.FetchBuffer;
+import dev.lanes.consumer.internals.engine.FetchCollector;
+import dev.lanes.consumer.internals.engine.Lane;
+import dev.lanes.consumer.internals.engine.LaneName;
+import dev.lanes.consumer.internals.engine.LoopState;
+import dev.lanes.consumer.internals.engine.NetworkThread;
+import dev.lanes.consumer.internals.engine.RequestSender;
+import dev.lanes.consumer.internals.events.ApplicationEvent;
+import dev.lanes.consumer.internals.events.AwaitPositionsEvent;
+import dev.lanes.consumer.internals.events.CloseEvent;
+import dev.lanes.consumer.internals.events.CommitEvent;
+import dev.lanes.consumer.internals.events.FetchCommittedOffsetsEvent;
+import dev.lanes.consumer.internals.events.ListOffsetsEvent;
+import dev.lanes.consumer.internals.events.TopicMetadataEvent;
+import dev.lanes.consumer.internals.managers.CommitRequestManager;
+import dev.lanes.consumer.internals.managers.CoordinatorRequestManager;
+import dev.lanes.consumer.internals.managers.FetchRequestManager;
+import dev.lanes.consumer.internals.managers.OffsetsRequestManager;
+import dev.lanes.consumer.internals.managers.TopicMetadataRequestManager;
+import dev.lanes.consumer.internals.metrics.LanesConsumerMetrics;
+import dev.lanes.consumer.internals.state.ListedOffset;
+import dev.lanes.consumer.internals.state.OffsetResetStrategy;
+import dev.lanes.consumer.internals.state.SubscriptionState;
+import org.apache.kafka.clients.consumer.CloseOptions;
+import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerGroupMetadata;
+import org.apache.kafka.clients.consumer.ConsumerInterceptor;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.consumer.OffsetAndTimestamp;
+import org.apache.kafka.clients.consumer.OffsetCommitCallback;
+import org.apache.kafka.clients.consumer.SubscriptionPattern;
+import org.apache.kafka.common.IsolationLevel;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.Metric;
+import org.apache.kafka.common.MetricName;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.Uuid;
+import org.apache.kafka.common.errors.InterruptException;
+import org.apache.kafka.common.errors.InvalidConfigurationException;
+import org.apache.kafka.common.errors.InvalidGroupIdException;
+import org.apache.kafka.common.errors.TimeoutException;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.metrics.KafkaMetric;
+import org.apache.kafka.common.metrics.Metrics;
+import org.apache.kafka.common.serialization.Deserializer;
+import org.apache.kafka.common.utils.Utils;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.regex.Pattern;
+
+/**
+ * A Kafka consumer with an application thread and one background network thread joined by bounded,
+ * prioritized lanes. A drop-in {@link Consumer}: configure it like {@code KafkaConsumer}, plus the
+ * {@code lanes.*} settings of {@link LanesConsumerConfig}.
+ *
+ * <p>Like KafkaConsumer it is not thread-safe: one application thread calls it (a second one gets
+ * ConcurrentModificationException), except {@link #wakeup()}, which any thread may call. Every
+ * time-bound call returns or throws by its deadline, even if the broker or the background thread is
+ * stuck; callbacks, interceptors and deserializers run on the calling thread only.
+ *
+ * <p>This release supports manual assignment ({@link #assign}); group subscription comes next.
+ */
+public class LanesConsumer<K, V> implements Consumer<K, V> {
+
+    private static final Logger log = LoggerFactory.getLogger(LanesConsumer.class);
+    private static final AtomicInteger CLIENT_SEQUENCE = new AtomicInteger(1);
+
+    private final String clientId;
+    private final Optional<String> groupId;
+    private final Clock clock = Clock.SYSTEM;
+    private final Metrics metrics;
+    private final LanesConsumerMetrics lanesMetrics;
+    private final SubscriptionState subscriptions;
+    private final Lane systemLane;
+    private final Lane userLane;
+    private final FetchBuffer fetchBuffer;
+    private final FetchCollector<K, V> collector;
+    private final NetworkThread networkThread;
+    private final Deserializer<K> keyDeserializer;
+    private final Deserializer<V> valueDeserializer;
+    private final List<ConsumerInterceptor<K, V>> interceptors;
+    private final int maxPollRecords;
+    private final long defaultApiTimeoutMs;
+    private final boolean autoCommitEnabled;
+    private final ApplicationThreadGuard threadGuard = new ApplicationThreadGuard();
+    private final ConcurrentLinkedQueue<Runnable> completedCommitCallbacks = new ConcurrentLinkedQueue<>();
+    private final AtomicBoolean wakeupPending = new AtomicBoolean();
+    private final AtomicReference<CompletableFuture<?>> awaiting = new AtomicReference<>();
+    private volatile boolean closed;
+
+    public LanesConsumer(Map<String, Object> configs) {
+        this(configs, null, null);
+    }
+
+    public LanesConsumer(Properties properties) {
+        this(Utils.propsToMap(properties), null, null);
+    }
+
+    public LanesConsumer(Properties properties, Deserializer<K> keyDeserializer, Deserializer<V> valueDeserializer) {
+        this(Utils.propsToMap(properties), keyDeserializer, valueDeserializer);
+    }
+
+    @SuppressWarnings("unchecked")
+    public LanesConsumer(Map<String, Object> configs, Deserializer<K> keyDeserializer, Deserializer<V> valueDeserializer) {
+        LanesConsumerConfig lanesConfig = new LanesConsumerConfig(LanesConsumerConfig.lanesEntries(configs));
+        Map<String, Object> consumerSettings = LanesConsumerConfig.consumerEntries(configs);
+        Object configuredClientId = consumerSettings.get(ConsumerConfig.CLIENT_ID_CONFIG);
+        if (configuredClientId == null || configuredClientId.toString().isEmpty()) {
+            consumerSettings.put(ConsumerConfig.CLIENT_ID_CONFIG, "lanes-consumer-" + CLIENT_SEQUENCE.getAndIncrement());
+        }
+        ConsumerConfig config = new ConsumerConfig(
+                ConsumerConfig.appendDeserializerToConfig(consumerSettings, keyDeserializer, valueDeserializer));
+        this.clientId = config.getString(ConsumerConfig.CLIENT_ID_CONFIG);
+        this.groupId = Optional.ofNullable(config.getString(ConsumerConfig.GROUP_ID_CONFIG)).filter(id -> !id.isEmpty());
+        boolean autoCommitAsked = config.getBoolean(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG);
+        if (groupId.isEmpty() && autoCommitAsked && config.originals().containsKey(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG)) {
+            throw new InvalidConfigurationException(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG
+                    + " cannot be set to true when no group.id is configured");
+        }
+        this.autoCommitEnabled = groupId.isPresent() && autoCommitAsked;
+        this.maxPollRecords = config.getInt(ConsumerConfig.MAX_POLL_RECORDS_CONFIG);
+        this.defaultApiTimeoutMs = config.getInt(ConsumerConfig.DEFAULT_API_TIMEOUT_MS_CONFIG);
+        IsolationLevel isolationLevel = IsolationLevel.valueOf(
+                config.getString(ConsumerConfig.ISOLATION_LEVEL_CONFIG).toUpperCase(Locale.ROOT));
+        long retryBackoffMs = config.getLong(ConsumerConfig.RETRY_BACKOFF_MS_CONFIG);
+        long retryBackoffMaxMs = config.getLong(ConsumerConfig.RETRY_BACKOFF_MAX_MS_CONFIG);
+        int requestTimeoutMs = config.getInt(ConsumerConfig.REQUEST_TIMEOUT_MS_CONFIG);
+
+        Metrics createdMetrics = null;
+        KafkaNetwork network = null;
+        try {
+            if (keyDeserializer == null) {
+                keyDeserializer = config.getConfiguredInstance(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, Deserializer.class);
+                keyDeserializer.configure(config.originals(Map.of(ConsumerConfig.CLIENT_ID_CONFIG, clientId)), true);
+            }
+            if (valueDeserializer == null) {
+                valueDeserializer = config.getConfiguredInstance(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, Deserializer.class);
+                valueDeserializer.configure(config.originals(Map.of(ConsumerConfig.CLIENT_ID_CONFIG, clientId)), false);
+            }
+            this.keyDeserializer = keyDeserializer;
+            this.valueDeserializer = valueDeserializer;
+            this.interceptors = (List<ConsumerInterceptor<K, V>>) (List<?>) config.getConfiguredInstances(
+                    ConsumerConfig.INTERCEPTOR_CLASSES_CONFIG, ConsumerInterceptor.class,
+                    Map.of(ConsumerConfig.CLIENT_ID_CONFIG, clientId));
+
+            createdMetrics = ClientMetrics.create(config, clientId);
+            this.metrics = createdMetrics;
+            this.lanesMetrics = new LanesConsumerMetrics(metrics, clientId);
+            this.subscriptions = new SubscriptionState(
+                    OffsetResetStrategy.parse(config.getString(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG)));
+            this.systemLane = new Lane(LaneName.SYSTEM, lanesConfig.getInt(LanesConsumerConfig.SYSTEM_LANE_CAPACITY_CONFIG), clock);
+            this.userLane = new Lane(LaneName.USER, lanesConfig.getInt(LanesConsumerConfig.USER_LANE_CAPACITY_CONFIG), clock);
+            lanesMetrics.registerLane(LaneName.SYSTEM, systemLane::size, systemLane.capacity());
+            lanesMetrics.registerLane(LaneName.USER, userLane::size, userLane.capacity());
+
+            network = KafkaNetwork.create(config, metrics, clock);
+            AtomicReference<NetworkThread> threadRef = new AtomicReference<>();
+            this.fetchBuffer = new FetchBuffer(lanesConfig.getLong(LanesConsumerConfig.FETCH_BUFFER_MAX_BYTES_CONFIG),
+                    () -> threadRef.get().wakeup());
+            lanesMetrics.registerFetchBuffer(fetchBuffer::bytes, fetchBuffer.maxBytes());
+            this.collector = new FetchCollector<>(fetchBuffer, subscriptions, isolationLevel,
+                    config.getBoolean(ConsumerConfig.CHECK_CRCS_CONFIG), this.keyDeserializer, this.valueDeserializer);
+
+            Optional<CoordinatorRequestManager> coordinator = groupId.map(group ->
+                    new CoordinatorRequestManager(group, clock, retryBackoffMs, retryBackoffMaxMs, requestTimeoutMs));
+            Optional<CommitRequestManager> commits = coordinator.map(found -> new CommitRequestManager(groupId.get(), clock,
+                    found, subscriptions, lanesMetrics, autoCommitEnabled,
+                    config.getInt(ConsumerConfig.AUTO_COMMIT_INTERVAL_MS_CONFIG), retryBackoffMs, retryBackoffMaxMs,
+                    defaultApiTimeoutMs, isolationLevel == IsolationLevel.READ_COMMITTED));
+            OffsetsRequestManager offsets = new OffsetsRequestManager(clock, network, subscriptions, commits, lanesMetrics,
+                    isolationLevel, requestTimeoutMs, retryBackoffMs, retryBackoffMaxMs, fetchBuffer::notifyStateChanged);
+            TopicMetadataRequestManager topicMetadata = new TopicMetadataRequestManager(clock, lanesMetrics,
+                    retryBackoffMs, retryBackoffMaxMs);
+            FetchRequestManager fetches = new FetchRequestManager(clock, network, subscriptions, fetchBuffer, lanesMetrics,
+                    new FetchRequestManager.FetchConfig(
+                            config.getInt(ConsumerConfig.FETCH_MIN_BYTES_CONFIG),
+                            config.getInt(ConsumerConfig.FETCH_MAX_BYTES_CONFIG),
+                            config.getInt(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG),
+                            config.getInt(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG),
+                            isolationLevel,
+                            config.getString(ConsumerConfig.CLIENT_RACK_CONFIG),
+                            requestTimeoutMs,
+                            retryBackoffMs));
+            this.networkThread = new NetworkThread(clientId, clock, systemLane, userLane,
+                    lanesConfig.getInt(LanesConsumerConfig.USER_LANE_DRAIN_BUDGET_CONFIG), network,
+                    new RequestSender(network, lanesMetrics, requestTimeoutMs), subscriptions, fetchBuffer,
+                    coordinator, commits, offsets, topicMetadata, fetches, lanesMetrics);
+            threadRef.set(networkThread);
+            networkThread.start();
+            log.debug("Lanes consumer {} started (group {})", clientId, groupId.orElse("none"));
+        } catch (RuntimeException e) {
+            if (network != null) {
+                network.close();
+            }
+            if (createdMetrics != null) {
+                createdMetrics.close();
+            }
+            throw e instanceof KafkaException ? e : new KafkaException("Failed to construct the Lanes consumer", e);
+        }
+    }
+
+    // ---------------------------------------------------------------- assignment
+
+    @Override
+    public Set<TopicPartition> assignment() {
+        acquireAndEnsureOpen();
+        try {
+            return Collections.unmodifiableSet(subscriptions.assignedPartitions());
+        } finally {
+            release();
+        }
+    }
+
+    @Override
+    public Set<String> subscription() {
+        acquireAndEnsureOpen();
+        try {
+            return Set.of();
+        } finally {
+            release();
+        }
+    }
+
+    @Override
+    public void assign(Collection<TopicPartition> partitions) {
+        acquireAndEnsureOpen();
+        try {
+            if (partitions == null) {
+                throw new IllegalArgumentException("Topic partitions collection to assign to cannot be null");
+            }
+            for (TopicPartition partition : partitions) {
+                if (partition == null || partition.topic() == null || partition.topic().isBlank()) {
+                    throw new IllegalArgumentException("Topic partitions to assign to cannot have null or empty topic");
+                }
+            }
+            Set<TopicPartition> removed = subscriptions.assignFromUser(new HashSet<>(partitions));
+            collector.drop(removed);
+            networkThread.wakeup();
+        } finally {
+            release();
+        }
+    }
+
+    @Override
+    public void unsubscribe() {
+        acquireAndEnsureOpen();
+        try {
+            collector.drop(subscriptions.assignFromUser(Set.of()));
+        } finally {
+            release();
+        }
+    }
+
+    @Override
+    public void subscribe(Collection<String> topics) {
+        throw groupSubscriptionNotSupported();
+    }
+
+    @Override
+    public void subscribe(Collection<String> topics, ConsumerRebalanceListener callback) {
+        throw groupSubscriptionNotSupported();
+    }
+
+    @Override
+    public void subscribe(Pattern pattern, ConsumerRebalanceListener callback) {
+        throw groupSubscriptionNotSupported();
+    }
+
+    @Override
+    public void subscribe(Pattern pattern) {
+        throw groupSubscriptionNotSupported();
+    }
+
+    @Override
+    public void subscribe(SubscriptionPattern pattern, ConsumerRebalanceListener callback) {
+        throw groupSubscriptionNotSupported();
+    }
+
+    @Override
+    public void subscribe(SubscriptionPattern pattern) {
+        throw groupSubscriptionNotSupported();
+    }
+
+    private static UnsupportedOperationException groupSubscriptionNotSupported() {
+        return new UnsupportedOperationException(
+                "Group subscription is not supported by this release of Lanes yet; use assign()");
+    }
+
+    // ---------------------------------------------------------------- poll
+
+    @Override
+    public ConsumerRecords<K, V> poll(Duration timeout) {
+        acquireAndEnsureOpen();
+        try {
+            long timeoutNanos = requireNonNegative(timeout, "timeout").toNanos();
+            if (subscriptions.assignedPartitions().isEmpty()) {
+                throw new IllegalStateException("Consumer is not subscribed to any topics or assigned any partitions");
+            }
+            long deadlineNanos = clock.nanoseconds() + timeoutNanos;
+            while (true) {
+                invokeCompletedCommitCallbacks();
+                throwIfWakeupPending();
+                throwIfBackgroundError();
+                ConsumerRecords<K, V> records = collector.collect(maxPollRecords);
+                if (!records.isEmpty()) {
+                    lanesMetrics.recordsConsumed(records.count());
+                    return onConsume(records);
+                }
+                long remaining = deadlineNanos - clock.nanoseconds();
+                if (remaining <= 0) {
+                    return ConsumerRecords.empty();
+                }
+                long waitStart = clock.nanoseconds();
+                try {
+                    fetchBuffer.await(remaining);
+                } catch (InterruptedException e) {
+                    throw new InterruptException(e);
+                } finally {
+                    lanesMetrics.applicationPollIdle(clock.nanoseconds() - waitStart);
+                }
+            }
+        } finally {
+            release();
+        }
+    }
+
+    private void throwIfBackgroundError() {
+        RuntimeException error = fetchBuffer.takeError();
+        if (error != null) {
+            throw error;
+        }
+        for (TopicPartition partition : subscriptions.assignedPartitions()) {
+            Optional<RuntimeException> positionError = subscriptions.positionError(partition);
+            if (positionError.isPresent()) {
+                throw positionError.get();
+            }
+        }
+    }
+
+    private ConsumerRecords<K, V> onConsume(ConsumerRecords<K, V> records) {
+        ConsumerRecords<K, V> result = records;
+        for (ConsumerInterceptor<K, V> interceptor : interceptors) {
+            try {
+                result = interceptor.onConsume(result);
+            } catch (Exception e) {
+                log.warn("Interceptor {} threw in onConsume; its result is ignored", interceptor.getClass().getName(), e);
+            }
+        }
+        return result;
+    }
+
+    // ---------------------------------------------------------------- commits
+
+    @Override
+    public void commitSync() {
+        commitSync(Duration.ofMillis(defaultApiTimeoutMs));
+    }
+
+    @Override
+    public void commitSync(Duration timeout) {
+        acquireAndEnsureOpen();
+        try {
+            commitSyncInternal(consumedOffsets(), timeout);
+        } finally {
+            release();
+        }
+    }
+
+    @Override
+    public void commitSync(Map<TopicPartition, OffsetAndMetadata> offsets) {
+        commitSync(offsets, Duration.ofMillis(defaultApiTimeoutMs));
+    }
+
+    @Override
+    public void commitSync(Map<TopicPartition, OffsetAndMetadata> offsets, Duration timeout) {
+        acquireAndEnsureOpen();
+        try {
+            commitSyncInternal(new HashMap<>(offsets), timeout);
+        } finally {
+            release();
+        }
+    }
+
+    private void commitSyncInternal(Map<TopicPartition, OffsetAndMetadata> offsets, Duration timeout) {
+        long deadlineMs = clock.deadlineAfter(requireNonNegative(timeout, "timeout").toMillis());
+        requireGroup("commit offsets");
+        invokeCompletedCommitCallbacks();
+        CommitEvent event = new CommitEvent(offsets, true, deadlineMs);
+        submitBlocking(event);
+        try {
+            Map<TopicPartition, OffsetAndMetadata> committed = await(event, "commitSync");
+            onCommit(committed);
+        } finally {
+            invokeCompletedCommitCallbacks();
+        }
+    }
+
+    @Override
+    public void commitAsync() {
+        commitAsync(null);
+    }
+
+    @Override
+    public void commitAsync(OffsetCommitCallback callback) {
+        acquireAndEnsureOpen();
+        try {
+            commitAsyncInternal(consumedOffsets(), callback);
+        } finally {
+            release();
+        }
+    }
+
+    @Override
+    public void commitAsync(Map<TopicPartition, OffsetAndMetadata> offsets, OffsetCommitCallback callback) {
+        acquireAndEnsureOpen();
+        try {
+            commitAsyncInternal(new HashMap<>(offsets), callback);
+        } finally {
+            release();
+        }
+    }
+
+    private void commitAsyncInternal(Map<TopicPartition, OffsetAndMetadata> offsets, OffsetCommitCallback callback) {
+        requireGroup("commit offsets");
+        invokeCompletedCommitCallbacks();
+        CommitEvent event = new CommitEvent(offsets, false, clock.deadlineAfter(defaultApiTimeoutMs));
+        submitNonBlocking(event);
+        event.future().whenComplete((committed, error) -> completedCommitCallbacks.add(() -> {
+            Exception exception = error == null ? null
+                    : error instanceof Exception ? (Exception) error : new KafkaException(error);
+            if (exception == null) {
+                onCommit(committed);
+            }
+            if (callback != null) {
+                callback.onComplete(committed == null ? offsets : committed, exception);
+            } else if (exception != null) {
+                log.error("Offset commit of {} failed", offsets, exception);
+            }
+        }));
+    }
+
+    private void onCommit(Map<TopicPartition, OffsetAndMetadata> committed) {
+        for (ConsumerInterceptor<K, V> interceptor : interceptors) {
+            try {
+                interceptor.onCommit(committed);
+            } catch (Exception e) {
+                log.warn("Interceptor {} threw in onCommit", interceptor.getClass().getName(), e);
+            }
+        }
+    }
+
+    /** Runs the callbacks of finished asynchronous commits, here on the application thread. */
+    private void invokeCompletedCommitCallbacks() {
+        Runnable callback;
+        while ((callback = completedCommitCallbacks.poll()) != null) {
+            callback.run();
+        }
+    }
+
+    private Map<TopicPartition, OffsetAndMetadata> consumedOffsets() {
+        Map<TopicPartition, OffsetAndMetadata> offsets = new LinkedHashMap<>();
+        subscriptions.consumedPositions().forEach((partition, offset) ->
+                offsets.put(partition, new OffsetAndMetadata(offset, subscriptions.leaderEpoch(partition), "")));
+        return offsets;
+    }
+
+    // ---------------------------------------------------------------- positions
+
+    @Override
+    public void seek(TopicPartition partition, long offset) {
+        if (offset < 0) {
+            throw new IllegalArgumentException("seek offset must not be a negative number");
+        }
+        seekInternal(partition, offset, Optional.empty());
+    }
+
+    @Override
+    public void seek(TopicPartition partition, OffsetAndMetadata offsetAndMetadata) {
+        long offset = offsetAndMetadata.offset();
+        if (offset < 0) {
+            throw new IllegalArgumentException("seek offset must not be a negative number");
+        }
+        seekInternal(partition, offset, offsetAndMetadata.leaderEpoch());
+    }
+
+    private void seekInternal(TopicPartition partition, long offset, Optional<Integer> leaderEpoch) {
+        acquireAndEnsureOpen();
+        try {
+            subscriptions.seek(partition, offset, leaderEpoch);
+            collector.drop(Set.of(partition));
+            networkThread.wakeup();
+        } finally {
+            release();
+        }
+    }
+
+    @Override
+    public void seekToBeginning(Collection<TopicPartition> partitions) {
+        reset(partitions, OffsetResetStrategy.EARLIEST);
+    }
+
+    @Override
+    public void seekToEnd(Collection<TopicPartition> partitions) {
+        reset(partitions, OffsetResetStrategy.LATEST);
+    }
+
+    private void reset(Collection<TopicPartition> partitions, OffsetResetStrategy strategy) {
+        acquireAndEnsureOpen();
+        try {
+            if (partitions == null) {
+                throw new IllegalArgumentException("Partitions collection cannot be null");
+            }
+            Collection<TopicPartition> targets = partitions.isEmpty() ? subscriptions.assignedPartitions() : partitions;
+            subscriptions.requestReset(targets, strategy);
+            collector.drop(targets);
+            networkThread.wakeup();
+        } finally {
+            release();
+        }
+    }
+
+    @Override
+    public long position(TopicPartition partition) {
+        return position(partition, Duration.ofMillis(defaultApiTimeoutMs));
+    }
+
+    @Override
+    public long position(TopicPartition partition, Duration timeout) {
+        acquireAndEnsureOpen();
+        try {
+            if (!subscriptions.isAssigned(partition)) {
+                throw new IllegalStateException("You can only check the position for partitions assigned to this consumer.");
+            }
+            OptionalLong known = subscriptions.position(partition);
+            if (known.isPresent()) {
+                return known.getAsLong();
+            }
+            AwaitPositionsEvent event = new AwaitPositionsEvent(Set.of(partition),
+                    clock.deadlineAfter(requireNonNegative(timeout, "timeout").toMillis()));
+            submitBlocking(event);
+            await(event, "position");
+            return subscriptions.position(partition).orElseThrow(() -> new TimeoutException(
+                    "Timeout of " + timeout.toMillis() + "ms expired before the position for partition " + partition
+                            + " could be determined"));
+        } finally {
+            release();
+        }
+    }
+
+    @Override
+    public Map<TopicPartition, OffsetAndMetadata> committed(Set<TopicPartition> partitions) {
+        return committed(partitions, Duration.ofMillis(defaultApiTimeoutMs));
+    }
+
+    @Override
+    public Map<TopicPartition, OffsetAndMetadata> committed(Set<TopicPartition> partitions, Duration timeout) {
+        acquireAndEnsureOpen();
+        try {
+            requireGroup("read committed offsets");
+            if (partitions.isEmpty()) {
+                return Map.of();
+            }
+            FetchCommittedOffsetsEvent event = new FetchCommittedOffsetsEvent(partitions,
+                    clock.deadlineAfter(requireNonNegative(timeout, "timeout").toMillis()));
+            submitBlocking(event);
+            return await(event, "committed");
+        } finally {
+            release();
+        }
+    }
+
+    @Override
+    public Map<TopicPartition, Long> beginningOffsets(Collection<TopicPartition> partitions) {
+        return beginningOffsets(partitions, Duration.ofMillis(defaultApiTimeoutMs));
+    }
+
+    @Override
+    public Map<TopicPartition, Long> beginningOffsets(Collection<TopicPartition> partitions, Duration timeout) {
+        return listOffsets(partitions, OffsetResetStrategy.EARLIEST_TIMESTAMP, timeout, "beginningOffsets");
+    }
+
+    @Override
+    public Map<TopicPartition, Long> endOffsets(Collection<TopicPartition> partitions) {
+        return endOffsets(partitions, Duration.ofMillis(defaultApiTimeoutMs));
+    }
+
+    @Override
+    public Map<TopicPartition, Long> endOffsets(Collection<TopicPartition> partitions, Duration timeout) {
+        return listOffsets(partitions, OffsetResetStrategy.LATEST_TIMESTAMP, timeout, "endOffsets");
+    }
+
+    private Map<TopicPartition, Long> listOffsets(Collection<TopicPartition> partitions, long timestamp, Duration timeout,
+                                                  String operation) {
+        acquireAndEnsureOpen();
+        try {
+            Map<TopicPartition, Long> timestamps = new HashMap<>();
+            partitions.forEach(partition -> timestamps.put(partition, timestamp));
+            Map<TopicPartition, ListedOffset> listed = lookupOffsets(timestamps, timeout, operation);
+            Map<TopicPartition, Long> offsets = new HashMap<>();
+            listed.forEach((partition, offset) -> {
+                if (offset != null) {
+                    offsets.put(partition, offset.offset());
+                }
+            });
+            return offsets;
+        } finally {
+            release();
+        }
+    }
+
+    @Override
+    public Map<TopicPartition, OffsetAndTimestamp> offsetsForTimes(Map<TopicPartition, Long> timestampsToSearch) {
+        return offsetsForTimes(timestampsToSearch, Duration.ofMillis(defaultApiTimeoutMs));
+    }
+
+    @Override
+    public Map<TopicPartition, OffsetAndTimestamp> offsetsForTimes(Map<TopicPartition, Long> timestampsToSearch,
+                                                                   Duration timeout) {
+        acquireAndEnsureOpen();
+        try {
+            timestampsToSearch.forEach((partition, timestamp) -> {
+                if (timestamp == null || timestamp < 0) {
+                    throw new IllegalArgumentException("The target time for partition " + partition + " is "
+                            + timestamp + ". The target time cannot be negative.");
+                }
+            });
+            Map<TopicPartition, ListedOffset> listed = lookupOffsets(timestampsToSearch, timeout, "offsetsForTimes");
+            Map<TopicPartition, OffsetAndTimestamp> result = new HashMap<>();
+            timestampsToSearch.keySet().forEach(partition -> {
+                ListedOffset offset = listed.get(partition);
+                result.put(partition, offset == null ? null
+                        : new OffsetAndTimestamp(offset.offset(), offset.timestamp(), offset.leaderEpoch()));
+            });
+            return result;
+        } finally {
+            release();
+        }
+    }
+
+    private Map<TopicPartition, ListedOffset> lookupOffsets(Map<TopicPartition, Long> timestamps, Duration timeout,
+                                                            String operation) {
+        if (timestamps.isEmpty()) {
+            return Map.of();
+        }
+        ListOffsetsEvent event = new ListOffsetsEvent(timestamps,
+                clock.deadlineAfter(requireNonNegative(timeout, "timeout").toMillis()));
+        submitBlocking(event);
+        return await(event, operation);
+    }
+
+    @Override
+    public OptionalLong currentLag(TopicPartition partition) {
+        acquireAndEnsureOpen();
+        try {
+            return subscriptions.lag(partition, false);
+        } finally {
+            release();
+        }
+    }
+
+    // ---------------------------------------------------------------- metadata
+
+    @Override
+    public List<PartitionInfo> partitionsFor(String topic) {
+        return partitionsFor(topic, Duration.ofMillis(defaultApiTimeoutMs));
+    }
+
+    @Override
+    public List<PartitionInfo> partitionsFor(String topic, Duration timeout) {
+        acquireAndEnsureOpen();
+        try {
+            if (topic == null || topic.isBlank()) {
+                throw new IllegalArgumentException("Topic must not be null or empty");
+            }
+            TopicMetadataEvent event = new TopicMetadataEvent(Optional.of(topic),
+                    clock.deadlineAfter(requireNonNegative(timeout, "timeout").toMillis()));
+            submitBlocking(event);
+            return await(event, "partitionsFor").getOrDefault(topic, List.of());
+        } finally {
+            release();
+        }
+    }
+
+    @Override
+    public Map<String, List<PartitionInfo>> listTopics() {
+        return listTopics(Duration.ofMillis(defaultApiTimeoutMs));
+    }
+
+    @Override
+    public Map<String, List<PartitionInfo>> listTopics(Duration timeout) {
+        acquireAndEnsureOpen();
+        try {
+            TopicMetadataEvent event = new TopicMetadataEvent(Optional.empty(),
+                    clock.deadlineAfter(requireNonNegative(timeout, "timeout").toMillis()));
+            submitBlocking(event);
+            return await(event, "listTopics");
+        } finally {
+            release();
+        }
+    }
+
+    // ---------------------------------------------------------------- pause, metrics, group
+
+    @Override
+    public void pause(Collection<TopicPartition> partitions) {
+        acquireAndEnsureOpen();
+        try {
+            subscriptions.pause(partitions);
+        } finally {
+            release();
+        }
+    }
+
+    @Override
+    public void resume(Collection<TopicPartition> partitions) {
+        acquireAndEnsureOpen();
+        try {
+            subscriptions.resume(partitions);
+            networkThread.wakeup();
+        } finally {
+            release();
+        }
+    }
+
+    @Override
+    public Set<TopicPartition> paused() {
+        acquireAndEnsureOpen();
+        try {
+            return Collections.unmodifiableSet(subscriptions.pausedPartitions());
+        } finally {
+            release();
+        }
+    }
+
+    @Override
+    public Map<MetricName, ? extends Metric> metrics() {
+        return Collections.unmodifiableMap(metrics.metrics());
+    }
+
+    @Override
+    public void registerMetricForSubscription(KafkaMetric metric) {
+        // Client telemetry (KIP-714) is not supported; like KafkaConsumer without it, this does nothing.
+    }
+
+    @Override
+    public void unregisterMetricFromSubscription(KafkaMetric metric) {
+        // See registerMetricForSubscription.
+    }
+
+    @Override
+    public Uuid clientInstanceId(Duration timeout) {
+        throw new IllegalStateException("Client telemetry (enable.metrics.push) is not supported by Lanes");
+    }
+
+    @Override
+    public ConsumerGroupMetadata groupMetadata() {
+        acquireAndEnsureOpen();
+        try {
+            requireGroup("get the group metadata");
+            return new ConsumerGroupMetadata(groupId.get(), -1, "", Optional.empty());
+        } finally {
+            release();
+        }
+    }
+
+    @Override
+    public void enforceRebalance() {
+        enforceRebalance(null);
+    }
+
+    @Override
+    public void enforceRebalance(String reason) {
+        acquireAndEnsureOpen();
+        try {
+            throw new IllegalStateException("Tried to force a rebalance but the consumer does not have a group subscription");
+        } finally {
+            release();
+        }
+    }
+
+    // ---------------------------------------------------------------- wakeup and close
+
+    @Override
+    public void wakeup() {
+        wakeupPending.set(true);
+        CompletableFuture<?> current = awaiting.get();
+        if (current != null) {
+            current.completeExceptionally(new WakeupException());
+        }
+        fetchBuffer.wakeup();
+    }
+
+    @Override
+    public void close() {
+        close(CloseOptions.timeout(Duration.ofMillis(DEFAULT_CLOSE_TIMEOUT_MS)));
+    }
+
+    @Override
+    @Deprecated
+    public void close(Duration timeout) {
+        close(CloseOptions.timeout(timeout));
+    }
+
+    @Override
+    public void close(CloseOptions options) {
+        Duration timeout = options.timeout().orElse(Duration.ofMillis(DEFAULT_CLOSE_TIMEOUT_MS));
+        requireNonNegative(timeout, "timeout");
+        threadGuard.acquire();
+        try {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            long deadlineMs = clock.deadlineAfter(timeout.toMillis());
+            invokeCompletedCommitCallbacks();
+            if (networkThread.state() == LoopState.RUNNING) {
+                commitOnClose(deadlineMs);
+                CloseEvent closeEvent = new CloseEvent(deadlineMs);
+                if (systemLane.offer(closeEvent)) {
+                    networkThread.wakeup();
+                    awaitQuietly(closeEvent.future(), deadlineMs);
+                }
+            }
+            try {
+                networkThread.join(Math.max(1, deadlineMs - clock.milliseconds()));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            if (networkThread.isAlive()) {
+                log.warn("The background thread of consumer {} did not stop within the close timeout; it is a daemon "
+                        + "thread and will end on its own", clientId);
+            }
+            collector.clear();
+            fetchBuffer.clear();
+            invokeCompletedCommitCallbacks();
+            interceptors.forEach(interceptor -> Utils.closeQuietly(interceptor, "consumer interceptor"));
+            Utils.closeQuietly(keyDeserializer, "key deserializer");
+            Utils.closeQuietly(valueDeserializer, "value deserializer");
+            Utils.closeQuietly(metrics, "consumer metrics");
+            log.debug("Lanes consumer {} closed", clientId);
+        } finally {
+            threadGuard.release();
+        }
+    }
+
+    /** Commits what auto-commit owes before leaving (R11); a failure is logged, not thrown. */
+    private void commitOnClose(long deadlineMs) {
+        if (!autoCommitEnabled) {
+            return;
+        }
+        Map<TopicPartition, OffsetAndMetadata> offsets = consumedOffsets();
+        if (offsets.isEmpty()) {
+            return;
+        }
+        CommitEvent event = new CommitEvent(offsets, true, deadlineMs);
+        try {
+            if (!userLane.offer(event, deadlineMs)) {
+                log.warn("Could not commit offsets {} on close: the user lane stayed full until the deadline", offsets);
+                return;
+            }
+            networkThread.wakeup();
+            event.future().get(Math.max(0, deadlineMs - clock.milliseconds()), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
+            log.warn("Committing offsets {} on close failed: {}", offsets, e.getCause() == null ? e : e.getCause());
+        }
+    }
+
+    private static void awaitQuietly(CompletableFuture<?> future, long deadlineMs) {
+        try {
+            future.get(Math.max(0, deadlineMs - System.currentTimeMillis()), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
+            // close goes on regardless; what was discarded has been logged by the background thread
+        }
+    }
+
+    // ---------------------------------------------------------------- plumbing
+
+    private static final long DEFAULT_CLOSE_TIMEOUT_MS = 30_000;
+
+    private void acquireAndEnsureOpen() {
+        threadGuard.acquire();
+        try {
+            ensureOpen();
+        } catch (RuntimeException e) {
+            threadGuard.release();
+            throw e;
+        }
+    }
+
+    private void release() {
+        threadGuard.release();
+    }
+
+    private void ensureOpen() {
+        if (closed) {
+            throw new IllegalStateException("This consumer has already been closed.");
+        }
+        Throwable failure = networkThread.failure();
+        if (failure != null) {
+            throw new ConsumerClosedException("The consumer " + clientId + " is closed because its background thread died: "
+                    + failure, failure);
+        }
+    }
+
+    private void requireGroup(String operation) {
+        if (groupId.isEmpty()) {
+            throw new InvalidGroupIdException("To " + operation + ", the consumer must be configured with a group.id");
+        }
+    }
+
+    private void throwIfWakeupPending() {
+        if (wakeupPending.getAndSet(false)) {
+            throw new WakeupException();
+        }
+    }
+
+    /** Puts an event on the user lane, waiting for room until the event's deadline (blocking calls). */
+    private void submitBlocking(ApplicationEvent<?> event) {
+        try {
+            if (!userLane.offer(event, event.deadlineMs())) {
+                lanesMetrics.backPressureRejection();
+                throw new TimeoutException("The user lane stayed full (capacity " + userLane.capacity()
+                        + ") until the call's deadline");
+            }
+        } catch (InterruptedException e) {
+            throw new InterruptException(e);
+        }
+        networkThread.wakeup();
+    }
+
+    /** Puts an event on the user lane or refuses at once with BackPressureException (non-blocking calls, R9). */
+    private void submitNonBlocking(ApplicationEvent<?> event) {
+        if (!userLane.offer(event)) {
+            lanesMetrics.backPressureRejection();
+            throw new BackPressureException("The user lane of consumer " + clientId + " is full (capacity "
+                    + userLane.capacity() + "); back off and retry, or raise " + LanesConsumerConfig.USER_LANE_CAPACITY_CONFIG);
+        }
+        networkThread.wakeup();
+    }
+
+    /** Waits for the event with the application thread's own timed wait (R12). */
+    private <T> T await(ApplicationEvent<T> event, String operation) {
+        CompletableFuture<T> future = event.future();
+        awaiting.set(future);
+        try {
+            throwIfWakeupPending();
+            long remainingMs = event.deadlineMs() - clock.milliseconds();
+            return future.get(Math.max(0, remainingMs), TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.TimeoutException e) {
+            future.completeExceptionally(new TimeoutException(operation + " timed out"));
+            throw new TimeoutException(operation + " did not complete before its deadline");
+        } catch (InterruptedException e) {
+            throw new InterruptException(e);
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause();
+            if (cause instanceof WakeupException) {
+                wakeupPending.set(false);
+            }
+            if (cause instanceof TimeoutException) {
+                throw new TimeoutException(operation + " did not complete before its deadline: " + cause.getMessage(), cause);
+            }
+            if (cause instanceof RuntimeException) {
+                throw (RuntimeException) cause;
+            }
+            throw new KafkaException(operation + " failed", cause);
+        } finally {
+            awaiting.set(null);
+        }
+    }
+
+    private static Duration requireNonNegative(Duration timeout, String name) {
+        if (timeout == null) {
+            throw new IllegalArgumentException(name + " must not be null");
+        }
+        if (timeout.isNegative()) {
+            throw new IllegalArgumentException(name + " must not be negative");
+        }
+        return timeout;
+    }
+
+    /** The name of this consumer's background thread. */
+    public String networkThreadName() {
+        return networkThread.threadName();
+    }
+}

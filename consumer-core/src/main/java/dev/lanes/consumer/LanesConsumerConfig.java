@@ -1,0 +1,87 @@
+package dev.lanes.consumer;
+
+import org.apache.kafka.common.config.AbstractConfig;
+import org.apache.kafka.common.config.ConfigDef;
+import org.apache.kafka.common.config.ConfigException;
+
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * Lanes' own settings, all prefixed {@code lanes.}, in one place. They sit next to the standard consumer
+ * settings in the same map; a value of the wrong type or out of range, or an unknown {@code lanes.} key,
+ * fails construction with a {@link ConfigException} that names the key.
+ */
+public final class LanesConsumerConfig extends AbstractConfig {
+
+    public static final String PREFIX = "lanes.";
+
+    public static final String USER_LANE_CAPACITY_CONFIG = "lanes.user.lane.capacity";
+    private static final String USER_LANE_CAPACITY_DOC = "How many application calls (commits, lookups) may wait "
+            + "for the background thread. When the lane is full, non-blocking calls such as commitAsync fail at once "
+            + "with BackPressureException and blocking calls wait for room within their timeout.";
+
+    public static final String USER_LANE_DRAIN_BUDGET_CONFIG = "lanes.user.lane.drain.budget";
+    private static final String USER_LANE_DRAIN_BUDGET_DOC = "How many user-lane events the background thread takes "
+            + "per loop iteration, so that a flood of application calls cannot delay the consumer's own work.";
+
+    public static final String SYSTEM_LANE_CAPACITY_CONFIG = "lanes.system.lane.capacity";
+    private static final String SYSTEM_LANE_CAPACITY_DOC = "Capacity of the system lane, which carries the "
+            + "consumer's own events (callback acknowledgements, close). It is drained completely every iteration.";
+
+    public static final String FETCH_BUFFER_MAX_BYTES_CONFIG = "lanes.fetch.buffer.max.bytes";
+    private static final String FETCH_BUFFER_MAX_BYTES_DOC = "Upper bound on the bytes of fetched data waiting for "
+            + "the application. At the bound the background thread stops fetching (other work goes on) until poll "
+            + "frees room; each fetch asks for no more than the room left.";
+
+    private static final ConfigDef CONFIG = new ConfigDef()
+            .define(USER_LANE_CAPACITY_CONFIG, ConfigDef.Type.INT, 1024, ConfigDef.Range.between(1, 1 << 20),
+                    ConfigDef.Importance.MEDIUM, USER_LANE_CAPACITY_DOC)
+            .define(USER_LANE_DRAIN_BUDGET_CONFIG, ConfigDef.Type.INT, 64, ConfigDef.Range.between(1, 1 << 20),
+                    ConfigDef.Importance.LOW, USER_LANE_DRAIN_BUDGET_DOC)
+            .define(SYSTEM_LANE_CAPACITY_CONFIG, ConfigDef.Type.INT, 256, ConfigDef.Range.between(16, 1 << 16),
+                    ConfigDef.Importance.LOW, SYSTEM_LANE_CAPACITY_DOC)
+            .define(FETCH_BUFFER_MAX_BYTES_CONFIG, ConfigDef.Type.LONG, 64L * 1024 * 1024,
+                    ConfigDef.Range.between(1024L, Long.MAX_VALUE / 2), ConfigDef.Importance.MEDIUM,
+                    FETCH_BUFFER_MAX_BYTES_DOC);
+
+    public LanesConsumerConfig(Map<String, ?> lanesSettings) {
+        super(CONFIG, rejectUnknown(lanesSettings), false);
+    }
+
+    /** The definitions of every {@code lanes.} setting (for documentation and tooling). */
+    public static ConfigDef configDef() {
+        return new ConfigDef(CONFIG);
+    }
+
+    /** The {@code lanes.} entries of a consumer's settings. */
+    public static Map<String, Object> lanesEntries(Map<String, ?> all) {
+        Map<String, Object> lanes = new HashMap<>();
+        all.forEach((key, value) -> {
+            if (key.startsWith(PREFIX)) {
+                lanes.put(key, value);
+            }
+        });
+        return lanes;
+    }
+
+    /** The other entries, for kafka-clients' ConsumerConfig. */
+    public static Map<String, Object> consumerEntries(Map<String, ?> all) {
+        Map<String, Object> rest = new HashMap<>();
+        all.forEach((key, value) -> {
+            if (!key.startsWith(PREFIX)) {
+                rest.put(key, value);
+            }
+        });
+        return rest;
+    }
+
+    private static Map<String, ?> rejectUnknown(Map<String, ?> settings) {
+        for (String key : settings.keySet()) {
+            if (!CONFIG.names().contains(key)) {
+                throw new ConfigException(key, settings.get(key), "Unknown Lanes setting; known ones are " + CONFIG.names());
+            }
+        }
+        return settings;
+    }
+}

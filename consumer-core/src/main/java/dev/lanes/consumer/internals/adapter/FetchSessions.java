@@ -1,0 +1,113 @@
+package dev.lanes.consumer.internals.adapter;
+
+import org.apache.kafka.clients.FetchSessionHandler;
+import org.apache.kafka.common.IsolationLevel;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.Uuid;
+import org.apache.kafka.common.message.FetchResponseData;
+import org.apache.kafka.common.protocol.ApiKeys;
+import org.apache.kafka.common.protocol.Errors;
+import org.apache.kafka.common.requests.FetchRequest;
+import org.apache.kafka.common.requests.FetchResponse;
+import org.apache.kafka.common.utils.LogContext;
+
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Builds Fetch requests over incremental fetch sessions (one per broker) and turns responses into
+ * {@link FetchedPartition}s without decoding records. Background thread only.
+ */
+public final class FetchSessions {
+
+    /** What to fetch from one partition. */
+    public record PartitionFetch(long offset, Optional<Integer> leaderEpoch) {
+    }
+
+    /** Limits of one Fetch request. */
+    public record FetchLimits(int maxWaitMs, int minBytes, int maxBytes, int partitionMaxBytes,
+                              IsolationLevel isolationLevel, String rackId) {
+    }
+
+    /** What one Fetch response brought: data per partition, and the partitions that failed. */
+    public record FetchResult(Map<TopicPartition, FetchedPartition> data, Map<TopicPartition, RuntimeException> errors) {
+    }
+
+    private final LogContext logContext;
+    private final LanesMetadata metadata;
+    private final Map<Integer, FetchSessionHandler> sessions = new HashMap<>();
+
+    FetchSessions(LogContext logContext, LanesMetadata metadata) {
+        this.logContext = logContext;
+        this.metadata = metadata;
+    }
+
+    /** A Fetch request to {@code nodeId} for the given partitions, all led by that node. */
+    public OutboundRequest<FetchResult> fetchRequest(int nodeId, Map<TopicPartition, PartitionFetch> partitions,
+                                                     FetchLimits limits) {
+        FetchSessionHandler session = sessions.computeIfAbsent(nodeId, id -> new FetchSessionHandler(logContext, id));
+        FetchSessionHandler.Builder builder = session.newBuilder();
+        Map<String, Uuid> topicIds = metadata.topicIds();
+        Map<TopicPartition, Long> fetchOffsets = new HashMap<>();
+        partitions.forEach((partition, fetch) -> {
+            fetchOffsets.put(partition, fetch.offset());
+            builder.add(partition, new FetchRequest.PartitionData(
+                    topicIds.getOrDefault(partition.topic(), Uuid.ZERO_UUID),
+                    fetch.offset(),
+                    FetchRequest.INVALID_LOG_START_OFFSET,
+                    limits.partitionMaxBytes(),
+                    fetch.leaderEpoch()));
+        });
+        FetchSessionHandler.FetchRequestData data = builder.build();
+        short maxVersion = data.canUseTopicIds() ? ApiKeys.FETCH.latestVersion() : (short) 12;
+        FetchRequest.Builder request = FetchRequest.Builder
+                .forConsumer(maxVersion, limits.maxWaitMs(), limits.minBytes(), data.toSend())
+                .isolationLevel(limits.isolationLevel())
+                .setMaxBytes(limits.maxBytes())
+                .metadata(data.metadata())
+                .removed(data.toForget())
+                .replaced(data.toReplace())
+                .rackId(limits.rackId());
+        return new OutboundRequest<>("Fetch", request,
+                (response, version) -> toResult(session, (FetchResponse) response, version, fetchOffsets));
+    }
+
+    /** The request to {@code nodeId} failed (disconnect, timeout): its session starts over. */
+    public void fetchFailed(int nodeId, Throwable error) {
+        FetchSessionHandler session = sessions.get(nodeId);
+        if (session != null) {
+            session.handleError(error);
+        }
+    }
+
+    private FetchResult toResult(FetchSessionHandler session, FetchResponse response, short version,
+                                 Map<TopicPartition, Long> fetchOffsets) {
+        if (!session.handleResponse(response, version)) {
+            // The session was reset or the response was for a stale session; the next request starts a
+            // new one. A top-level error is reported so that the fetch backs off.
+            Errors error = response.error();
+            throw error == Errors.NONE ? Errors.FETCH_SESSION_ID_NOT_FOUND.exception() : error.exception();
+        }
+        Map<TopicPartition, FetchedPartition> data = new LinkedHashMap<>();
+        Map<TopicPartition, RuntimeException> errors = new LinkedHashMap<>();
+        Map<TopicPartition, FetchResponseData.PartitionData> byPartition =
+                response.responseData(session.sessionTopicNames(), version);
+        byPartition.forEach((partition, partitionData) -> {
+            Long fetchOffset = fetchOffsets.get(partition);
+            if (fetchOffset == null) {
+                return; // an incremental response can name partitions this request did not ask about
+            }
+            Errors error = Errors.forCode(partitionData.errorCode());
+            if (error != Errors.NONE) {
+                errors.put(partition, error.exception());
+                return;
+            }
+            data.put(partition, new FetchedPartition(partition, fetchOffset, partitionData.highWatermark(),
+                    partitionData.lastStableOffset(), partitionData.logStartOffset(),
+                    FetchResponse.recordsOrFail(partitionData), partitionData.abortedTransactions()));
+        });
+        return new FetchResult(data, errors);
+    }
+}

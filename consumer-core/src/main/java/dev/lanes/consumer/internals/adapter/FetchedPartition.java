@@ -1,0 +1,80 @@
+package dev.lanes.consumer.internals.adapter;
+
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.message.FetchResponseData;
+import org.apache.kafka.common.record.Records;
+
+import java.util.List;
+
+/**
+ * The raw data that one Fetch response returned for one partition, still as bytes.
+ *
+ * <p>Built by the background thread from a Fetch response; handed to the application thread, which
+ * decodes it with {@link PartitionRecordsDecoder}. Records stay undecoded until then so that the
+ * background thread only moves buffers.
+ */
+public final class FetchedPartition {
+
+    private final TopicPartition partition;
+    private final long fetchOffset;
+    private final long highWatermark;
+    private final long lastStableOffset;
+    private final long logStartOffset;
+    private final Records records;
+    private final List<FetchResponseData.AbortedTransaction> abortedTransactions;
+
+    FetchedPartition(TopicPartition partition,
+                     long fetchOffset,
+                     long highWatermark,
+                     long lastStableOffset,
+                     long logStartOffset,
+                     Records records,
+                     List<FetchResponseData.AbortedTransaction> abortedTransactions) {
+        this.partition = partition;
+        this.fetchOffset = fetchOffset;
+        this.highWatermark = highWatermark;
+        this.lastStableOffset = lastStableOffset;
+        this.logStartOffset = logStartOffset;
+        this.records = records;
+        this.abortedTransactions = abortedTransactions == null ? List.of() : abortedTransactions;
+    }
+
+    public TopicPartition partition() {
+        return partition;
+    }
+
+    /** The offset the fetch asked for: the first record the application may see from it. */
+    public long fetchOffset() {
+        return fetchOffset;
+    }
+
+    public long highWatermark() {
+        return highWatermark;
+    }
+
+    public long lastStableOffset() {
+        return lastStableOffset;
+    }
+
+    public long logStartOffset() {
+        return logStartOffset;
+    }
+
+    /** Bytes held by this fetch; what counts against {@code lanes.fetch.buffer.max.bytes}. */
+    public int sizeInBytes() {
+        return records.sizeInBytes();
+    }
+
+    Records records() {
+        return records;
+    }
+
+    List<FetchResponseData.AbortedTransaction> abortedTransactions() {
+        return abortedTransactions;
+    }
+
+    @Override
+    public String toString() {
+        return "FetchedPartition(" + partition + ", fetchOffset=" + fetchOffset + ", bytes=" + sizeInBytes() + ")";
+    }
+}

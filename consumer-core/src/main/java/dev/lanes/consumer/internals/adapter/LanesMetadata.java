@@ -1,0 +1,43 @@
+package dev.lanes.consumer.internals.adapter;
+
+import org.apache.kafka.clients.Metadata;
+import org.apache.kafka.common.internals.ClusterResourceListeners;
+import org.apache.kafka.common.requests.MetadataRequest;
+import org.apache.kafka.common.utils.LogContext;
+
+import java.util.ArrayList;
+import java.util.Set;
+
+/**
+ * Cluster metadata limited to the topics the consumer is assigned, refreshed by the NetworkClient on
+ * the background thread. With no topics it still learns the brokers (an empty topic list, not all topics).
+ */
+final class LanesMetadata extends Metadata {
+
+    private volatile Set<String> topics = Set.of();
+
+    LanesMetadata(long refreshBackoffMs, long refreshBackoffMaxMs, long metadataExpireMs, LogContext logContext) {
+        super(refreshBackoffMs, refreshBackoffMaxMs, metadataExpireMs, logContext, new ClusterResourceListeners());
+    }
+
+    /** Sets the topics to keep metadata for; asks for a refresh when new ones appear. */
+    void topics(Set<String> wanted) {
+        if (!topics.equals(wanted)) {
+            boolean added = !topics.containsAll(wanted);
+            topics = Set.copyOf(wanted);
+            if (added) {
+                requestUpdateForNewTopics();
+            }
+        }
+    }
+
+    @Override
+    protected MetadataRequest.Builder newMetadataRequestBuilder() {
+        return new MetadataRequest.Builder(new ArrayList<>(topics), false);
+    }
+
+    @Override
+    protected boolean retainTopic(String topic, boolean isInternal, long nowMs) {
+        return topics.contains(topic);
+    }
+}

@@ -1,0 +1,54 @@
+package dev.lanes.consumer.internals.adapter;
+
+import org.apache.kafka.common.Node;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.AuthenticationException;
+
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.BiConsumer;
+
+/**
+ * What the engine needs from the network, kept narrow so the implementation can be swapped (R13) and
+ * the engine tested without sockets. {@link KafkaNetwork} is the real one. Background thread only,
+ * except {@link #wakeup()}.
+ */
+public interface Network extends AutoCloseable {
+
+    boolean ready(Node node, long nowMs);
+
+    Optional<AuthenticationException> authenticationFailure(Node node);
+
+    long connectionDelay(Node node, long nowMs);
+
+    <R> void send(Node node, OutboundRequest<R> request, long nowMs, int timeoutMs, BiConsumer<R, Throwable> callback);
+
+    void poll(long timeoutMs, long nowMs);
+
+    void wakeup();
+
+    Optional<Node> leastLoadedNode(long nowMs);
+
+    Optional<Node> leader(TopicPartition partition);
+
+    Optional<Integer> leaderEpoch(TopicPartition partition);
+
+    void metadataTopics(Set<String> topics);
+
+    void requestMetadataUpdate();
+
+    /** Hands a fatal metadata error (such as topic authorization) to {@code sink}, once. */
+    void maybeThrowMetadataErrorInto(java.util.function.Consumer<RuntimeException> sink);
+
+    OutboundRequest<FetchSessions.FetchResult> fetchRequest(int nodeId,
+                                                           Map<TopicPartition, FetchSessions.PartitionFetch> partitions,
+                                                           FetchSessions.FetchLimits limits);
+
+    void fetchFailed(int nodeId, Throwable error);
+
+    int inFlightRequestCount();
+
+    @Override
+    void close();
+}

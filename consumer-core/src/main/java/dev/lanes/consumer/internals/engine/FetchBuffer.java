@@ -1,0 +1,212 @@
+package dev.lanes.consumer.internals.engine;
+
+import dev.lanes.consumer.internals.adapter.FetchedPartition;
+import org.apache.kafka.common.TopicPartition;
+
+import java.util.ArrayDeque;
+import java.util.Collection;
+import java.util.Iterator;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * The background queue: fetched data (and errors for {@code poll} to raise) waiting for the application
+ * thread, bounded in bytes (R9). The background thread adds; the application thread takes, and releases
+ * the bytes of a fetch once it has handed out (or discarded) all of it. The background thread asks for
+ * no more than {@link #room()} bytes, so the bound holds up to one broker batch; when the application
+ * frees room after the buffer was full, the background thread is woken to fetch again.
+ */
+public final class FetchBuffer {
+
+    private final long maxBytes;
+    private final Runnable onRoomFreed;
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition changed = lock.newCondition();
+    private final ArrayDeque<FetchedPartition> fetched = new ArrayDeque<>();
+    private final ArrayDeque<RuntimeException> errors = new ArrayDeque<>();
+    /** Partitions with data here or being handed out: the background thread does not fetch them again. */
+    private final Set<TopicPartition> buffered = ConcurrentHashMap.newKeySet();
+    private volatile long bytes;
+    private boolean wokenUp;
+    private long stateChanges;
+
+    public FetchBuffer(long maxBytes, Runnable onRoomFreed) {
+        this.maxBytes = maxBytes;
+        this.onRoomFreed = onRoomFreed;
+    }
+
+    // ---- background thread
+
+    public void add(FetchedPartition partition) {
+        lock.lock();
+        try {
+            fetched.addLast(partition);
+            buffered.add(partition.partition());
+            bytes += partition.sizeInBytes();
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Queues an error for the application's next {@code poll} to throw. */
+    public void addError(RuntimeException error) {
+        lock.lock();
+        try {
+            errors.addLast(error);
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Bytes that may still be fetched without passing the bound. */
+    public long room() {
+        return maxBytes - bytes;
+    }
+
+    public boolean isBuffered(TopicPartition partition) {
+        return buffered.contains(partition);
+    }
+
+    // ---- application thread
+
+    /** The next fetched partition, or null. Its bytes stay counted until {@link #release}. */
+    public FetchedPartition next() {
+        lock.lock();
+        try {
+            return fetched.pollFirst();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Puts a fetch back at the head (its partition was paused while it waited). */
+    public void pushBack(Collection<FetchedPartition> partitions) {
+        lock.lock();
+        try {
+            for (FetchedPartition partition : partitions) {
+                fetched.addFirst(partition);
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * The application is done with this fetch: its bytes no longer count against the bound, and its
+     * partition may be fetched again, so the background thread is told (once per fetch, not per record).
+     */
+    public void release(FetchedPartition partition) {
+        lock.lock();
+        try {
+            bytes -= partition.sizeInBytes();
+            buffered.remove(partition.partition());
+        } finally {
+            lock.unlock();
+        }
+        onRoomFreed.run();
+    }
+
+    /** Drops buffered data of these partitions (unassigned or seeked); returns how many fetches it dropped. */
+    public int drop(Collection<TopicPartition> partitions) {
+        int dropped = 0;
+        lock.lock();
+        try {
+            for (Iterator<FetchedPartition> iterator = fetched.iterator(); iterator.hasNext(); ) {
+                FetchedPartition partition = iterator.next();
+                if (partitions.contains(partition.partition())) {
+                    iterator.remove();
+                    bytes -= partition.sizeInBytes();
+                    buffered.remove(partition.partition());
+                    dropped++;
+                }
+            }
+        } finally {
+            lock.unlock();
+        }
+        if (dropped > 0) {
+            onRoomFreed.run();
+        }
+        return dropped;
+    }
+
+    public RuntimeException takeError() {
+        lock.lock();
+        try {
+            return errors.pollFirst();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Blocks until data or an error arrives, {@link #wakeup()} is called, or {@code nanos} pass. Returns
+     * whether it was woken by {@link #wakeup()} (and clears that).
+     */
+    public boolean await(long nanos) throws InterruptedException {
+        lock.lock();
+        try {
+            long remaining = nanos;
+            long changesAtStart = stateChanges;
+            while (fetched.isEmpty() && errors.isEmpty() && !wokenUp && stateChanges == changesAtStart && remaining > 0) {
+                remaining = changed.awaitNanos(remaining);
+            }
+            boolean woken = wokenUp;
+            wokenUp = false;
+            return woken;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    // ---- any thread
+
+    /** Wakes a waiting {@link #await}: new data elsewhere, a wakeup() from the user, or a failure. */
+    public void wakeup() {
+        lock.lock();
+        try {
+            wokenUp = true;
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Wakes a waiting {@link #await} because state it should look at changed (a position error). */
+    public void notifyStateChanged() {
+        lock.lock();
+        try {
+            stateChanges++;
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    public long bytes() {
+        return bytes;
+    }
+
+    public long maxBytes() {
+        return maxBytes;
+    }
+
+    /** Empties the buffer (close); returns how many fetches were discarded. */
+    public int clear() {
+        lock.lock();
+        try {
+            int discarded = fetched.size();
+            fetched.clear();
+            errors.clear();
+            buffered.clear();
+            bytes = 0;
+            return discarded;
+        } finally {
+            lock.unlock();
+        }
+    }
+}

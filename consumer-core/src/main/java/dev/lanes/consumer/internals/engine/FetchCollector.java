@@ -1,0 +1,150 @@
+package dev.lanes.consumer.internals.engine;
+
+import dev.lanes.consumer.internals.adapter.FetchedPartition;
+import dev.lanes.consumer.internals.adapter.PartitionRecordsDecoder;
+import dev.lanes.consumer.internals.state.SubscriptionState;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.IsolationLevel;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.Deserializer;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Turns fetched bytes into records on the application thread, inside {@code poll()}: decoding,
+ * deserialization and the position bookkeeping happen here, never on the background thread (R3).
+ * Data fetched from a position that is no longer current (a seek, an unassignment) is dropped.
+ * Application thread only.
+ */
+public final class FetchCollector<K, V> {
+
+    private final FetchBuffer buffer;
+    private final SubscriptionState subscriptions;
+    private final IsolationLevel isolationLevel;
+    private final boolean checkCrcs;
+    private final Deserializer<K> keyDeserializer;
+    private final Deserializer<V> valueDeserializer;
+
+    private FetchedPartition currentFetch;
+    private PartitionRecordsDecoder current;
+    /** An error met after records of the same poll were collected: thrown by the next collect. */
+    private RuntimeException deferredError;
+
+    public FetchCollector(FetchBuffer buffer, SubscriptionState subscriptions, IsolationLevel isolationLevel,
+                          boolean checkCrcs, Deserializer<K> keyDeserializer, Deserializer<V> valueDeserializer) {
+        this.buffer = buffer;
+        this.subscriptions = subscriptions;
+        this.isolationLevel = isolationLevel;
+        this.checkCrcs = checkCrcs;
+        this.keyDeserializer = keyDeserializer;
+        this.valueDeserializer = valueDeserializer;
+    }
+
+    /**
+     * Collects up to {@code maxRecords} records across the buffered partitions and advances their
+     * positions. A decoding or deserialization error is thrown once the records before it were returned;
+     * the position stays on the failing record, so the application can seek past it.
+     */
+    public ConsumerRecords<K, V> collect(int maxRecords) {
+        if (deferredError != null) {
+            RuntimeException error = deferredError;
+            deferredError = null;
+            throw error;
+        }
+        Map<TopicPartition, List<ConsumerRecord<K, V>>> records = new LinkedHashMap<>();
+        Map<TopicPartition, OffsetAndMetadata> nextOffsets = new LinkedHashMap<>();
+        List<FetchedPartition> pausedAside = new ArrayList<>();
+        int remaining = maxRecords;
+        try {
+            while (remaining > 0) {
+                if (current == null && !openNext(pausedAside)) {
+                    break;
+                }
+                TopicPartition partition = current.partition();
+                if (subscriptions.isPaused(partition) || !subscriptions.isAssigned(partition)) {
+                    discardCurrent();
+                    continue;
+                }
+                long before = current.nextOffset();
+                List<ConsumerRecord<K, V>> taken;
+                try {
+                    taken = current.take(remaining, keyDeserializer, valueDeserializer);
+                } catch (RuntimeException e) {
+                    if (records.isEmpty()) {
+                        throw e;
+                    }
+                    deferredError = e;
+                    break;
+                }
+                long after = current.nextOffset();
+                if (after != before && subscriptions.advance(partition, before, after, current.lastEpoch())) {
+                    if (!taken.isEmpty()) {
+                        records.computeIfAbsent(partition, p -> new ArrayList<>()).addAll(taken);
+                        remaining -= taken.size();
+                    }
+                    nextOffsets.put(partition, new OffsetAndMetadata(after, current.lastEpoch(), ""));
+                }
+                if (current.isDrained()) {
+                    buffer.release(currentFetch);
+                    current = null;
+                    currentFetch = null;
+                }
+            }
+        } finally {
+            buffer.pushBack(pausedAside);
+        }
+        return new ConsumerRecords<>(records, nextOffsets);
+    }
+
+    private boolean openNext(List<FetchedPartition> pausedAside) {
+        FetchedPartition next;
+        while ((next = buffer.next()) != null) {
+            TopicPartition partition = next.partition();
+            if (!subscriptions.isCurrentPosition(partition, next.fetchOffset())) {
+                buffer.release(next); // fetched before a seek or an unassignment
+                continue;
+            }
+            if (subscriptions.isPaused(partition)) {
+                pausedAside.add(next); // kept for when the partition is resumed
+                continue;
+            }
+            currentFetch = next;
+            current = new PartitionRecordsDecoder(next, isolationLevel, checkCrcs);
+            return true;
+        }
+        return false;
+    }
+
+    private void discardCurrent() {
+        buffer.release(currentFetch);
+        current = null;
+        currentFetch = null;
+    }
+
+    /** Drops data of these partitions, buffered or being handed out (seek, unassignment). */
+    public void drop(Collection<TopicPartition> partitions) {
+        if (current != null && partitions.contains(current.partition())) {
+            discardCurrent();
+        }
+        buffer.drop(partitions);
+    }
+
+    /** Whether records are ready to be handed out without waiting. */
+    public boolean hasBufferedData() {
+        return current != null;
+    }
+
+    /** Releases everything (close). */
+    public void clear() {
+        if (current != null) {
+            discardCurrent();
+        }
+        deferredError = null;
+    }
+}

@@ -1,0 +1,381 @@
+package dev.lanes.consumer.internals.engine;
+
+import dev.lanes.consumer.ConsumerClosedException;
+import dev.lanes.consumer.internals.adapter.Network;
+import dev.lanes.consumer.internals.events.ApplicationEvent;
+import dev.lanes.consumer.internals.events.ApplicationEventHandler;
+import dev.lanes.consumer.internals.events.AwaitPositionsEvent;
+import dev.lanes.consumer.internals.events.CloseEvent;
+import dev.lanes.consumer.internals.events.CommitEvent;
+import dev.lanes.consumer.internals.events.FetchCommittedOffsetsEvent;
+import dev.lanes.consumer.internals.events.ListOffsetsEvent;
+import dev.lanes.consumer.internals.events.TopicMetadataEvent;
+import dev.lanes.consumer.internals.managers.CommitRequestManager;
+import dev.lanes.consumer.internals.managers.CoordinatorRequestManager;
+import dev.lanes.consumer.internals.managers.FetchRequestManager;
+import dev.lanes.consumer.internals.managers.OffsetsRequestManager;
+import dev.lanes.consumer.internals.managers.PollResult;
+import dev.lanes.consumer.internals.managers.RequestManager;
+import dev.lanes.consumer.internals.managers.TopicMetadataRequestManager;
+import dev.lanes.consumer.internals.managers.UnsentRequest;
+import dev.lanes.consumer.internals.metrics.LanesConsumerMetrics;
+import dev.lanes.consumer.internals.state.SubscriptionState;
+import org.apache.kafka.common.errors.InterruptException;
+import org.apache.kafka.common.errors.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * The background thread: the only thread that touches the network. One iteration ({@link #runOnce()}):
+ * <ol>
+ *   <li>drain the system lane completely,</li>
+ *   <li>drain the user lane up to its budget (R7),</li>
+ *   <li>expire events whose deadline has passed,</li>
+ *   <li>poll the request managers for requests,</li>
+ *   <li>send (system requests first; expired ones dropped unsent, R5) and block in the network poll until
+ *       the earliest deadline, a response, or a wakeup (R2: nothing spins).</li>
+ * </ol>
+ * User code never runs here (R3). If the thread dies, every pending call fails with the cause and the
+ * resources are released at once (R10).
+ */
+public final class NetworkThread implements Runnable, ApplicationEventHandler {
+
+    private static final Logger log = LoggerFactory.getLogger(NetworkThread.class);
+    public static final String THREAD_NAME_PREFIX = "lanes-consumer-network-thread | ";
+
+    private final String clientId;
+    private final Clock clock;
+    private final Lane systemLane;
+    private final Lane userLane;
+    private final int userLaneBudget;
+    private final Network network;
+    private final RequestSender sender;
+    private final SubscriptionState subscriptions;
+    private final FetchBuffer fetchBuffer;
+    private final Optional<CommitRequestManager> commits;
+    private final Optional<CoordinatorRequestManager> coordinator;
+    private final OffsetsRequestManager offsets;
+    private final TopicMetadataRequestManager topicMetadata;
+    private final FetchRequestManager fetches;
+    private final List<RequestManager> managers;
+    private final LanesConsumerMetrics metrics;
+    private final BackgroundThreadGuard guard = new BackgroundThreadGuard();
+    private final ThreadMXBean threadBean = ManagementFactory.getThreadMXBean();
+    private final boolean measureCpu;
+
+    private final AtomicReference<LoopState> state = new AtomicReference<>(LoopState.NOT_STARTED);
+    private final List<ApplicationEvent<?>> drained = new ArrayList<>();
+    /** Events taken from the lanes whose futures are not complete yet, for expiry and teardown. */
+    private final List<ApplicationEvent<?>> inProgress = new ArrayList<>();
+    private volatile boolean blocked;
+    private volatile Throwable failure;
+    private Thread thread;
+    private CloseEvent closeEvent;
+    private long lastCpuNanos = -1;
+
+    public NetworkThread(String clientId, Clock clock, Lane systemLane, Lane userLane, int userLaneBudget,
+                         Network network, RequestSender sender, SubscriptionState subscriptions, FetchBuffer fetchBuffer,
+                         Optional<CoordinatorRequestManager> coordinator, Optional<CommitRequestManager> commits,
+                         OffsetsRequestManager offsets, TopicMetadataRequestManager topicMetadata,
+                         FetchRequestManager fetches, LanesConsumerMetrics metrics) {
+        this.clientId = clientId;
+        this.clock = clock;
+        this.systemLane = systemLane;
+        this.userLane = userLane;
+        this.userLaneBudget = userLaneBudget;
+        this.network = network;
+        this.sender = sender;
+        this.subscriptions = subscriptions;
+        this.fetchBuffer = fetchBuffer;
+        this.coordinator = coordinator;
+        this.commits = commits;
+        this.offsets = offsets;
+        this.topicMetadata = topicMetadata;
+        this.fetches = fetches;
+        this.metrics = metrics;
+        // The coordinator manager is polled last: the others say during their poll whether they need it.
+        List<RequestManager> ordered = new ArrayList<>();
+        commits.ifPresent(ordered::add);
+        ordered.add(offsets);
+        ordered.add(topicMetadata);
+        ordered.add(fetches);
+        coordinator.ifPresent(ordered::add);
+        this.managers = List.copyOf(ordered);
+        this.measureCpu = threadBean.isCurrentThreadCpuTimeSupported();
+    }
+
+    /** Starts the thread. Called once, from the application thread. */
+    public void start() {
+        if (!state.compareAndSet(LoopState.NOT_STARTED, LoopState.RUNNING)) {
+            throw new IllegalStateException("The background thread was already started");
+        }
+        thread = new Thread(this, THREAD_NAME_PREFIX + clientId);
+        thread.setDaemon(true);
+        thread.start();
+    }
+
+    @Override
+    public void run() {
+        guard.bindToCurrentThread();
+        try {
+            while (!shouldExit()) {
+                runOnce();
+            }
+            shutdown(new ConsumerClosedException("The consumer was closed before this call completed", null), false);
+            state.set(LoopState.TERMINATED);
+        } catch (Throwable t) {
+            failure = t;
+            state.set(LoopState.FAILED);
+            log.error("The background thread of consumer {} died; the consumer is closed", clientId, t);
+            shutdown(new ConsumerClosedException("The background thread of consumer " + clientId + " died: " + t, t), true);
+        } finally {
+            if (closeEvent != null) {
+                closeEvent.future().complete(null);
+            }
+            fetchBuffer.wakeup();
+        }
+    }
+
+    /** One iteration of the loop. Runs on the background thread (engine tests call it directly). */
+    public void runOnce() {
+        guard.ensureBackgroundThread("runOnce");
+        if (Thread.interrupted()) {
+            throw new InterruptException("The background thread was interrupted");
+        }
+        long nowMs = clock.milliseconds();
+        drainLane(systemLane, Integer.MAX_VALUE);
+        drainLane(userLane, userLaneBudget);
+        long waitMs = expireEvents(nowMs);
+
+        network.metadataTopics(metadataTopics());
+        network.maybeThrowMetadataErrorInto(fetchBuffer::addError);
+        for (RequestManager manager : managers) {
+            PollResult result = manager.poll(nowMs);
+            waitMs = Math.min(waitMs, result.timeUntilNextPollMs());
+            for (UnsentRequest<?> request : result.requests()) {
+                sender.add(request);
+            }
+        }
+        waitMs = Math.min(waitMs, sender.sendReady(nowMs));
+        if (closeEvent != null) {
+            waitMs = Math.min(waitMs, Math.max(0, closeEvent.deadlineMs() - nowMs));
+        }
+        blockInNetwork(waitMs, nowMs);
+        recordCpu();
+    }
+
+    private void drainLane(Lane lane, int budget) {
+        drained.clear();
+        lane.drainTo(drained, budget);
+        long nowNanos = clock.nanoseconds();
+        for (ApplicationEvent<?> event : drained) {
+            metrics.laneQueueTime(lane.name(), nowNanos - event.enqueuedNanos());
+            if (event.future().isDone()) {
+                continue; // its caller already gave up (deadline or wakeup)
+            }
+            if (closeEvent != null && !(event instanceof CloseEvent)) {
+                event.future().completeExceptionally(new ConsumerClosedException("The consumer is closing", null));
+                continue;
+            }
+            inProgress.add(event);
+            event.dispatch(this);
+        }
+    }
+
+    private long expireEvents(long nowMs) {
+        long next = Long.MAX_VALUE;
+        for (Iterator<ApplicationEvent<?>> iterator = inProgress.iterator(); iterator.hasNext(); ) {
+            ApplicationEvent<?> event = iterator.next();
+            if (event.future().isDone()) {
+                iterator.remove();
+            } else if (event.isExpired(nowMs) && !(event instanceof CloseEvent)) {
+                iterator.remove();
+                metrics.eventExpired();
+                event.future().completeExceptionally(new TimeoutException(
+                        event.getClass().getSimpleName() + " did not complete before its deadline"));
+            } else {
+                next = Math.min(next, Math.max(0, event.deadlineMs() - nowMs));
+            }
+        }
+        return next;
+    }
+
+    private Set<String> metadataTopics() {
+        Set<String> topics = new HashSet<>(subscriptions.assignedTopics());
+        topics.addAll(offsets.topicsOfInterest());
+        return topics;
+    }
+
+    private void blockInNetwork(long waitMs, long nowMs) {
+        if (!systemLane.isEmpty() || !userLane.isEmpty()) {
+            waitMs = 0;
+        }
+        // blocked is published before the lanes are checked again, and an enqueuing thread checks blocked
+        // after its offer: one of the two sees the other, so a new event never waits for the timeout.
+        blocked = true;
+        if (!systemLane.isEmpty() || !userLane.isEmpty()) {
+            waitMs = 0;
+        }
+        long startNanos = clock.nanoseconds();
+        try {
+            network.poll(waitMs, nowMs);
+        } finally {
+            blocked = false;
+        }
+        if (waitMs > 0) {
+            metrics.backgroundIdle(clock.nanoseconds() - startNanos);
+        }
+    }
+
+    private void recordCpu() {
+        if (!measureCpu) {
+            return;
+        }
+        long cpu = threadBean.getCurrentThreadCpuTime();
+        if (lastCpuNanos >= 0) {
+            metrics.backgroundCpu(cpu - lastCpuNanos);
+        }
+        lastCpuNanos = cpu;
+    }
+
+    private boolean shouldExit() {
+        if (closeEvent == null) {
+            return false;
+        }
+        boolean flushed = sender.isEmpty() && commits.map(c -> !c.hasPendingCommits()).orElse(true)
+                && network.inFlightRequestCount() == 0;
+        return flushed || clock.milliseconds() >= closeEvent.deadlineMs();
+    }
+
+    /** Completes everything still pending with {@code reason}, logs what was discarded, releases the network. */
+    private void shutdown(RuntimeException reason, boolean failed) {
+        int events = 0;
+        List<ApplicationEvent<?>> leftovers = new ArrayList<>();
+        systemLane.drainTo(leftovers, Integer.MAX_VALUE);
+        userLane.drainTo(leftovers, Integer.MAX_VALUE);
+        leftovers.addAll(inProgress);
+        inProgress.clear();
+        for (ApplicationEvent<?> event : leftovers) {
+            if (event != closeEvent && event.future().completeExceptionally(reason)) {
+                events++;
+            }
+        }
+        int requests = sender.discardAll(reason)
+                + commits.map(c -> c.discardAll(reason)).orElse(0)
+                + offsets.discardAll(reason)
+                + topicMetadata.discardAll(reason)
+                + network.inFlightRequestCount();
+        int fetched = fetchBuffer.clear();
+        try {
+            network.close();
+        } catch (RuntimeException e) {
+            log.warn("Closing the network of consumer {} failed", clientId, e);
+        }
+        if (failed || requests > 0 || events > 0) {
+            log.info("Consumer {} {}: discarded {} requests (unsent or in flight), {} events and {} buffered fetches",
+                    clientId, failed ? "failed" : "closed", requests, events, fetched);
+        } else {
+            log.debug("Consumer {} closed with nothing left to discard", clientId);
+        }
+    }
+
+    // ---- called from the application thread
+
+    /** Wakes the thread if it is blocked in the network poll. Any thread. */
+    public void wakeup() {
+        if (blocked) {
+            network.wakeup();
+        }
+    }
+
+    public LoopState state() {
+        return state.get();
+    }
+
+    /** Why the thread died, or null. */
+    public Throwable failure() {
+        return failure;
+    }
+
+    /** Waits for the thread to end, up to {@code timeoutMs}. */
+    public boolean join(long timeoutMs) throws InterruptedException {
+        guard.ensureNotBackgroundThread("join");
+        Thread t = thread;
+        if (t == null) {
+            return true;
+        }
+        t.join(Math.max(1, timeoutMs));
+        return !t.isAlive();
+    }
+
+    public boolean isAlive() {
+        Thread t = thread;
+        return t != null && t.isAlive();
+    }
+
+    public String threadName() {
+        return THREAD_NAME_PREFIX + clientId;
+    }
+
+    // ---- event handlers: background thread
+
+    @Override
+    public void onCommit(CommitEvent event) {
+        if (commits.isEmpty()) {
+            event.future().completeExceptionally(new org.apache.kafka.common.errors.InvalidGroupIdException(
+                    "To commit offsets, the consumer needs a group.id"));
+            return;
+        }
+        commits.get().commit(event.offsets(), event.isSync(), event.deadlineMs(), event.future());
+    }
+
+    @Override
+    public void onFetchCommittedOffsets(FetchCommittedOffsetsEvent event) {
+        if (commits.isEmpty()) {
+            event.future().completeExceptionally(new org.apache.kafka.common.errors.InvalidGroupIdException(
+                    "To read committed offsets, the consumer needs a group.id"));
+            return;
+        }
+        commits.get().fetchCommitted(event.partitions(), event.deadlineMs()).whenComplete((result, error) -> {
+            if (error != null) {
+                event.future().completeExceptionally(error);
+            } else {
+                event.future().complete(result);
+            }
+        });
+    }
+
+    @Override
+    public void onListOffsets(ListOffsetsEvent event) {
+        offsets.listOffsets(event.timestamps(), event.deadlineMs(), event.future());
+    }
+
+    @Override
+    public void onTopicMetadata(TopicMetadataEvent event) {
+        topicMetadata.lookup(event.topic(), event.deadlineMs(), event.future());
+    }
+
+    @Override
+    public void onAwaitPositions(AwaitPositionsEvent event) {
+        offsets.awaitPositions(event.partitions(), event.future());
+    }
+
+    @Override
+    public void onClose(CloseEvent event) {
+        if (closeEvent == null) {
+            closeEvent = event;
+            state.compareAndSet(LoopState.RUNNING, LoopState.CLOSING);
+            fetches.disable();
+        }
+    }
+}

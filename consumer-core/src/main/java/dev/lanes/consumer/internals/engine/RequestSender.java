@@ -1,0 +1,100 @@
+package dev.lanes.consumer.internals.engine;
+
+import dev.lanes.consumer.internals.adapter.Network;
+import dev.lanes.consumer.internals.managers.Priority;
+import dev.lanes.consumer.internals.managers.UnsentRequest;
+import dev.lanes.consumer.internals.metrics.LanesConsumerMetrics;
+import org.apache.kafka.common.Node;
+import org.apache.kafka.common.errors.AuthenticationException;
+import org.apache.kafka.common.errors.TimeoutException;
+
+import java.util.ArrayDeque;
+import java.util.Iterator;
+import java.util.Optional;
+
+/**
+ * Holds requests until their broker is ready and sends them, system requests first (R7). A request whose
+ * deadline passes while it waits is dropped unsent and completed with a TimeoutException (R5); a request
+ * that is sent gets only what is left of its deadline as its request timeout. Background thread only.
+ */
+public final class RequestSender {
+
+    private final Network network;
+    private final LanesConsumerMetrics metrics;
+    private final int requestTimeoutMs;
+    private final ArrayDeque<UnsentRequest<?>> system = new ArrayDeque<>();
+    private final ArrayDeque<UnsentRequest<?>> user = new ArrayDeque<>();
+
+    public RequestSender(Network network, LanesConsumerMetrics metrics, int requestTimeoutMs) {
+        this.network = network;
+        this.metrics = metrics;
+        this.requestTimeoutMs = requestTimeoutMs;
+    }
+
+    public void add(UnsentRequest<?> request) {
+        (request.priority() == Priority.SYSTEM ? system : user).addLast(request);
+    }
+
+    /**
+     * Drops expired requests and sends the ready ones; returns how long until something changes for the
+     * unsent ones (a deadline or a connection attempt).
+     */
+    public long sendReady(long nowMs) {
+        long nextDeadline = Long.MAX_VALUE;
+        for (ArrayDeque<UnsentRequest<?>> queue : java.util.List.of(system, user)) {
+            for (Iterator<UnsentRequest<?>> iterator = queue.iterator(); iterator.hasNext(); ) {
+                UnsentRequest<?> request = iterator.next();
+                if (nowMs >= request.deadlineMs()) {
+                    iterator.remove();
+                    metrics.requestExpiredUnsent();
+                    request.complete(null, new TimeoutException(request.request().name()
+                            + " request was not sent because its deadline passed before a broker was ready"));
+                    continue;
+                }
+                Optional<Node> node = request.destination().or(() -> network.leastLoadedNode(nowMs));
+                if (node.isPresent() && network.ready(node.get(), nowMs)) {
+                    iterator.remove();
+                    send(request, node.get(), nowMs);
+                    continue;
+                }
+                Optional<AuthenticationException> authFailure = node.flatMap(network::authenticationFailure);
+                if (authFailure.isPresent()) {
+                    iterator.remove();
+                    request.complete(null, authFailure.get());
+                    continue;
+                }
+                nextDeadline = Math.min(nextDeadline, request.deadlineMs());
+                if (node.isPresent()) {
+                    // Wake up for the next connection attempt, not only for the deadline.
+                    long delay = network.connectionDelay(node.get(), nowMs);
+                    if (delay != Long.MAX_VALUE) {
+                        nextDeadline = Math.min(nextDeadline, nowMs + Math.max(1, delay));
+                    }
+                }
+            }
+        }
+        return nextDeadline == Long.MAX_VALUE ? Long.MAX_VALUE : Math.max(0, nextDeadline - nowMs);
+    }
+
+    private <R> void send(UnsentRequest<R> request, Node node, long nowMs) {
+        int timeoutMs = (int) Math.max(1, Math.min(requestTimeoutMs, request.deadlineMs() - nowMs));
+        metrics.requestSent(request.request().name());
+        network.send(node, request.request(), nowMs, timeoutMs, request::complete);
+    }
+
+    public boolean isEmpty() {
+        return system.isEmpty() && user.isEmpty();
+    }
+
+    /** Completes every unsent request with {@code reason}; returns how many there were. */
+    public int discardAll(RuntimeException reason) {
+        int discarded = system.size() + user.size();
+        for (ArrayDeque<UnsentRequest<?>> queue : java.util.List.of(system, user)) {
+            UnsentRequest<?> request;
+            while ((request = queue.pollFirst()) != null) {
+                request.complete(null, reason);
+            }
+        }
+        return discarded;
+    }
+}

@@ -1,0 +1,17 @@
+package dev.lanes.consumer.internals.events;
+
+/**
+ * Sent on the system lane so that it is not stuck behind a full user lane: the background thread stops
+ * taking new work, flushes what is in flight until the deadline, then discards the rest and exits.
+ */
+public final class CloseEvent extends ApplicationEvent<Void> {
+
+    public CloseEvent(long deadlineMs) {
+        super(deadlineMs);
+    }
+
+    @Override
+    public void dispatch(ApplicationEventHandler handler) {
+        handler.onClose(this);
+    }
+}

@@ -1,0 +1,320 @@
+package dev.lanes.consumer.internals.managers;
+
+import dev.lanes.consumer.internals.adapter.Requests;
+import dev.lanes.consumer.internals.engine.Clock;
+import dev.lanes.consumer.internals.metrics.LanesConsumerMetrics;
+import dev.lanes.consumer.internals.state.SubscriptionState;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.consumer.RetriableCommitFailedException;
+import org.apache.kafka.common.Node;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.RetriableException;
+import org.apache.kafka.common.errors.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * Commits offsets and reads committed offsets, through the group coordinator.
+ *
+ * <p>Commits go out one at a time, in the order they were made, so a synchronous commit naturally waits
+ * for the asynchronous ones before it (R16). While one is in flight, later asynchronous commits fold
+ * into the next pending one, which carries the latest offset per partition; every caller's future
+ * completes with that request's result (R4). Auto-commit is scheduled here too, by the background
+ * thread's own clock (R7). Identical committed-offset lookups in flight share one request (R4).
+ */
+public final class CommitRequestManager implements RequestManager {
+
+    private static final Logger log = LoggerFactory.getLogger(CommitRequestManager.class);
+
+    /** Commits of the same batch: one OffsetCommit request serves every caller in it. */
+    private final class PendingCommit {
+        final Map<TopicPartition, OffsetAndMetadata> offsets = new LinkedHashMap<>();
+        final List<CompletableFuture<Map<TopicPartition, OffsetAndMetadata>>> callers = new ArrayList<>();
+        final boolean retryUntilDeadline;
+        final Priority priority;
+        final RetryBackoff backoff = new RetryBackoff(retryBackoffMs, retryBackoffMaxMs);
+        long deadlineMs;
+
+        PendingCommit(boolean retryUntilDeadline, Priority priority, long deadlineMs) {
+            this.retryUntilDeadline = retryUntilDeadline;
+            this.priority = priority;
+            this.deadlineMs = deadlineMs;
+        }
+
+        boolean abandoned() {
+            return callers.stream().allMatch(CompletableFuture::isDone);
+        }
+    }
+
+    /** Callers waiting for the committed offsets of the same partitions. */
+    private final class PendingOffsetFetch {
+        final Set<TopicPartition> partitions;
+        final List<CompletableFuture<Map<TopicPartition, OffsetAndMetadata>>> callers = new ArrayList<>();
+        final RetryBackoff backoff = new RetryBackoff(retryBackoffMs, retryBackoffMaxMs);
+        long deadlineMs;
+
+        PendingOffsetFetch(Set<TopicPartition> partitions, long deadlineMs) {
+            this.partitions = partitions;
+            this.deadlineMs = deadlineMs;
+        }
+    }
+
+    private final String groupId;
+    private final Clock clock;
+    private final CoordinatorRequestManager coordinator;
+    private final SubscriptionState subscriptions;
+    private final LanesConsumerMetrics metrics;
+    private final boolean autoCommitEnabled;
+    private final long autoCommitIntervalMs;
+    private final long retryBackoffMs;
+    private final long retryBackoffMaxMs;
+    private final long defaultApiTimeoutMs;
+    private final boolean requireStableOffsets;
+
+    private final Deque<PendingCommit> commits = new ArrayDeque<>();
+    private final Map<Set<TopicPartition>, PendingOffsetFetch> offsetFetches = new LinkedHashMap<>();
+    private long nextAutoCommitMs;
+    private Map<TopicPartition, Long> lastAutoCommitted = Map.of();
+
+    public CommitRequestManager(String groupId, Clock clock, CoordinatorRequestManager coordinator,
+                                SubscriptionState subscriptions, LanesConsumerMetrics metrics,
+                                boolean autoCommitEnabled, long autoCommitIntervalMs, long retryBackoffMs,
+                                long retryBackoffMaxMs, long defaultApiTimeoutMs, boolean requireStableOffsets) {
+        this.groupId = groupId;
+        this.clock = clock;
+        this.coordinator = coordinator;
+        this.subscriptions = subscriptions;
+        this.metrics = metrics;
+        this.autoCommitEnabled = autoCommitEnabled;
+        this.autoCommitIntervalMs = autoCommitIntervalMs;
+        this.retryBackoffMs = retryBackoffMs;
+        this.retryBackoffMaxMs = retryBackoffMaxMs;
+        this.defaultApiTimeoutMs = defaultApiTimeoutMs;
+        this.requireStableOffsets = requireStableOffsets;
+        this.nextAutoCommitMs = clock.milliseconds() + autoCommitIntervalMs;
+    }
+
+    /** Queues a commit; an asynchronous one merges into a pending asynchronous batch not yet sent. */
+    public void commit(Map<TopicPartition, OffsetAndMetadata> offsets, boolean sync, long deadlineMs,
+                       CompletableFuture<Map<TopicPartition, OffsetAndMetadata>> future) {
+        if (offsets.isEmpty()) {
+            future.complete(offsets);
+            return;
+        }
+        PendingCommit tail = commits.peekLast();
+        boolean tailAcceptsMerge = tail != null && !sync && !tail.retryUntilDeadline && !tail.backoff.isInFlight()
+                && tail.priority == Priority.USER && (tail != commits.peekFirst() || !tail.backoff.isInFlight());
+        if (tailAcceptsMerge) {
+            tail.offsets.putAll(offsets);
+            tail.callers.add(future);
+            tail.deadlineMs = Math.max(tail.deadlineMs, deadlineMs);
+            metrics.requestCoalesced();
+            return;
+        }
+        PendingCommit pending = new PendingCommit(sync, Priority.USER, deadlineMs);
+        pending.offsets.putAll(offsets);
+        pending.callers.add(future);
+        commits.addLast(pending);
+    }
+
+    /** Reads committed offsets; joins an identical lookup already pending or in flight. */
+    public CompletableFuture<Map<TopicPartition, OffsetAndMetadata>> fetchCommitted(Set<TopicPartition> partitions,
+                                                                                   long deadlineMs) {
+        CompletableFuture<Map<TopicPartition, OffsetAndMetadata>> future = new CompletableFuture<>();
+        if (partitions.isEmpty()) {
+            future.complete(Map.of());
+            return future;
+        }
+        Set<TopicPartition> key = Set.copyOf(partitions);
+        PendingOffsetFetch pending = offsetFetches.get(key);
+        if (pending != null) {
+            metrics.requestCoalesced();
+            pending.deadlineMs = Math.max(pending.deadlineMs, deadlineMs);
+        } else {
+            pending = new PendingOffsetFetch(key, deadlineMs);
+            offsetFetches.put(key, pending);
+        }
+        pending.callers.add(future);
+        return future;
+    }
+
+    /** Whether commits are queued or in flight (close flushes them). */
+    public boolean hasPendingCommits() {
+        return !commits.isEmpty();
+    }
+
+    /** Fails every pending commit and lookup; returns how many requests were discarded. */
+    public int discardAll(RuntimeException reason) {
+        int discarded = commits.size() + offsetFetches.size();
+        commits.forEach(commit -> commit.callers.forEach(caller -> caller.completeExceptionally(reason)));
+        offsetFetches.values().forEach(fetch -> fetch.callers.forEach(caller -> caller.completeExceptionally(reason)));
+        commits.clear();
+        offsetFetches.clear();
+        return discarded;
+    }
+
+    @Override
+    public PollResult poll(long nowMs) {
+        long wait = maybeScheduleAutoCommit(nowMs);
+        List<UnsentRequest<?>> requests = new ArrayList<>();
+        wait = Math.min(wait, pollCommits(nowMs, requests));
+        wait = Math.min(wait, pollOffsetFetches(nowMs, requests));
+        return new PollResult(wait, requests);
+    }
+
+    private long maybeScheduleAutoCommit(long nowMs) {
+        if (!autoCommitEnabled) {
+            return Long.MAX_VALUE;
+        }
+        if (nowMs >= nextAutoCommitMs) {
+            nextAutoCommitMs = nowMs + autoCommitIntervalMs;
+            Map<TopicPartition, Long> positions = subscriptions.consumedPositions();
+            if (!positions.isEmpty() && !positions.equals(lastAutoCommitted)) {
+                Map<TopicPartition, OffsetAndMetadata> offsets = new LinkedHashMap<>();
+                positions.forEach((partition, offset) -> offsets.put(partition,
+                        new OffsetAndMetadata(offset, subscriptions.leaderEpoch(partition), "")));
+                PendingCommit pending = new PendingCommit(false, Priority.SYSTEM, nowMs + autoCommitIntervalMs);
+                pending.offsets.putAll(offsets);
+                CompletableFuture<Map<TopicPartition, OffsetAndMetadata>> future = new CompletableFuture<>();
+                future.whenComplete((committed, error) -> {
+                    if (error != null) {
+                        log.warn("Auto-commit of offsets {} for group {} failed: {}", offsets, groupId, error.toString());
+                    } else {
+                        lastAutoCommitted = positions;
+                    }
+                });
+                pending.callers.add(future);
+                commits.addLast(pending);
+            }
+        }
+        return nextAutoCommitMs - nowMs;
+    }
+
+    private long pollCommits(long nowMs, List<UnsentRequest<?>> requests) {
+        // Commits whose callers all gave up (deadline passed) are dropped unsent (R5).
+        while (!commits.isEmpty() && !commits.peekFirst().backoff.isInFlight() && commits.peekFirst().abandoned()) {
+            commits.pollFirst();
+        }
+        PendingCommit head = commits.peekFirst();
+        if (head == null) {
+            return Long.MAX_VALUE;
+        }
+        if (nowMs >= head.deadlineMs && !head.backoff.isInFlight()) {
+            failCommit(commits.pollFirst(), new TimeoutException("Commit of offsets " + head.offsets
+                    + " could not be completed before its deadline"));
+            return 0;
+        }
+        if (!head.backoff.canSend(nowMs)) {
+            return head.backoff.remainingBackoffMs(nowMs);
+        }
+        Optional<Node> node = coordinator.coordinator();
+        if (node.isEmpty()) {
+            coordinator.fatalError().ifPresent(error -> failCommit(commits.pollFirst(), error));
+            return Long.MAX_VALUE;
+        }
+        head.backoff.onSend();
+        Map<TopicPartition, OffsetAndMetadata> offsets = Map.copyOf(head.offsets);
+        requests.add(new UnsentRequest<>(
+                Requests.offsetCommit(groupId, "", -1, Optional.empty(), offsets),
+                node, head.priority, head.deadlineMs,
+                (failed, error) -> onCommitResponse(head, failed, error)));
+        return Long.MAX_VALUE;
+    }
+
+    private void onCommitResponse(PendingCommit pending, Map<TopicPartition, RuntimeException> failed, Throwable error) {
+        long nowMs = clock.milliseconds();
+        if (error == null && !failed.isEmpty()) {
+            error = failed.values().iterator().next();
+        }
+        if (error == null) {
+            pending.backoff.onSuccess();
+            commits.remove(pending);
+            Map<TopicPartition, OffsetAndMetadata> committed = Map.copyOf(pending.offsets);
+            pending.callers.forEach(caller -> caller.complete(committed));
+            return;
+        }
+        if (CoordinatorErrors.coordinatorLost(error)) {
+            coordinator.markUnknown(error.getClass().getSimpleName());
+        }
+        boolean retriable = error instanceof RetriableException;
+        if (retriable && pending.retryUntilDeadline && nowMs < pending.deadlineMs) {
+            pending.backoff.onFailure(nowMs);
+            return;
+        }
+        commits.remove(pending);
+        pending.backoff.onFailure(nowMs);
+        failCommit(pending, retriable && !pending.retryUntilDeadline
+                ? new RetriableCommitFailedException(error)
+                : (error instanceof RuntimeException ? (RuntimeException) error : new RuntimeException(error)));
+    }
+
+    private static void failCommit(PendingCommit pending, RuntimeException error) {
+        pending.callers.forEach(caller -> caller.completeExceptionally(error));
+    }
+
+    private long pollOffsetFetches(long nowMs, List<UnsentRequest<?>> requests) {
+        long wait = Long.MAX_VALUE;
+        for (var iterator = offsetFetches.values().iterator(); iterator.hasNext(); ) {
+            PendingOffsetFetch pending = iterator.next();
+            if (pending.callers.stream().allMatch(CompletableFuture::isDone) && !pending.backoff.isInFlight()) {
+                iterator.remove();
+                continue;
+            }
+            if (!pending.backoff.canSend(nowMs)) {
+                wait = Math.min(wait, pending.backoff.remainingBackoffMs(nowMs));
+                continue;
+            }
+            Optional<Node> node = coordinator.coordinator();
+            if (node.isEmpty()) {
+                coordinator.fatalError().ifPresent(error -> {
+                    pending.callers.forEach(caller -> caller.completeExceptionally(error));
+                });
+                continue;
+            }
+            pending.backoff.onSend();
+            requests.add(new UnsentRequest<>(Requests.offsetFetch(groupId, pending.partitions, requireStableOffsets),
+                    node, Priority.USER, pending.deadlineMs,
+                    (committed, error) -> onOffsetFetchResponse(pending, committed, error)));
+        }
+        return wait;
+    }
+
+    private void onOffsetFetchResponse(PendingOffsetFetch pending, Map<TopicPartition, OffsetAndMetadata> committed,
+                                       Throwable error) {
+        long nowMs = clock.milliseconds();
+        if (error == null) {
+            pending.backoff.onSuccess();
+            offsetFetches.remove(pending.partitions, pending);
+            Map<TopicPartition, OffsetAndMetadata> result = new HashMap<>(committed);
+            pending.callers.forEach(caller -> caller.complete(result));
+            return;
+        }
+        if (CoordinatorErrors.coordinatorLost(error)) {
+            coordinator.markUnknown(error.getClass().getSimpleName());
+        }
+        if (error instanceof RetriableException && nowMs < pending.deadlineMs) {
+            pending.backoff.onFailure(nowMs);
+            return;
+        }
+        offsetFetches.remove(pending.partitions, pending);
+        pending.backoff.onFailure(nowMs);
+        RuntimeException failure = error instanceof RuntimeException ? (RuntimeException) error : new RuntimeException(error);
+        pending.callers.forEach(caller -> caller.completeExceptionally(failure));
+    }
+
+    /** The default deadline of commits the consumer makes for itself. */
+    public long defaultDeadline(long nowMs) {
+        return nowMs + defaultApiTimeoutMs;
+    }
+}

@@ -1,0 +1,177 @@
+package dev.lanes.consumer.internals.managers;
+
+import dev.lanes.consumer.internals.adapter.FetchSessions;
+import dev.lanes.consumer.internals.adapter.FetchedPartition;
+import dev.lanes.consumer.internals.adapter.Network;
+import dev.lanes.consumer.internals.engine.Clock;
+import dev.lanes.consumer.internals.engine.FetchBuffer;
+import dev.lanes.consumer.internals.metrics.LanesConsumerMetrics;
+import dev.lanes.consumer.internals.state.SubscriptionState;
+import org.apache.kafka.clients.consumer.OffsetOutOfRangeException;
+import org.apache.kafka.common.Node;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.InvalidMetadataException;
+import org.apache.kafka.common.errors.RetriableException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.Set;
+
+/**
+ * Fetches records for the assigned partitions that have a position, are not paused and have no data
+ * waiting in the fetch buffer: one Fetch in flight per broker. Each fetch asks for at most the room left
+ * in the buffer, so a consumer whose application stops polling stops fetching at the bound (R9), while
+ * its other work goes on. Background thread only.
+ */
+public final class FetchRequestManager implements RequestManager {
+
+    private static final Logger log = LoggerFactory.getLogger(FetchRequestManager.class);
+
+    /** The fetch settings of ConsumerConfig. */
+    public record FetchConfig(int minBytes, int maxBytes, int maxWaitMs, int partitionMaxBytes,
+                              org.apache.kafka.common.IsolationLevel isolationLevel, String rackId,
+                              long requestTimeoutMs, long retryBackoffMs) {
+    }
+
+    private final Clock clock;
+    private final Network network;
+    private final SubscriptionState subscriptions;
+    private final FetchBuffer buffer;
+    private final LanesConsumerMetrics metrics;
+    private final FetchConfig config;
+    private final Set<Integer> nodesInFlight = new HashSet<>();
+    private final Map<Integer, Long> nodeBackoffUntilMs = new HashMap<>();
+    private long reservedBytes;
+    private long pausedSinceNanos = -1;
+    private boolean enabled = true;
+
+    public FetchRequestManager(Clock clock, Network network, SubscriptionState subscriptions, FetchBuffer buffer,
+                               LanesConsumerMetrics metrics, FetchConfig config) {
+        this.clock = clock;
+        this.network = network;
+        this.subscriptions = subscriptions;
+        this.buffer = buffer;
+        this.metrics = metrics;
+        this.config = config;
+    }
+
+    /** Stops fetching for good (the consumer is closing). */
+    public void disable() {
+        enabled = false;
+    }
+
+    @Override
+    public PollResult poll(long nowMs) {
+        if (!enabled) {
+            return PollResult.NOTHING;
+        }
+        long room = buffer.room() - reservedBytes;
+        if (room <= 0) {
+            if (pausedSinceNanos < 0) {
+                pausedSinceNanos = clock.nanoseconds();
+            }
+            return PollResult.NOTHING; // the buffer wakes the background thread when room is freed
+        }
+        if (pausedSinceNanos >= 0) {
+            metrics.fetchPaused(clock.nanoseconds() - pausedSinceNanos);
+            pausedSinceNanos = -1;
+        }
+        Map<Node, Map<TopicPartition, FetchSessions.PartitionFetch>> byLeader = new LinkedHashMap<>();
+        long wait = Long.MAX_VALUE;
+        for (Map.Entry<TopicPartition, Long> entry : subscriptions.fetchablePositions().entrySet()) {
+            TopicPartition partition = entry.getKey();
+            if (buffer.isBuffered(partition)) {
+                continue;
+            }
+            Optional<Node> leader = network.leader(partition);
+            if (leader.isEmpty()) {
+                network.requestMetadataUpdate();
+                continue;
+            }
+            int nodeId = leader.get().id();
+            long backoffUntil = nodeBackoffUntilMs.getOrDefault(nodeId, 0L);
+            if (nodesInFlight.contains(nodeId)) {
+                continue;
+            }
+            if (backoffUntil > nowMs) {
+                wait = Math.min(wait, backoffUntil - nowMs);
+                continue;
+            }
+            byLeader.computeIfAbsent(leader.get(), node -> new LinkedHashMap<>())
+                    .put(partition, new FetchSessions.PartitionFetch(entry.getValue(), network.leaderEpoch(partition)));
+        }
+        List<UnsentRequest<?>> requests = new ArrayList<>();
+        for (Map.Entry<Node, Map<TopicPartition, FetchSessions.PartitionFetch>> entry : byLeader.entrySet()) {
+            if (room <= 0) {
+                break;
+            }
+            Node node = entry.getKey();
+            int maxBytes = (int) Math.min(config.maxBytes(), room);
+            int partitionMaxBytes = (int) Math.min(config.partitionMaxBytes(), room);
+            room -= maxBytes;
+            reservedBytes += maxBytes;
+            nodesInFlight.add(node.id());
+            FetchSessions.FetchLimits limits = new FetchSessions.FetchLimits(config.maxWaitMs(), config.minBytes(),
+                    maxBytes, partitionMaxBytes, config.isolationLevel(), config.rackId());
+            requests.add(new UnsentRequest<>(network.fetchRequest(node.id(), entry.getValue(), limits),
+                    Optional.of(node), Priority.USER, nowMs + config.requestTimeoutMs() + config.maxWaitMs(),
+                    (result, error) -> onResponse(node, maxBytes, result, error)));
+        }
+        return new PollResult(wait, requests);
+    }
+
+    private void onResponse(Node node, int reserved, FetchSessions.FetchResult result, Throwable error) {
+        nodesInFlight.remove(node.id());
+        reservedBytes -= reserved;
+        long nowMs = clock.milliseconds();
+        if (error != null) {
+            network.fetchFailed(node.id(), error);
+            nodeBackoffUntilMs.put(node.id(), nowMs + config.retryBackoffMs());
+            if (!(error instanceof RetriableException)) {
+                log.warn("Fetch from node {} failed: {}", node.id(), error.toString());
+            }
+            return;
+        }
+        for (FetchedPartition fetched : result.data().values()) {
+            TopicPartition partition = fetched.partition();
+            subscriptions.updateFetchOffsets(partition, fetched.highWatermark(), fetched.lastStableOffset(),
+                    fetched.logStartOffset());
+            if (fetched.sizeInBytes() > 0 && subscriptions.isCurrentPosition(partition, fetched.fetchOffset())) {
+                buffer.add(fetched);
+            }
+        }
+        result.errors().forEach((partition, partitionError) -> onPartitionError(partition, partitionError, nowMs));
+    }
+
+    private void onPartitionError(TopicPartition partition, RuntimeException error, long nowMs) {
+        if (error instanceof org.apache.kafka.common.errors.OffsetOutOfRangeException) {
+            OptionalLong position = subscriptions.isAssigned(partition) ? subscriptions.position(partition) : OptionalLong.empty();
+            if (position.isEmpty()) {
+                return;
+            }
+            if (subscriptions.resetStrategy(partition).isNone()) {
+                buffer.addError(new OffsetOutOfRangeException("Fetch position " + position.getAsLong()
+                        + " is out of range for partition " + partition + " and auto.offset.reset is none",
+                        Map.of(partition, position.getAsLong())));
+            } else {
+                log.info("Fetch position {} of {} is out of range; resetting it by auto.offset.reset",
+                        position.getAsLong(), partition);
+                subscriptions.resetAfterOutOfRange(partition, position.getAsLong());
+            }
+        } else if (error instanceof InvalidMetadataException) {
+            network.requestMetadataUpdate();
+        } else if (error instanceof RetriableException) {
+            log.debug("Retriable error fetching {}: {}", partition, error.toString());
+        } else {
+            buffer.addError(error);
+        }
+    }
+}

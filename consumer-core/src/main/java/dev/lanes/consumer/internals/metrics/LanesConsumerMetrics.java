@@ -1,0 +1,196 @@
+package dev.lanes.consumer.internals.metrics;
+
+import dev.lanes.consumer.internals.engine.LaneName;
+import org.apache.kafka.common.MetricName;
+import org.apache.kafka.common.metrics.Gauge;
+import org.apache.kafka.common.metrics.Metrics;
+import org.apache.kafka.common.metrics.Sensor;
+import org.apache.kafka.common.metrics.stats.Avg;
+import org.apache.kafka.common.metrics.stats.CumulativeSum;
+import org.apache.kafka.common.metrics.stats.Max;
+import org.apache.kafka.common.metrics.stats.Percentile;
+import org.apache.kafka.common.metrics.stats.Percentiles;
+import org.apache.kafka.common.metrics.stats.Rate;
+
+import java.util.EnumMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.LongSupplier;
+
+/**
+ * Lanes' own metrics (R17), in kafka-clients' {@link Metrics} registry under the group
+ * {@code lanes-consumer-metrics} with the tag {@code client-id} (and {@code lane} for per-lane metrics),
+ * so that {@code metrics()}, JMX and Micrometer's KafkaClientMetrics see them like any client metric.
+ *
+ * <p>Sensors are thread-safe: the background thread and the application thread both record here.
+ * Ratios are rates of seconds per second: recording the seconds spent busy (or idle) as they pass gives,
+ * over the sample window, the fraction of time spent that way.
+ */
+public final class LanesConsumerMetrics implements AutoCloseable {
+
+    public static final String GROUP = "lanes-consumer-metrics";
+
+    /** Queue times above this are folded into the top bucket of the percentile histogram. */
+    private static final double MAX_QUEUE_TIME_MS = 30_000;
+    private static final int HISTOGRAM_BYTES = 4096;
+
+    private final Metrics metrics;
+    private final Map<String, String> tags;
+    private final Map<LaneName, Sensor> laneQueueTime = new EnumMap<>(LaneName.class);
+    private final Sensor eventsExpired;
+    private final Sensor requestsExpiredUnsent;
+    private final Sensor requestsCoalesced;
+    private final Sensor backPressureRejections;
+    private final Sensor fetchPausedTime;
+    private final Sensor backgroundCpuTime;
+    private final Sensor backgroundIdleTime;
+    private final Sensor applicationPollIdleTime;
+    private final Sensor applicationPollTime;
+    private final Sensor recordsConsumed;
+    private final Map<String, Sensor> requestsSent = new ConcurrentHashMap<>();
+
+    public LanesConsumerMetrics(Metrics metrics, String clientId) {
+        this.metrics = metrics;
+        this.tags = Map.of("client-id", clientId);
+        for (LaneName lane : LaneName.values()) {
+            Map<String, String> laneTags = laneTags(lane);
+            Sensor sensor = metrics.sensor("lanes.lane." + lane.tag() + ".queue-time");
+            sensor.add(metrics.metricName("queue-time-avg", GROUP,
+                    "Average time an event waited in the lane before the background thread took it, in ms", laneTags), new Avg());
+            sensor.add(metrics.metricName("queue-time-max", GROUP,
+                    "Longest time an event waited in the lane, in ms", laneTags), new Max());
+            sensor.add(new Percentiles(HISTOGRAM_BYTES, MAX_QUEUE_TIME_MS, Percentiles.BucketSizing.LINEAR,
+                    new Percentile(metrics.metricName("queue-time-p50", GROUP, "Median time events waited in the lane, in ms", laneTags), 50),
+                    new Percentile(metrics.metricName("queue-time-p99", GROUP, "99th percentile of the time events waited in the lane, in ms", laneTags), 99),
+                    new Percentile(metrics.metricName("queue-time-p999", GROUP, "99.9th percentile of the time events waited in the lane, in ms", laneTags), 99.9)));
+            sensor.add(metrics.metricName("events-total", GROUP, "Events taken from the lane", laneTags), new CumulativeCountStat());
+            laneQueueTime.put(lane, sensor);
+        }
+        eventsExpired = cumulative("events-expired-total", "Events whose deadline passed before their work was done");
+        requestsExpiredUnsent = cumulative("requests-expired-unsent-total",
+                "Requests dropped unsent because their caller's deadline had passed");
+        requestsCoalesced = cumulative("requests-coalesced-total",
+                "Callers served by a request already pending or in flight instead of a request of their own");
+        backPressureRejections = cumulative("back-pressure-rejections-total",
+                "Non-blocking calls refused because the user lane was full");
+        fetchPausedTime = ratio("fetch-paused-ratio", "Fraction of time fetching was paused because the fetch buffer was full");
+        backgroundCpuTime = ratio("background-thread-cpu-ratio", "CPU time of the background thread per second of wall time");
+        backgroundIdleTime = ratio("background-thread-idle-ratio", "Fraction of time the background thread was blocked waiting for work");
+        applicationPollIdleTime = ratio("application-poll-idle-ratio",
+                "Fraction of time the application thread spent waiting for records inside poll");
+        applicationPollTime = metrics.sensor("lanes.application.poll-time");
+        recordsConsumed = metrics.sensor("lanes.records-consumed");
+        recordsConsumed.add(metrics.metricName("records-consumed-rate", GROUP, "Records returned by poll per second", tags), new Rate());
+        recordsConsumed.add(metrics.metricName("records-consumed-total", GROUP, "Records returned by poll", tags), new CumulativeSum());
+    }
+
+    private Map<String, String> laneTags(LaneName lane) {
+        Map<String, String> laneTags = new LinkedHashMap<>(tags);
+        laneTags.put("lane", lane.tag());
+        return laneTags;
+    }
+
+    private Sensor cumulative(String name, String description) {
+        Sensor sensor = metrics.sensor("lanes." + name);
+        sensor.add(metrics.metricName(name, GROUP, description, tags), new CumulativeSum());
+        return sensor;
+    }
+
+    private Sensor ratio(String name, String description) {
+        Sensor sensor = metrics.sensor("lanes." + name);
+        sensor.add(metrics.metricName(name, GROUP, description, tags), new Rate());
+        return sensor;
+    }
+
+    /** Registers the gauges of a lane: its depth and its capacity. */
+    public void registerLane(LaneName lane, LongSupplier size, int capacity) {
+        Map<String, String> laneTags = laneTags(lane);
+        metrics.addMetric(metrics.metricName("lane-size", GROUP, "Events waiting in the lane", laneTags),
+                (Gauge<Long>) (config, now) -> size.getAsLong());
+        metrics.addMetric(metrics.metricName("lane-capacity", GROUP, "Capacity of the lane", laneTags),
+                (Gauge<Integer>) (config, now) -> capacity);
+    }
+
+    /** Registers the gauges of the fetch buffer: bytes held and the bound. */
+    public void registerFetchBuffer(LongSupplier bytes, long bound) {
+        metrics.addMetric(metrics.metricName("fetch-buffer-bytes", GROUP,
+                "Bytes of fetched data waiting for the application", tags), (Gauge<Long>) (config, now) -> bytes.getAsLong());
+        metrics.addMetric(metrics.metricName("fetch-buffer-max-bytes", GROUP,
+                "Bound on fetched data waiting for the application (lanes.fetch.buffer.max.bytes)", tags),
+                (Gauge<Long>) (config, now) -> bound);
+    }
+
+    public void laneQueueTime(LaneName lane, long nanos) {
+        laneQueueTime.get(lane).record(nanos / 1_000_000.0);
+    }
+
+    public void eventExpired() {
+        eventsExpired.record();
+    }
+
+    public void requestExpiredUnsent() {
+        requestsExpiredUnsent.record();
+    }
+
+    public void requestCoalesced() {
+        requestsCoalesced.record();
+    }
+
+    public void backPressureRejection() {
+        backPressureRejections.record();
+    }
+
+    public void fetchPaused(long nanos) {
+        fetchPausedTime.record(nanos / 1e9);
+    }
+
+    public void backgroundCpu(long nanos) {
+        backgroundCpuTime.record(nanos / 1e9);
+    }
+
+    public void backgroundIdle(long nanos) {
+        backgroundIdleTime.record(nanos / 1e9);
+    }
+
+    public void applicationPollIdle(long nanos) {
+        applicationPollIdleTime.record(nanos / 1e9);
+    }
+
+    public void recordsConsumed(int count) {
+        recordsConsumed.record(count);
+    }
+
+    /** Counts requests sent, per API, so that what went on the wire can be observed (and tested). */
+    public void requestSent(String api) {
+        requestsSent.computeIfAbsent(api, name -> {
+            Map<String, String> apiTags = new LinkedHashMap<>(tags);
+            apiTags.put("api", name);
+            Sensor sensor = metrics.sensor("lanes.requests-sent." + name);
+            sensor.add(metrics.metricName("requests-sent-total", GROUP, "Requests sent, per API", apiTags), new CumulativeSum());
+            return sensor;
+        }).record();
+    }
+
+    /** The value of one of this client's Lanes metrics, for tests and diagnostics. */
+    public double value(String name, Map<String, String> extraTags) {
+        Map<String, String> all = new LinkedHashMap<>(tags);
+        all.putAll(extraTags);
+        MetricName metricName = metrics.metricName(name, GROUP, "", all);
+        var metric = metrics.metric(metricName);
+        return metric == null ? 0.0 : ((Number) metric.metricValue()).doubleValue();
+    }
+
+    @Override
+    public void close() {
+        metrics.close();
+    }
+
+    /** Counts recordings (a cumulative count, unlike {@code CumulativeSum}, which adds the values). */
+    private static final class CumulativeCountStat extends CumulativeSum {
+        @Override
+        public void record(org.apache.kafka.common.metrics.MetricConfig config, double value, long now) {
+            super.record(config, 1.0, now);
+        }
+    }
+}

@@ -1,0 +1,437 @@
+package dev.lanes.consumer.testing;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.net.InetSocketAddress;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+import kafka.cluster.Partition;
+import kafka.server.BrokerServer;
+import kafka.server.ControllerServer;
+import kafka.server.FaultHandlerFactory;
+import kafka.server.KafkaConfig;
+import kafka.server.KafkaRaftServer;
+import kafka.server.SharedServer;
+import org.apache.kafka.clients.CommonClientConfigs;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.Uuid;
+import org.apache.kafka.common.metrics.Metrics;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.test.MockFaultHandler;
+import org.apache.kafka.common.utils.Time;
+import org.apache.kafka.common.utils.Utils;
+import org.apache.kafka.metadata.bootstrap.BootstrapMetadata;
+import org.apache.kafka.metadata.properties.MetaPropertiesEnsemble;
+import org.apache.kafka.metadata.storage.Formatter;
+import org.apache.kafka.raft.QuorumConfig;
+import org.apache.kafka.server.ServerSocketFactory;
+import org.apache.kafka.server.fault.FaultHandler;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import scala.Option;
+import scala.Tuple2;
+
+/**
+ * A single-node KRaft Kafka (broker and controller in one node) running in this JVM, listening on
+ * 127.0.0.1 only.
+ *
+ * <p>Why not {@code KafkaClusterTestKit} itself: the kit pre-binds every listener on the wildcard
+ * address ({@code PreboundSocketFactoryManager} uses {@code new InetSocketAddress(0)}) whatever
+ * {@code listeners} says, and keeps those sockets open for the cluster's lifetime. So this class
+ * assembles the same three pieces the kit and {@code KafkaRaftServer} assemble ({@link SharedServer},
+ * {@link ControllerServer}, {@link BrokerServer}) with its own socket factory that binds to
+ * 127.0.0.1. It still borrows the kit's {@link MockFaultHandler}, so a broker fault fails the test
+ * at {@link #close()} instead of halting the JVM.
+ *
+ * <p>Listeners: {@code INTERNAL} for direct clients and inter-broker traffic (transaction markers
+ * go to the broker itself through it), {@code CONTROLLER}, and, when started behind a proxy,
+ * {@code PROXIED}, which advertises the proxy's address. A client bootstrapped to the proxy therefore
+ * reaches the broker and its group coordinator only through the proxy, while {@link #admin()} and
+ * {@link #produce} stay direct and keep working while the proxy is cut.
+ */
+public final class KafkaBroker implements AutoCloseable {
+
+    static final String LOOPBACK = "127.0.0.1";
+
+    private static final Logger log = LoggerFactory.getLogger(KafkaBroker.class);
+    private static final int NODE_ID = 1;
+    private static final String INTERNAL = "INTERNAL";
+    private static final String CONTROLLER = "CONTROLLER";
+    private static final String PROXIED = "PROXIED";
+    private static final Duration READY_TIMEOUT = Duration.ofSeconds(30);
+
+    private final Path dataDir;
+    private final ControllerServer controller;
+    private final BrokerServer broker;
+    private final TestFaultHandlers faultHandlers;
+    private final int port;
+    private final TcpProxy proxy;
+    private Admin admin;
+    private KafkaProducer<byte[], byte[]> producer;
+
+    private KafkaBroker(Path dataDir, ControllerServer controller, BrokerServer broker,
+                        TestFaultHandlers faultHandlers, int port, TcpProxy proxy) {
+        this.dataDir = dataDir;
+        this.controller = controller;
+        this.broker = broker;
+        this.faultHandlers = faultHandlers;
+        this.port = port;
+        this.proxy = proxy;
+    }
+
+    /** Starts a broker with the default test settings. */
+    public static KafkaBroker start() {
+        return builder().start();
+    }
+
+    /** Starts a broker whose {@code PROXIED} listener is advertised at a {@link TcpProxy} in front of it. */
+    public static KafkaBroker startBehindProxy() {
+        return builder().behindProxy().start();
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Bootstrap servers that reach the broker directly. */
+    public String bootstrapServers() {
+        return LOOPBACK + ":" + port;
+    }
+
+    /** Bootstrap servers that reach the broker only through {@link #proxy()}. */
+    public String proxiedBootstrapServers() {
+        return proxy().address();
+    }
+
+    /** The proxy in front of the {@code PROXIED} listener; only for a broker started behind a proxy. */
+    public TcpProxy proxy() {
+        if (proxy == null) {
+            throw new IllegalStateException("This broker was not started behind a proxy; use KafkaBroker.startBehindProxy()");
+        }
+        return proxy;
+    }
+
+    /** A shared, direct Admin client; closed by {@link #close()}. */
+    public synchronized Admin admin() {
+        if (admin == null) {
+            admin = Admin.create(Map.of(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers()));
+        }
+        return admin;
+    }
+
+    /** Creates a topic with replication factor 1 and waits until this broker leads every partition. */
+    public void createTopic(String name, int partitions) {
+        await(admin().createTopics(List.of(new NewTopic(name, partitions, (short) 1))).all());
+        long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
+        while (!leadsAllPartitions(name, partitions)) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("Topic " + name + " is not led by the broker after " + READY_TIMEOUT);
+            }
+            sleep(Duration.ofMillis(5));
+        }
+    }
+
+    // Asks the replica manager rather than Admin: the broker publishes new metadata to its cache
+    // (which answers Admin and client metadata) before its replica manager becomes leader, so a
+    // producer that starts in between gets NOT_LEADER_OR_FOLLOWER.
+    private boolean leadsAllPartitions(String topic, int partitions) {
+        for (int i = 0; i < partitions; i++) {
+            Option<Partition> partition = broker.replicaManager().onlinePartition(new TopicPartition(topic, i));
+            if (partition.isEmpty() || !partition.get().isLeader()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** A new direct byte-array producer; the caller closes it. */
+    public KafkaProducer<byte[], byte[]> producer() {
+        return producer(Map.of());
+    }
+
+    /** A new direct byte-array producer with extra settings (for example {@code transactional.id}); the caller closes it. */
+    public KafkaProducer<byte[], byte[]> producer(Map<String, Object> overrides) {
+        Map<String, Object> config = new HashMap<>();
+        config.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers());
+        config.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
+        config.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
+        config.putAll(overrides);
+        return new KafkaProducer<>(config);
+    }
+
+    /**
+     * Sends {@code count} records to one partition through a shared direct producer and waits until
+     * all are acknowledged. Keys are {@code k0 .. k<count-1>}; each value is {@code valueSize} bytes
+     * starting with {@code v<i>} (see {@link #value}).
+     */
+    public void produce(String topic, int partition, int count, int valueSize) {
+        List<Future<RecordMetadata>> sends = new ArrayList<>(count);
+        synchronized (this) {
+            if (producer == null) {
+                producer = producer(Map.of(ProducerConfig.LINGER_MS_CONFIG, 5));
+            }
+            for (int i = 0; i < count; i++) {
+                sends.add(producer.send(new ProducerRecord<>(topic, partition, key(i), value(i, valueSize))));
+            }
+            producer.flush();
+        }
+        sends.forEach(KafkaBroker::await);
+    }
+
+    /** The key of the {@code i}-th record {@link #produce} sends: {@code k<i>}. */
+    public static byte[] key(int i) {
+        return ("k" + i).getBytes(StandardCharsets.US_ASCII);
+    }
+
+    /** The value of the {@code i}-th record {@link #produce} sends: {@code v<i>} padded with dots, cut to {@code size}. */
+    public static byte[] value(int i, int size) {
+        byte[] value = new byte[size];
+        Arrays.fill(value, (byte) '.');
+        byte[] label = ("v" + i).getBytes(StandardCharsets.US_ASCII);
+        System.arraycopy(label, 0, value, 0, Math.min(label.length, size));
+        return value;
+    }
+
+    /** Stops the broker (and its proxy, clients and data), then fails if the broker reported a fault. */
+    @Override
+    public void close() {
+        long started = System.nanoTime();
+        synchronized (this) {
+            Utils.closeQuietly(producer, "producer");
+            Utils.closeQuietly(admin, "admin");
+        }
+        Utils.closeQuietly(proxy, "proxy");
+        shutdown(broker, controller);
+        deleteQuietly(dataDir);
+        log.info("Kafka broker on {} stopped in {} ms", bootstrapServers(), (System.nanoTime() - started) / 1_000_000);
+        faultHandlers.rethrowFirst();
+    }
+
+    // Same order as KafkaRaftServer: the broker first, since its controlled shutdown needs the controller.
+    private static void shutdown(BrokerServer broker, ControllerServer controller) {
+        if (broker != null) {
+            broker.shutdown();
+            broker.awaitShutdown();
+        }
+        if (controller != null) {
+            controller.shutdown();
+            controller.awaitShutdown();
+        }
+    }
+
+    /** Options for a broker; {@link #start()} formats a fresh temporary directory and starts it. */
+    public static final class Builder {
+        private final Map<String, String> serverProperties = new LinkedHashMap<>();
+        private boolean behindProxy;
+
+        private Builder() {
+            serverProperty("offsets.topic.replication.factor", 1);
+            // One partition each: the first FindCoordinator answers sooner than with the default 50.
+            serverProperty("offsets.topic.num.partitions", 1);
+            serverProperty("transaction.state.log.replication.factor", 1);
+            serverProperty("transaction.state.log.min.isr", 1);
+            serverProperty("transaction.state.log.num.partitions", 1);
+            serverProperty("share.coordinator.state.topic.replication.factor", 1);
+            serverProperty("share.coordinator.state.topic.min.isr", 1);
+            serverProperty("group.initial.rebalance.delay.ms", 0);
+            // KIP-848 timing: heartbeats every 500 ms. The minimum session timeout is below the default
+            // so a test can shorten one group's session with the group config consumer.session.timeout.ms.
+            serverProperty("group.consumer.heartbeat.interval.ms", 500);
+            serverProperty("group.consumer.min.heartbeat.interval.ms", 500);
+            serverProperty("group.consumer.session.timeout.ms", 6000);
+            serverProperty("group.consumer.min.session.timeout.ms", 2000);
+            // The log cleaner's default 128 MiB dedupe buffer is heap a test JVM does not need.
+            serverProperty("log.cleaner.dedupe.buffer.size", 2 * 1024 * 1024);
+        }
+
+        /** Sets (or overrides) one server property. Listener and quorum properties are owned by this class. */
+        public Builder serverProperty(String key, Object value) {
+            // As strings: KafkaConfig rejects an Integer where it expects a short.
+            serverProperties.put(key, String.valueOf(value));
+            return this;
+        }
+
+        /** Puts a {@link TcpProxy} in front of a {@code PROXIED} listener that advertises the proxy's port. */
+        public Builder behindProxy() {
+            behindProxy = true;
+            return this;
+        }
+
+        public KafkaBroker start() {
+            long started = System.nanoTime();
+            LoopbackSockets sockets = new LoopbackSockets();
+            TestFaultHandlers faultHandlers = new TestFaultHandlers();
+            Path dataDir = null;
+            TcpProxy proxy = null;
+            BrokerServer broker = null;
+            ControllerServer controller = null;
+            try {
+                dataDir = Files.createTempDirectory("lanes-kafka-");
+                int internalPort = sockets.bind(INTERNAL);
+                int controllerPort = sockets.bind(CONTROLLER);
+                String listeners = INTERNAL + "://" + LOOPBACK + ":" + internalPort
+                        + "," + CONTROLLER + "://" + LOOPBACK + ":" + controllerPort;
+                String advertised = INTERNAL + "://" + LOOPBACK + ":" + internalPort;
+                if (behindProxy) {
+                    int proxiedPort = sockets.bind(PROXIED);
+                    proxy = TcpProxy.start(LOOPBACK, proxiedPort);
+                    listeners += "," + PROXIED + "://" + LOOPBACK + ":" + proxiedPort;
+                    advertised += "," + PROXIED + "://" + LOOPBACK + ":" + proxy.port();
+                }
+
+                Map<String, String> props = new HashMap<>(serverProperties);
+                props.put("process.roles", "broker,controller");
+                props.put("node.id", String.valueOf(NODE_ID));
+                props.put("controller.quorum.voters", NODE_ID + "@" + LOOPBACK + ":" + controllerPort);
+                props.put("controller.listener.names", CONTROLLER);
+                props.put("listeners", listeners);
+                props.put("advertised.listeners", advertised);
+                props.put("listener.security.protocol.map",
+                        INTERNAL + ":PLAINTEXT," + CONTROLLER + ":PLAINTEXT," + PROXIED + ":PLAINTEXT");
+                props.put("inter.broker.listener.name", INTERNAL);
+                props.put("log.dirs", dataDir.toString());
+                KafkaConfig config = new KafkaConfig(props, false);
+
+                new Formatter()
+                        .setPrintStream(new PrintStream(OutputStream.nullOutputStream()))
+                        .setNodeId(NODE_ID)
+                        .setClusterId(Uuid.randomUuid().toString())
+                        .setDirectories(List.of(dataDir.toString()))
+                        .setMetadataLogDirectory(dataDir.toString())
+                        .setControllerListenerName(CONTROLLER)
+                        .run();
+                Tuple2<MetaPropertiesEnsemble, BootstrapMetadata> logDirs =
+                        KafkaRaftServer.initializeLogDirs(config, log, "");
+
+                SharedServer sharedServer = new SharedServer(
+                        config,
+                        logDirs._1(),
+                        Time.SYSTEM,
+                        new Metrics(),
+                        CompletableFuture.completedFuture(QuorumConfig.parseVoterConnections(config.quorumConfig().voters())),
+                        QuorumConfig.parseBootstrapServers(config.quorumConfig().bootstrapServers()),
+                        faultHandlers,
+                        sockets);
+                controller = new ControllerServer(sharedServer, KafkaRaftServer.configSchema(), logDirs._2());
+                broker = new BrokerServer(sharedServer);
+                // Controller first, as KafkaRaftServer does; broker startup returns once it is unfenced and accepting.
+                controller.startup();
+                broker.startup();
+
+                log.info("Kafka broker started on {}{} in {} ms", LOOPBACK + ":" + internalPort,
+                        proxy == null ? "" : " (proxied at " + proxy.address() + ")",
+                        (System.nanoTime() - started) / 1_000_000);
+                return new KafkaBroker(dataDir, controller, broker, faultHandlers, internalPort, proxy);
+            } catch (Exception e) {
+                Utils.closeQuietly(proxy, "proxy");
+                try {
+                    shutdown(broker, controller);
+                } catch (RuntimeException suppressed) {
+                    e.addSuppressed(suppressed);
+                }
+                sockets.closeUnused();
+                deleteQuietly(dataDir);
+                throw new IllegalStateException("Kafka broker did not start", e);
+            }
+        }
+    }
+
+    /**
+     * Binds each listener on 127.0.0.1 before the broker starts, so every port is known up front
+     * (the controller's goes into {@code controller.quorum.voters}) and no port is chosen then freed.
+     */
+    private static final class LoopbackSockets implements ServerSocketFactory {
+        private final Map<String, ServerSocketChannel> bound = new ConcurrentHashMap<>();
+
+        int bind(String listener) throws IOException {
+            ServerSocketChannel channel = ServerSocketFactory.INSTANCE.openServerSocket(
+                    listener, new InetSocketAddress(LOOPBACK, 0), -1, -1);
+            bound.put(listener, channel);
+            return channel.socket().getLocalPort();
+        }
+
+        @Override
+        public ServerSocketChannel openServerSocket(String listener, InetSocketAddress address, int backlog, int receiveBuffer)
+                throws IOException {
+            ServerSocketChannel channel = bound.remove(listener);
+            // The socket server owns the channel from here; anything else binds where the config says.
+            return channel != null ? channel : ServerSocketFactory.INSTANCE.openServerSocket(listener, address, backlog, receiveBuffer);
+        }
+
+        void closeUnused() {
+            bound.values().forEach(channel -> Utils.closeQuietly(channel, "server socket"));
+            bound.clear();
+        }
+    }
+
+    /** Records broker faults instead of halting the JVM (the production handler calls {@code Exit.halt}). */
+    private static final class TestFaultHandlers implements FaultHandlerFactory {
+        private final Set<MockFaultHandler> handlers = ConcurrentHashMap.newKeySet();
+
+        @Override
+        public FaultHandler build(String name, boolean fatal, Runnable action) {
+            MockFaultHandler handler = new MockFaultHandler((fatal ? "fatal " : "non-fatal ") + name);
+            handlers.add(handler);
+            return handler;
+        }
+
+        void rethrowFirst() {
+            handlers.forEach(MockFaultHandler::maybeRethrowFirstException);
+        }
+    }
+
+    private static <T> T await(Future<T> future) {
+        try {
+            return future.get(READY_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        } catch (ExecutionException | TimeoutException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static void sleep(Duration duration) {
+        try {
+            Thread.sleep(duration.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static void deleteQuietly(Path dir) {
+        if (dir == null) {
+            return;
+        }
+        try {
+            Utils.delete(dir.toFile());
+        } catch (IOException e) {
+            log.warn("Could not delete {}", dir, e);
+        }
+    }
+}
