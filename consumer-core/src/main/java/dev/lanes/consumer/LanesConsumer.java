@@ -71,6 +71,7 @@ import java.util.OptionalLong;
 import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -115,6 +116,8 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
     private final boolean autoCommitEnabled;
     private final ApplicationThreadGuard threadGuard = new ApplicationThreadGuard();
     private final ConcurrentLinkedQueue<Runnable> completedCommitCallbacks = new ConcurrentLinkedQueue<>();
+    /** Asynchronous commits not finished yet, each with the future that completes once its callback is queued. */
+    private final Map<CompletableFuture<?>, CompletableFuture<?>> pendingAsyncCommits = new ConcurrentHashMap<>();
     private final AtomicBoolean wakeupPending = new AtomicBoolean();
     private final AtomicReference<CompletableFuture<?>> awaiting = new AtomicReference<>();
     private volatile boolean closed;
@@ -456,18 +459,34 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
         invokeCompletedCommitCallbacks();
         CommitEvent event = new CommitEvent(offsets, false, clock.deadlineAfter(defaultApiTimeoutMs));
         submitNonBlocking(event);
-        event.future().whenComplete((committed, error) -> completedCommitCallbacks.add(() -> {
+        CompletableFuture<?> callbackQueued = event.future().whenComplete((committed, error) -> completedCommitCallbacks.add(() -> {
             Exception exception = error == null ? null
                     : error instanceof Exception ? (Exception) error : new KafkaException(error);
+            // A merged request (R4) committed at least these offsets; each caller hears about its own,
+            // as with KafkaConsumer.
             if (exception == null) {
-                onCommit(committed);
+                onCommit(offsets);
             }
             if (callback != null) {
-                callback.onComplete(committed == null ? offsets : committed, exception);
+                callback.onComplete(offsets, exception);
             } else if (exception != null) {
                 log.error("Offset commit of {} failed", offsets, exception);
             }
         }));
+        pendingAsyncCommits.put(event.future(), callbackQueued);
+        callbackQueued.whenComplete((ignored, error) -> pendingAsyncCommits.remove(event.future()));
+    }
+
+    /**
+     * Fails the asynchronous commits the background thread has not completed (it may still be running
+     * when close's deadline passes) and waits until their callbacks are queued, so that close runs
+     * every callback (R11).
+     */
+    private void failPendingAsyncCommits() {
+        pendingAsyncCommits.forEach((commit, callbackQueued) -> {
+            commit.completeExceptionally(new ConsumerClosedException("The consumer was closed before this commit completed", null));
+            callbackQueued.exceptionally(error -> null).join();
+        });
     }
 
     private void onCommit(Map<TopicPartition, OffsetAndMetadata> committed) {
@@ -863,6 +882,7 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
             }
             collector.clear();
             fetchBuffer.clear();
+            failPendingAsyncCommits();
             invokeCompletedCommitCallbacks();
             interceptors.forEach(interceptor -> Utils.closeQuietly(interceptor, "consumer interceptor"));
             Utils.closeQuietly(keyDeserializer, "key deserializer");

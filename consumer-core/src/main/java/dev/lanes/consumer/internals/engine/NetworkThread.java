@@ -78,6 +78,8 @@ public final class NetworkThread implements Runnable, ApplicationEventHandler {
     /** Events taken from the lanes whose futures are not complete yet, for expiry and teardown. */
     private final List<ApplicationEvent<?>> inProgress = new ArrayList<>();
     private volatile boolean blocked;
+    /** Set by {@link #wakeup()}: something changed that this thread must look at before it blocks again. */
+    private volatile boolean wakeupRequested;
     private volatile Throwable failure;
     private Thread thread;
     private CloseEvent closeEvent;
@@ -153,6 +155,8 @@ public final class NetworkThread implements Runnable, ApplicationEventHandler {
             throw new InterruptException("The background thread was interrupted");
         }
         long nowMs = clock.milliseconds();
+        // Cleared before the managers look at shared state; a wakeup after this point is seen before blocking.
+        wakeupRequested = false;
         drainLane(systemLane, Integer.MAX_VALUE);
         drainLane(userLane, userLaneBudget);
         long waitMs = expireEvents(nowMs);
@@ -168,7 +172,9 @@ public final class NetworkThread implements Runnable, ApplicationEventHandler {
         }
         waitMs = Math.min(waitMs, sender.sendReady(nowMs));
         if (closeEvent != null) {
-            waitMs = Math.min(waitMs, Math.max(0, closeEvent.deadlineMs() - nowMs));
+            // Once closing has nothing left to flush, nothing else will wake the network poll: do not block,
+            // so the loop sees shouldExit() at once instead of sleeping until the close deadline.
+            waitMs = flushed() ? 0 : Math.min(waitMs, Math.max(0, closeEvent.deadlineMs() - nowMs));
         }
         blockInNetwork(waitMs, nowMs);
         recordCpu();
@@ -183,7 +189,9 @@ public final class NetworkThread implements Runnable, ApplicationEventHandler {
             if (event.future().isDone()) {
                 continue; // its caller already gave up (deadline or wakeup)
             }
-            if (closeEvent != null && !(event instanceof CloseEvent)) {
+            // Commits accepted before close() are flushed like in-flight ones until the close deadline (R11);
+            // anything else that arrives once closing has begun is refused.
+            if (closeEvent != null && !(event instanceof CloseEvent) && !(event instanceof CommitEvent)) {
                 event.future().completeExceptionally(new ConsumerClosedException("The consumer is closing", null));
                 continue;
             }
@@ -220,10 +228,11 @@ public final class NetworkThread implements Runnable, ApplicationEventHandler {
         if (!systemLane.isEmpty() || !userLane.isEmpty()) {
             waitMs = 0;
         }
-        // blocked is published before the lanes are checked again, and an enqueuing thread checks blocked
-        // after its offer: one of the two sees the other, so a new event never waits for the timeout.
+        // blocked is published before the wakeup flag and the lanes are checked again, and a waking thread
+        // sets the flag (after its offer) before it checks blocked: one of the two sees the other, so new
+        // work (an event, room freed in the fetch buffer, a resumed partition) never waits for the timeout.
         blocked = true;
-        if (!systemLane.isEmpty() || !userLane.isEmpty()) {
+        if (wakeupRequested || !systemLane.isEmpty() || !userLane.isEmpty()) {
             waitMs = 0;
         }
         long startNanos = clock.nanoseconds();
@@ -252,9 +261,12 @@ public final class NetworkThread implements Runnable, ApplicationEventHandler {
         if (closeEvent == null) {
             return false;
         }
-        boolean flushed = sender.isEmpty() && commits.map(c -> !c.hasPendingCommits()).orElse(true)
+        return flushed() || clock.milliseconds() >= closeEvent.deadlineMs();
+    }
+
+    private boolean flushed() {
+        return userLane.isEmpty() && sender.isEmpty() && commits.map(c -> !c.hasPendingCommits()).orElse(true)
                 && network.inFlightRequestCount() == 0;
-        return flushed || clock.milliseconds() >= closeEvent.deadlineMs();
     }
 
     /** Completes everything still pending with {@code reason}, logs what was discarded, releases the network. */
@@ -291,8 +303,9 @@ public final class NetworkThread implements Runnable, ApplicationEventHandler {
 
     // ---- called from the application thread
 
-    /** Wakes the thread if it is blocked in the network poll. Any thread. */
+    /** Makes the thread look at its work again: wakes it if it is blocked, or keeps it from blocking next. Any thread. */
     public void wakeup() {
+        wakeupRequested = true;
         if (blocked) {
             network.wakeup();
         }

@@ -221,7 +221,7 @@ public final class CommitRequestManager implements RequestManager {
         Optional<Node> node = coordinator.coordinator();
         if (node.isEmpty()) {
             coordinator.fatalError().ifPresent(error -> failCommit(commits.pollFirst(), error));
-            return Long.MAX_VALUE;
+            return Math.max(0, head.deadlineMs - nowMs);
         }
         head.backoff.onSend();
         Map<TopicPartition, OffsetAndMetadata> offsets = Map.copyOf(head.offsets);
@@ -254,9 +254,17 @@ public final class CommitRequestManager implements RequestManager {
         }
         commits.remove(pending);
         pending.backoff.onFailure(nowMs);
-        failCommit(pending, retriable && !pending.retryUntilDeadline
-                ? new RetriableCommitFailedException(error)
-                : (error instanceof RuntimeException ? (RuntimeException) error : new RuntimeException(error)));
+        RuntimeException failure;
+        if (retriable && pending.retryUntilDeadline) {
+            // A synchronous commit never surfaces a retriable error: its deadline ran out while retrying.
+            failure = new TimeoutException("Commit of offsets " + pending.offsets
+                    + " could not be completed before its deadline", error);
+        } else if (retriable) {
+            failure = new RetriableCommitFailedException(error);
+        } else {
+            failure = error instanceof RuntimeException ? (RuntimeException) error : new RuntimeException(error);
+        }
+        failCommit(pending, failure);
     }
 
     private static void failCommit(PendingCommit pending, RuntimeException error) {
@@ -309,7 +317,10 @@ public final class CommitRequestManager implements RequestManager {
         }
         offsetFetches.remove(pending.partitions, pending);
         pending.backoff.onFailure(nowMs);
-        RuntimeException failure = error instanceof RuntimeException ? (RuntimeException) error : new RuntimeException(error);
+        RuntimeException failure = error instanceof RetriableException
+                ? new TimeoutException("Fetching committed offsets of " + pending.partitions
+                        + " did not succeed before the deadline", error)
+                : error instanceof RuntimeException ? (RuntimeException) error : new RuntimeException(error);
         pending.callers.forEach(caller -> caller.completeExceptionally(failure));
     }
 

@@ -89,7 +89,9 @@ public final class TopicMetadataRequestManager implements RequestManager {
             pending.backoff.onFailure(nowMs);
         } else {
             lookups.remove(pending.topic, pending);
-            RuntimeException failure = error instanceof RuntimeException ? (RuntimeException) error : new RuntimeException(error);
+            RuntimeException failure = error instanceof RetriableException
+                    ? new org.apache.kafka.common.errors.TimeoutException("Topic metadata lookup did not succeed before the deadline", error)
+                    : error instanceof RuntimeException ? (RuntimeException) error : new RuntimeException(error);
             pending.callers.forEach(caller -> caller.completeExceptionally(failure));
         }
     }

@@ -1,0 +1,183 @@
+package dev.lanes.consumer.internals.adapter;
+
+import org.apache.kafka.common.Node;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.AuthenticationException;
+import org.apache.kafka.common.requests.AbstractRequest;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.BiConsumer;
+import java.util.function.Consumer;
+
+/**
+ * A {@link Network} for engine tests: records every send in order, lets the test decide which nodes are
+ * ready, and lets it complete sent requests by invoking their stored callbacks.
+ */
+public final class FakeNetwork implements Network {
+
+    public static final Node NODE_0 = new Node(0, "localhost", 9092);
+
+    /** One request handed to {@link #send}. */
+    public static final class Sent<R> {
+        public final Node node;
+        public final OutboundRequest<R> request;
+        public final int timeoutMs;
+        private final BiConsumer<R, Throwable> callback;
+        private boolean completed;
+
+        Sent(Node node, OutboundRequest<R> request, int timeoutMs, BiConsumer<R, Throwable> callback) {
+            this.node = node;
+            this.request = request;
+            this.timeoutMs = timeoutMs;
+            this.callback = callback;
+        }
+
+        public String name() {
+            return request.name();
+        }
+
+        @SuppressWarnings("unchecked")
+        public void complete(Object result, Throwable error) {
+            completed = true;
+            callback.accept((R) result, error);
+        }
+
+        public boolean isCompleted() {
+            return completed;
+        }
+
+        /** The Kafka request this would put on the wire, for assertions on its content. */
+        public AbstractRequest build() {
+            return FakeNetwork.build(request);
+        }
+    }
+
+    private final List<Sent<?>> sent = new ArrayList<>();
+    private final Set<Integer> readyNodes = new HashSet<>();
+    private final List<Long> polls = new ArrayList<>();
+    private volatile RuntimeException pollFailure;
+    private volatile boolean closed;
+    private volatile int wakeups;
+    private Optional<Node> leastLoaded = Optional.of(NODE_0);
+
+    /** The Kafka request an OutboundRequest builds (its builder is package-private). */
+    public static AbstractRequest build(OutboundRequest<?> request) {
+        return request.builder().build();
+    }
+
+    public FakeNetwork ready(Node node, boolean ready) {
+        if (ready) {
+            readyNodes.add(node.id());
+        } else {
+            readyNodes.remove(node.id());
+        }
+        return this;
+    }
+
+    public void failPollWith(RuntimeException error) {
+        this.pollFailure = error;
+    }
+
+    public List<Sent<?>> sent() {
+        return sent;
+    }
+
+    public List<String> sentNames() {
+        return sent.stream().map(Sent::name).toList();
+    }
+
+    public List<Long> polls() {
+        return polls;
+    }
+
+    public boolean isClosed() {
+        return closed;
+    }
+
+    @Override
+    public boolean ready(Node node, long nowMs) {
+        return readyNodes.contains(node.id());
+    }
+
+    @Override
+    public Optional<AuthenticationException> authenticationFailure(Node node) {
+        return Optional.empty();
+    }
+
+    @Override
+    public long connectionDelay(Node node, long nowMs) {
+        return Long.MAX_VALUE;
+    }
+
+    @Override
+    public <R> void send(Node node, OutboundRequest<R> request, long nowMs, int timeoutMs, BiConsumer<R, Throwable> callback) {
+        sent.add(new Sent<>(node, request, timeoutMs, callback));
+    }
+
+    @Override
+    public void poll(long timeoutMs, long nowMs) {
+        RuntimeException failure = pollFailure;
+        if (failure != null) {
+            throw failure;
+        }
+        polls.add(timeoutMs);
+    }
+
+    @Override
+    public void wakeup() {
+        wakeups++;
+    }
+
+    @Override
+    public Optional<Node> leastLoadedNode(long nowMs) {
+        return leastLoaded;
+    }
+
+    @Override
+    public Optional<Node> leader(TopicPartition partition) {
+        return Optional.of(NODE_0);
+    }
+
+    @Override
+    public Optional<Integer> leaderEpoch(TopicPartition partition) {
+        return Optional.empty();
+    }
+
+    @Override
+    public void metadataTopics(Set<String> topics) {
+    }
+
+    @Override
+    public void requestMetadataUpdate() {
+    }
+
+    @Override
+    public void maybeThrowMetadataErrorInto(Consumer<RuntimeException> sink) {
+    }
+
+    @Override
+    public OutboundRequest<FetchSessions.FetchResult> fetchRequest(int nodeId,
+                                                                  Map<TopicPartition, FetchSessions.PartitionFetch> partitions,
+                                                                  FetchSessions.FetchLimits limits) {
+        throw new UnsupportedOperationException("engine tests do not fetch");
+    }
+
+    @Override
+    public void fetchFailed(int nodeId, Throwable error) {
+    }
+
+    @Override
+    public int inFlightRequestCount() {
+        return (int) sent.stream().filter(s -> !s.isCompleted()).count();
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+    }
+}
