@@ -10,17 +10,26 @@ import dev.lanes.consumer.internals.engine.Lane;
 import dev.lanes.consumer.internals.engine.LaneName;
 import dev.lanes.consumer.internals.engine.LoopState;
 import dev.lanes.consumer.internals.engine.NetworkThread;
+import dev.lanes.consumer.internals.engine.PollTracker;
+import dev.lanes.consumer.internals.engine.RebalanceCallbackQueue;
 import dev.lanes.consumer.internals.engine.RequestSender;
 import dev.lanes.consumer.internals.events.ApplicationEvent;
 import dev.lanes.consumer.internals.events.AwaitPositionsEvent;
 import dev.lanes.consumer.internals.events.CloseEvent;
 import dev.lanes.consumer.internals.events.CommitEvent;
 import dev.lanes.consumer.internals.events.FetchCommittedOffsetsEvent;
+import dev.lanes.consumer.internals.events.LeaveGroupEvent;
 import dev.lanes.consumer.internals.events.ListOffsetsEvent;
+import dev.lanes.consumer.internals.events.RebalanceCallback;
+import dev.lanes.consumer.internals.events.RebalanceCallbackCompletedEvent;
+import dev.lanes.consumer.internals.events.SubscriptionChangedEvent;
 import dev.lanes.consumer.internals.events.TopicMetadataEvent;
 import dev.lanes.consumer.internals.managers.CommitRequestManager;
 import dev.lanes.consumer.internals.managers.CoordinatorRequestManager;
 import dev.lanes.consumer.internals.managers.FetchRequestManager;
+import dev.lanes.consumer.internals.managers.HeartbeatRequestManager;
+import dev.lanes.consumer.internals.managers.MemberState;
+import dev.lanes.consumer.internals.managers.MembershipManager;
 import dev.lanes.consumer.internals.managers.OffsetsRequestManager;
 import dev.lanes.consumer.internals.managers.TopicMetadataRequestManager;
 import dev.lanes.consumer.internals.metrics.LanesConsumerMetrics;
@@ -90,12 +99,23 @@ import java.util.regex.Pattern;
  * time-bound call returns or throws by its deadline, even if the broker or the background thread is
  * stuck; callbacks, interceptors and deserializers run on the calling thread only.
  *
- * <p>This release supports manual assignment ({@link #assign}); group subscription comes next.
+ * <p>Partitions come either from {@link #assign} or from a consumer group ({@link #subscribe}) on the
+ * KIP-848 protocol (ConsumerGroupHeartbeat, Kafka 4.0+ brokers): heartbeats are sent by the background
+ * thread, and rebalance callbacks run on the application thread inside {@code poll()}.
  */
 public class LanesConsumer<K, V> implements Consumer<K, V> {
 
     private static final Logger log = LoggerFactory.getLogger(LanesConsumer.class);
     private static final AtomicInteger CLIENT_SEQUENCE = new AtomicInteger(1);
+    private static final ConsumerRebalanceListener NO_OP_LISTENER = new ConsumerRebalanceListener() {
+        @Override
+        public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+        }
+
+        @Override
+        public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+        }
+    };
 
     private final String clientId;
     private final Optional<String> groupId;
@@ -108,6 +128,10 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
     private final FetchBuffer fetchBuffer;
     private final FetchCollector<K, V> collector;
     private final NetworkThread networkThread;
+    private final Optional<MembershipManager> membership;
+    private final PollTracker pollTracker;
+    private final RebalanceCallbackQueue rebalanceCallbacks;
+    private ConsumerRebalanceListener rebalanceListener = NO_OP_LISTENER;
     private final Deserializer<K> keyDeserializer;
     private final Deserializer<V> valueDeserializer;
     private final List<ConsumerInterceptor<K, V>> interceptors;
@@ -205,6 +229,25 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
                     isolationLevel, requestTimeoutMs, retryBackoffMs, retryBackoffMaxMs, fetchBuffer::notifyStateChanged);
             TopicMetadataRequestManager topicMetadata = new TopicMetadataRequestManager(clock, lanesMetrics,
                     retryBackoffMs, retryBackoffMaxMs);
+            this.pollTracker = new PollTracker(clock.milliseconds());
+            this.rebalanceCallbacks = new RebalanceCallbackQueue(fetchBuffer);
+            long maxPollIntervalMs = config.getInt(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG);
+            KafkaNetwork createdNetwork = network;
+            this.membership = commits.map(commitManager -> new MembershipManager(groupId.get(),
+                    Optional.ofNullable(config.getString(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG)), clock, subscriptions,
+                    createdNetwork, commitManager, rebalanceCallbacks, lanesMetrics, autoCommitEnabled, maxPollIntervalMs));
+            Optional<HeartbeatRequestManager> heartbeat = membership.map(member -> new HeartbeatRequestManager(clock,
+                    member, coordinator.get(), pollTracker, lanesMetrics, maxPollIntervalMs, requestTimeoutMs,
+                    retryBackoffMs, retryBackoffMaxMs,
+                    Optional.ofNullable(config.getString(ConsumerConfig.CLIENT_RACK_CONFIG)).filter(rack -> !rack.isEmpty()),
+                    Optional.ofNullable(config.getString(ConsumerConfig.GROUP_REMOTE_ASSIGNOR_CONFIG))));
+            membership.ifPresent(member -> {
+                commits.get().useMemberIdentity(() -> member.state().inGroup() ? member.memberId() : "",
+                        () -> member.state().inGroup() ? member.memberEpoch() : -1);
+                lanesMetrics.registerGroup(heartbeat.get()::heartbeatIntervalMs, heartbeat.get()::lastHeartbeatMsAgo,
+                        () -> member.state().ordinal(), java.util.Arrays.toString(MemberState.values()),
+                        () -> subscriptions.assignedPartitions().size());
+            });
             FetchRequestManager fetches = new FetchRequestManager(clock, network, subscriptions, fetchBuffer, lanesMetrics,
                     new FetchRequestManager.FetchConfig(
                             config.getInt(ConsumerConfig.FETCH_MIN_BYTES_CONFIG),
@@ -215,10 +258,11 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
                             config.getString(ConsumerConfig.CLIENT_RACK_CONFIG),
                             requestTimeoutMs,
                             retryBackoffMs));
+            heartbeat.ifPresent(beat -> fetches.boundWaitBy(beat::timeUntilNextHeartbeatMs));
             this.networkThread = new NetworkThread(clientId, clock, systemLane, userLane,
                     lanesConfig.getInt(LanesConsumerConfig.USER_LANE_DRAIN_BUDGET_CONFIG), network,
                     new RequestSender(network, lanesMetrics, requestTimeoutMs), subscriptions, fetchBuffer,
-                    coordinator, commits, offsets, topicMetadata, fetches, lanesMetrics);
+                    coordinator, commits, offsets, topicMetadata, fetches, membership, heartbeat, lanesMetrics);
             threadRef.set(networkThread);
             networkThread.start();
             log.debug("Lanes consumer {} started (group {})", clientId, groupId.orElse("none"));
@@ -249,7 +293,7 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
     public Set<String> subscription() {
         acquireAndEnsureOpen();
         try {
-            return Set.of();
+            return subscriptions.hasGroupSubscription() ? Set.copyOf(subscriptions.subscribedTopics()) : Set.of();
         } finally {
             release();
         }
@@ -279,7 +323,13 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
     public void unsubscribe() {
         acquireAndEnsureOpen();
         try {
-            collector.drop(subscriptions.assignFromUser(Set.of()));
+            if (subscriptions.hasGroupSubscription()) {
+                long deadlineMs = clock.deadlineAfter(defaultApiTimeoutMs);
+                releaseGroupPartitions(deadlineMs);
+                leaveGroup(deadlineMs);
+            }
+            collector.drop(subscriptions.unsubscribe());
+            rebalanceListener = NO_OP_LISTENER;
         } finally {
             release();
         }
@@ -287,37 +337,115 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
 
     @Override
     public void subscribe(Collection<String> topics) {
-        throw groupSubscriptionNotSupported();
+        subscribe(topics, NO_OP_LISTENER);
     }
 
     @Override
-    public void subscribe(Collection<String> topics, ConsumerRebalanceListener callback) {
-        throw groupSubscriptionNotSupported();
+    public void subscribe(Collection<String> topics, ConsumerRebalanceListener listener) {
+        acquireAndEnsureOpen();
+        try {
+            if (topics == null) {
+                throw new IllegalArgumentException("Topic collection to subscribe to cannot be null");
+            }
+            if (topics.isEmpty()) {
+                release();
+                try {
+                    unsubscribe();
+                } finally {
+                    threadGuard.acquire();
+                }
+                return;
+            }
+            for (String topic : topics) {
+                if (topic == null || topic.isBlank()) {
+                    throw new IllegalArgumentException("Topic collection to subscribe to cannot contain null or empty topic");
+                }
+            }
+            startSubscription(listener, () -> subscriptions.subscribe(new HashSet<>(topics)));
+        } finally {
+            release();
+        }
     }
 
     @Override
-    public void subscribe(Pattern pattern, ConsumerRebalanceListener callback) {
-        throw groupSubscriptionNotSupported();
+    public void subscribe(Pattern pattern, ConsumerRebalanceListener listener) {
+        acquireAndEnsureOpen();
+        try {
+            if (pattern == null || pattern.pattern().isEmpty()) {
+                throw new IllegalArgumentException("Topic pattern to subscribe to cannot be " + (pattern == null ? "null" : "empty"));
+            }
+            startSubscription(listener, () -> subscriptions.subscribe(pattern));
+        } finally {
+            release();
+        }
     }
 
     @Override
     public void subscribe(Pattern pattern) {
-        throw groupSubscriptionNotSupported();
+        subscribe(pattern, NO_OP_LISTENER);
     }
 
     @Override
-    public void subscribe(SubscriptionPattern pattern, ConsumerRebalanceListener callback) {
-        throw groupSubscriptionNotSupported();
+    public void subscribe(SubscriptionPattern pattern, ConsumerRebalanceListener listener) {
+        acquireAndEnsureOpen();
+        try {
+            if (pattern == null || pattern.pattern().isEmpty()) {
+                throw new IllegalArgumentException("Topic pattern to subscribe to cannot be " + (pattern == null ? "null" : "empty"));
+            }
+            startSubscription(listener, () -> subscriptions.subscribeBrokerPattern(pattern.pattern()));
+        } finally {
+            release();
+        }
     }
 
     @Override
     public void subscribe(SubscriptionPattern pattern) {
-        throw groupSubscriptionNotSupported();
+        subscribe(pattern, NO_OP_LISTENER);
     }
 
-    private static UnsupportedOperationException groupSubscriptionNotSupported() {
-        return new UnsupportedOperationException(
-                "Group subscription is not supported by this release of Lanes yet; use assign()");
+    private void startSubscription(ConsumerRebalanceListener listener, Runnable subscribe) {
+        if (listener == null) {
+            throw new IllegalArgumentException("RebalanceListener cannot be null");
+        }
+        requireGroup("subscribe to topics");
+        subscribe.run();
+        rebalanceListener = listener;
+        SubscriptionChangedEvent event = new SubscriptionChangedEvent(clock.deadlineAfter(defaultApiTimeoutMs));
+        submitBlocking(event);
+    }
+
+    /**
+     * Gives up the group's partitions before leaving (close, unsubscribe): commits what auto-commit owes,
+     * then runs onPartitionsRevoked here on the application thread (or onPartitionsLost if the member was
+     * fenced or left for a poll timeout).
+     */
+    private void releaseGroupPartitions(long deadlineMs) {
+        runPendingRebalanceCallbacks();
+        Set<TopicPartition> owned = subscriptions.assignedPartitions();
+        MemberState state = membership.map(MembershipManager::state).orElse(MemberState.UNSUBSCRIBED);
+        if (owned.isEmpty()) {
+            return;
+        }
+        if (state == MemberState.FENCED || state == MemberState.STALE || state == MemberState.FATAL) {
+            invokeListener(RebalanceCallback.Kind.LOST, owned);
+        } else {
+            commitOnClose(deadlineMs);
+            invokeListener(RebalanceCallback.Kind.REVOKED, owned);
+        }
+    }
+
+    /** Sends the leave heartbeat and waits for it until the deadline, so others get the partitions at once. */
+    private void leaveGroup(long deadlineMs) {
+        LeaveGroupEvent event = new LeaveGroupEvent(deadlineMs);
+        try {
+            if (!systemLane.offer(event)) {
+                log.warn("Could not leave the group: the system lane is full");
+                return;
+            }
+        } finally {
+            networkThread.wakeup();
+        }
+        awaitQuietly(event.future(), deadlineMs);
     }
 
     // ---------------------------------------------------------------- poll
@@ -327,12 +455,14 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
         acquireAndEnsureOpen();
         try {
             long timeoutNanos = requireNonNegative(timeout, "timeout").toNanos();
-            if (subscriptions.assignedPartitions().isEmpty()) {
+            if (!subscriptions.hasGroupSubscription() && subscriptions.assignedPartitions().isEmpty()) {
                 throw new IllegalStateException("Consumer is not subscribed to any topics or assigned any partitions");
             }
             long deadlineNanos = clock.nanoseconds() + timeoutNanos;
+            notePoll();
             while (true) {
                 invokeCompletedCommitCallbacks();
+                runPendingRebalanceCallbacks();
                 throwIfWakeupPending();
                 throwIfBackgroundError();
                 ConsumerRecords<K, V> records = collector.collect(maxPollRecords);
@@ -358,7 +488,64 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
         }
     }
 
+    /** Tells the background thread the application is polling (max.poll.interval.ms); wakes it if it left. */
+    private void notePoll() {
+        pollTracker.polled(clock.milliseconds());
+        if (membership.isPresent() && membership.get().state() == MemberState.STALE) {
+            networkThread.wakeup();
+        }
+    }
+
+    /** Runs the rebalance callbacks the background thread asked for, here on the application thread (R3). */
+    private void runPendingRebalanceCallbacks() {
+        RebalanceCallback callback;
+        RuntimeException firstError = null;
+        while ((callback = rebalanceCallbacks.next()) != null) {
+            Optional<Exception> error = Optional.empty();
+            try {
+                invokeListener(callback.kind(), callback.partitions());
+            } catch (RuntimeException e) {
+                error = Optional.of(e);
+                if (firstError == null) {
+                    firstError = e;
+                }
+            }
+            if (callback.kind() != RebalanceCallback.Kind.ASSIGNED) {
+                collector.drop(callback.partitions());
+            }
+            if (!systemLane.offer(new RebalanceCallbackCompletedEvent(callback.id(), error))) {
+                throw new IllegalStateException("The system lane is full; rebalance callback " + callback.id()
+                        + " cannot be acknowledged");
+            }
+            networkThread.wakeup();
+        }
+        if (firstError != null) {
+            throw firstError;
+        }
+    }
+
+    private void invokeListener(RebalanceCallback.Kind kind, Set<TopicPartition> partitions) {
+        ConsumerRebalanceListener listener = rebalanceListener;
+        switch (kind) {
+            case REVOKED:
+                listener.onPartitionsRevoked(partitions);
+                break;
+            case ASSIGNED:
+                listener.onPartitionsAssigned(partitions);
+                break;
+            case LOST:
+                listener.onPartitionsLost(partitions);
+                break;
+            default:
+                throw new IllegalStateException("Unknown rebalance callback " + kind);
+        }
+    }
+
     private void throwIfBackgroundError() {
+        Optional<RuntimeException> fatal = membership.flatMap(MembershipManager::fatalError);
+        if (fatal.isPresent()) {
+            throw fatal.get();
+        }
         RuntimeException error = fetchBuffer.takeError();
         if (error != null) {
             throw error;
@@ -807,7 +994,10 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
         acquireAndEnsureOpen();
         try {
             requireGroup("get the group metadata");
-            return new ConsumerGroupMetadata(groupId.get(), -1, "", Optional.empty());
+            MembershipManager member = membership.get();
+            boolean inGroup = member.state().inGroup();
+            return new ConsumerGroupMetadata(groupId.get(), inGroup ? member.memberEpoch() : -1,
+                    inGroup ? member.memberId() : "", member.groupInstanceId());
         } finally {
             release();
         }
@@ -822,7 +1012,12 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
     public void enforceRebalance(String reason) {
         acquireAndEnsureOpen();
         try {
-            throw new IllegalStateException("Tried to force a rebalance but the consumer does not have a group subscription");
+            if (!subscriptions.hasGroupSubscription()) {
+                throw new IllegalStateException("Tried to force a rebalance but the consumer does not have a group subscription");
+            }
+            // The consumer group protocol (KIP-848) has no member-triggered rebalance: the coordinator
+            // reassigns when the group or its subscriptions change.
+            log.warn("enforceRebalance({}) has no effect with the consumer group protocol", reason == null ? "" : reason);
         } finally {
             release();
         }
@@ -864,7 +1059,16 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
             long deadlineMs = clock.deadlineAfter(timeout.toMillis());
             invokeCompletedCommitCallbacks();
             if (networkThread.state() == LoopState.RUNNING) {
-                commitOnClose(deadlineMs);
+                if (subscriptions.hasGroupSubscription()) {
+                    try {
+                        releaseGroupPartitions(deadlineMs);
+                    } catch (RuntimeException e) {
+                        log.warn("A rebalance callback threw while the consumer was closing", e);
+                    }
+                    leaveGroup(deadlineMs);
+                } else {
+                    commitOnClose(deadlineMs);
+                }
                 CloseEvent closeEvent = new CloseEvent(deadlineMs);
                 if (systemLane.offer(closeEvent)) {
                     networkThread.wakeup();

@@ -38,7 +38,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Predicate;
-import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import java.util.stream.LongStream;
 
@@ -668,15 +667,6 @@ class ConsumerApiIT {
         try (LanesConsumer<String, String> consumer = new LanesConsumer<>(config("group-metadata-" + info.getDisplayName()
                 .replaceAll("[^A-Za-z0-9]", "")))) {
             assertThat(consumer.groupMetadata().groupId()).startsWith("group-metadata-");
-        }
-    }
-
-    @Test
-    void subscribeIsNotSupportedYet() {
-        try (LanesConsumer<String, String> consumer = new LanesConsumer<>(config("group-subscribe"))) {
-            assertThatThrownBy(() -> consumer.subscribe(List.of("t"))).isInstanceOf(UnsupportedOperationException.class);
-            assertThatThrownBy(() -> consumer.subscribe(Pattern.compile("t.*")))
-                    .isInstanceOf(UnsupportedOperationException.class);
         }
     }
 

@@ -14,6 +14,7 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -72,6 +73,11 @@ import scala.Tuple2;
  * {@code PROXIED}, which advertises the proxy's address. A client bootstrapped to the proxy therefore
  * reaches the broker and its group coordinator only through the proxy, while {@link #admin()} and
  * {@link #produce} stay direct and keep working while the proxy is cut.
+ *
+ * <p>Optional secured listeners for clients (inter-broker traffic stays on {@code INTERNAL}, plaintext):
+ * {@code SASL} ({@code SASL_PLAINTEXT} with the {@code PLAIN} mechanism and the users of {@link #SASL_USERS},
+ * see {@link Builder#withSaslPlain()}) and {@code SSL} (a self-signed certificate for {@code localhost} /
+ * {@code 127.0.0.1} generated with the JDK's {@code keytool} at start, see {@link Builder#withSsl()}).
  */
 public final class KafkaBroker implements AutoCloseable {
 
@@ -82,6 +88,11 @@ public final class KafkaBroker implements AutoCloseable {
     private static final String INTERNAL = "INTERNAL";
     private static final String CONTROLLER = "CONTROLLER";
     private static final String PROXIED = "PROXIED";
+    private static final String SASL = "SASL";
+    private static final String SSL = "SSL";
+
+    /** The users the {@code SASL} listener accepts (name to password). */
+    public static final Map<String, String> SASL_USERS = Map.of("alice", "alice-secret", "bob", "bob-secret");
     private static final Duration READY_TIMEOUT = Duration.ofSeconds(30);
 
     private final Path dataDir;
@@ -90,17 +101,24 @@ public final class KafkaBroker implements AutoCloseable {
     private final TestFaultHandlers faultHandlers;
     private final int port;
     private final TcpProxy proxy;
+    private final int saslPort;
+    private final int sslPort;
+    private final SelfSignedCertificate certificate;
     private Admin admin;
     private KafkaProducer<byte[], byte[]> producer;
 
     private KafkaBroker(Path dataDir, ControllerServer controller, BrokerServer broker,
-                        TestFaultHandlers faultHandlers, int port, TcpProxy proxy) {
+                        TestFaultHandlers faultHandlers, int port, TcpProxy proxy,
+                        int saslPort, int sslPort, SelfSignedCertificate certificate) {
         this.dataDir = dataDir;
         this.controller = controller;
         this.broker = broker;
         this.faultHandlers = faultHandlers;
         this.port = port;
         this.proxy = proxy;
+        this.saslPort = saslPort;
+        this.sslPort = sslPort;
+        this.certificate = certificate;
     }
 
     /** Starts a broker with the default test settings. */
@@ -133,6 +151,60 @@ public final class KafkaBroker implements AutoCloseable {
             throw new IllegalStateException("This broker was not started behind a proxy; use KafkaBroker.startBehindProxy()");
         }
         return proxy;
+    }
+
+    /** Bootstrap servers of the {@code SASL_PLAINTEXT} (PLAIN) listener; only for a broker built {@link Builder#withSaslPlain()}. */
+    public String saslBootstrapServers() {
+        if (saslPort < 0) {
+            throw new IllegalStateException("This broker has no SASL listener; use KafkaBroker.builder().withSaslPlain()");
+        }
+        return LOOPBACK + ":" + saslPort;
+    }
+
+    /**
+     * Client settings that reach the {@code SASL} listener as {@code user} with {@code password}
+     * (bootstrap servers, {@code security.protocol}, {@code sasl.mechanism} and {@code sasl.jaas.config}).
+     */
+    public Map<String, Object> saslClientConfig(String user, String password) {
+        Map<String, Object> config = new HashMap<>();
+        config.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, saslBootstrapServers());
+        config.put(CommonClientConfigs.SECURITY_PROTOCOL_CONFIG, "SASL_PLAINTEXT");
+        config.put("sasl.mechanism", "PLAIN");
+        config.put("sasl.jaas.config", plainJaas(user, password));
+        return config;
+    }
+
+    /** Bootstrap servers of the {@code SSL} listener; only for a broker built {@link Builder#withSsl()}. */
+    public String sslBootstrapServers() {
+        requireSsl();
+        return LOOPBACK + ":" + sslPort;
+    }
+
+    /** The PKCS12 truststore holding the broker's self-signed certificate. */
+    public Path sslTruststorePath() {
+        requireSsl();
+        return certificate.truststore();
+    }
+
+    public String sslTruststorePassword() {
+        requireSsl();
+        return certificate.password();
+    }
+
+    /** Client settings that reach the {@code SSL} listener and trust its certificate. */
+    public Map<String, Object> sslClientConfig() {
+        return SelfSignedCertificate.clientConfig(sslBootstrapServers(), sslTruststorePath(), sslTruststorePassword());
+    }
+
+    private void requireSsl() {
+        if (sslPort < 0) {
+            throw new IllegalStateException("This broker has no SSL listener; use KafkaBroker.builder().withSsl()");
+        }
+    }
+
+    static String plainJaas(String user, String password) {
+        return "org.apache.kafka.common.security.plain.PlainLoginModule required username=\"" + user
+                + "\" password=\"" + password + "\";";
     }
 
     /** A shared, direct Admin client; closed by {@link #close()}. */
@@ -247,6 +319,8 @@ public final class KafkaBroker implements AutoCloseable {
     public static final class Builder {
         private final Map<String, String> serverProperties = new LinkedHashMap<>();
         private boolean behindProxy;
+        private boolean saslPlain;
+        private boolean ssl;
 
         private Builder() {
             serverProperty("offsets.topic.replication.factor", 1);
@@ -281,16 +355,32 @@ public final class KafkaBroker implements AutoCloseable {
             return this;
         }
 
+        /** Adds a {@code SASL} listener ({@code SASL_PLAINTEXT}, mechanism {@code PLAIN}, users {@link #SASL_USERS}). */
+        public Builder withSaslPlain() {
+            saslPlain = true;
+            return this;
+        }
+
+        /** Adds an {@code SSL} listener with a self-signed certificate generated at start (no client authentication). */
+        public Builder withSsl() {
+            ssl = true;
+            return this;
+        }
+
         public KafkaBroker start() {
             long started = System.nanoTime();
             LoopbackSockets sockets = new LoopbackSockets();
             TestFaultHandlers faultHandlers = new TestFaultHandlers();
             Path dataDir = null;
             TcpProxy proxy = null;
+            SelfSignedCertificate certificate = null;
+            int saslPort = -1;
+            int sslPort = -1;
             BrokerServer broker = null;
             ControllerServer controller = null;
             try {
                 dataDir = Files.createTempDirectory("lanes-kafka-");
+                Path logDir = Files.createDirectory(dataDir.resolve("data"));
                 int internalPort = sockets.bind(INTERNAL);
                 int controllerPort = sockets.bind(CONTROLLER);
                 String listeners = INTERNAL + "://" + LOOPBACK + ":" + internalPort
@@ -302,6 +392,31 @@ public final class KafkaBroker implements AutoCloseable {
                     listeners += "," + PROXIED + "://" + LOOPBACK + ":" + proxiedPort;
                     advertised += "," + PROXIED + "://" + LOOPBACK + ":" + proxy.port();
                 }
+                Map<String, String> securityProps = new HashMap<>();
+                if (saslPlain) {
+                    saslPort = sockets.bind(SASL);
+                    listeners += "," + SASL + "://" + LOOPBACK + ":" + saslPort;
+                    advertised += "," + SASL + "://" + LOOPBACK + ":" + saslPort;
+                    String prefix = "listener.name." + SASL.toLowerCase(Locale.ROOT) + ".";
+                    StringBuilder jaas = new StringBuilder("org.apache.kafka.common.security.plain.PlainLoginModule required");
+                    SASL_USERS.forEach((user, password) -> jaas.append(" user_").append(user).append("=\"").append(password).append('"'));
+                    jaas.append(';');
+                    securityProps.put("sasl.enabled.mechanisms", "PLAIN");
+                    securityProps.put(prefix + "sasl.enabled.mechanisms", "PLAIN");
+                    securityProps.put(prefix + "plain.sasl.jaas.config", jaas.toString());
+                }
+                if (ssl) {
+                    certificate = SelfSignedCertificate.generate(Files.createDirectory(dataDir.resolve("ssl")), "broker");
+                    sslPort = sockets.bind(SSL);
+                    listeners += "," + SSL + "://" + LOOPBACK + ":" + sslPort;
+                    advertised += "," + SSL + "://" + LOOPBACK + ":" + sslPort;
+                    String prefix = "listener.name." + SSL.toLowerCase(Locale.ROOT) + ".";
+                    securityProps.put(prefix + "ssl.keystore.type", "PKCS12");
+                    securityProps.put(prefix + "ssl.keystore.location", certificate.keystore().toString());
+                    securityProps.put(prefix + "ssl.keystore.password", certificate.password());
+                    securityProps.put(prefix + "ssl.key.password", certificate.password());
+                    securityProps.put(prefix + "ssl.client.auth", "none");
+                }
 
                 Map<String, String> props = new HashMap<>(serverProperties);
                 props.put("process.roles", "broker,controller");
@@ -311,17 +426,19 @@ public final class KafkaBroker implements AutoCloseable {
                 props.put("listeners", listeners);
                 props.put("advertised.listeners", advertised);
                 props.put("listener.security.protocol.map",
-                        INTERNAL + ":PLAINTEXT," + CONTROLLER + ":PLAINTEXT," + PROXIED + ":PLAINTEXT");
+                        INTERNAL + ":PLAINTEXT," + CONTROLLER + ":PLAINTEXT," + PROXIED + ":PLAINTEXT,"
+                                + SASL + ":SASL_PLAINTEXT," + SSL + ":SSL");
+                props.putAll(securityProps);
                 props.put("inter.broker.listener.name", INTERNAL);
-                props.put("log.dirs", dataDir.toString());
+                props.put("log.dirs", logDir.toString());
                 KafkaConfig config = new KafkaConfig(props, false);
 
                 new Formatter()
                         .setPrintStream(new PrintStream(OutputStream.nullOutputStream()))
                         .setNodeId(NODE_ID)
                         .setClusterId(Uuid.randomUuid().toString())
-                        .setDirectories(List.of(dataDir.toString()))
-                        .setMetadataLogDirectory(dataDir.toString())
+                        .setDirectories(List.of(logDir.toString()))
+                        .setMetadataLogDirectory(logDir.toString())
                         .setControllerListenerName(CONTROLLER)
                         .run();
                 Tuple2<MetaPropertiesEnsemble, BootstrapMetadata> logDirs =
@@ -342,10 +459,13 @@ public final class KafkaBroker implements AutoCloseable {
                 controller.startup();
                 broker.startup();
 
-                log.info("Kafka broker started on {}{} in {} ms", LOOPBACK + ":" + internalPort,
+                log.info("Kafka broker started on {}{}{}{} in {} ms", LOOPBACK + ":" + internalPort,
                         proxy == null ? "" : " (proxied at " + proxy.address() + ")",
+                        saslPort < 0 ? "" : " (SASL_PLAINTEXT at " + LOOPBACK + ":" + saslPort + ")",
+                        sslPort < 0 ? "" : " (SSL at " + LOOPBACK + ":" + sslPort + ")",
                         (System.nanoTime() - started) / 1_000_000);
-                return new KafkaBroker(dataDir, controller, broker, faultHandlers, internalPort, proxy);
+                return new KafkaBroker(dataDir, controller, broker, faultHandlers, internalPort, proxy,
+                        saslPort, sslPort, certificate);
             } catch (Exception e) {
                 Utils.closeQuietly(proxy, "proxy");
                 try {

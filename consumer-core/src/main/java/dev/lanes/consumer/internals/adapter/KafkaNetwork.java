@@ -12,6 +12,7 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.common.Cluster;
 import org.apache.kafka.common.Node;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.Uuid;
 import org.apache.kafka.common.errors.AuthenticationException;
 import org.apache.kafka.common.errors.DisconnectException;
 import org.apache.kafka.common.errors.TimeoutException;
@@ -191,6 +192,29 @@ public final class KafkaNetwork implements Network {
     }
 
     /** Asks for a metadata refresh (a leader moved or a topic is unknown). */
+    @Override
+    public void metadataAllTopics(boolean all) {
+        metadata.allTopics(all);
+    }
+
+    @Override
+    public Map<String, Uuid> topicIds() {
+        return metadata.topicIds();
+    }
+
+    @Override
+    public Map<Uuid, String> topicNames() {
+        return metadata.topicNames();
+    }
+
+    @Override
+    public Set<String> knownTopics() {
+        Cluster cluster = metadata.fetch();
+        Set<String> topics = new java.util.HashSet<>(cluster.topics());
+        topics.removeAll(cluster.internalTopics());
+        return topics;
+    }
+
     @Override
     public void requestMetadataUpdate() {
         metadata.requestUpdate(false);

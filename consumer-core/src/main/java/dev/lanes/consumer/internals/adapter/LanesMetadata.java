@@ -15,6 +15,7 @@ import java.util.Set;
 final class LanesMetadata extends Metadata {
 
     private volatile Set<String> topics = Set.of();
+    private volatile boolean allTopics;
 
     LanesMetadata(long refreshBackoffMs, long refreshBackoffMaxMs, long metadataExpireMs, LogContext logContext) {
         super(refreshBackoffMs, refreshBackoffMaxMs, metadataExpireMs, logContext, new ClusterResourceListeners());
@@ -31,13 +32,23 @@ final class LanesMetadata extends Metadata {
         }
     }
 
+    /** Asks for every topic while true (a client-side pattern, or topic ids to resolve). */
+    void allTopics(boolean all) {
+        if (all != allTopics) {
+            allTopics = all;
+            if (all) {
+                requestUpdate(false);
+            }
+        }
+    }
+
     @Override
     protected MetadataRequest.Builder newMetadataRequestBuilder() {
-        return new MetadataRequest.Builder(new ArrayList<>(topics), false);
+        return allTopics ? MetadataRequest.Builder.allTopics() : new MetadataRequest.Builder(new ArrayList<>(topics), false);
     }
 
     @Override
     protected boolean retainTopic(String topic, boolean isInternal, long nowMs) {
-        return topics.contains(topic);
+        return allTopics || topics.contains(topic);
     }
 }

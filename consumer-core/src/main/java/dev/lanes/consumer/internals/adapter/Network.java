@@ -36,6 +36,18 @@ public interface Network extends AutoCloseable {
 
     void metadataTopics(Set<String> topics);
 
+    /** Keeps metadata for every topic (client-side patterns, topic ids not yet known) while true. */
+    void metadataAllTopics(boolean all);
+
+    /** Topic ids of the topics in metadata. */
+    Map<String, org.apache.kafka.common.Uuid> topicIds();
+
+    /** Topic names by id, of the topics in metadata. */
+    Map<org.apache.kafka.common.Uuid, String> topicNames();
+
+    /** Names of every non-internal topic in metadata (meaningful with {@link #metadataAllTopics}). */
+    Set<String> knownTopics();
+
     void requestMetadataUpdate();
 
     /** Hands a fatal metadata error (such as topic authorization) to {@code sink}, once. */

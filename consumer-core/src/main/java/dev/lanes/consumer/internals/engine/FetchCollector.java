@@ -67,7 +67,7 @@ public final class FetchCollector<K, V> {
                     break;
                 }
                 TopicPartition partition = current.partition();
-                if (subscriptions.isPaused(partition) || !subscriptions.isAssigned(partition)) {
+                if (!subscriptions.isConsumable(partition)) {
                     discardCurrent();
                     continue;
                 }
@@ -112,6 +112,10 @@ public final class FetchCollector<K, V> {
             }
             if (subscriptions.isPaused(partition)) {
                 pausedAside.add(next); // kept for when the partition is resumed
+                continue;
+            }
+            if (!subscriptions.isConsumable(partition)) {
+                buffer.release(next); // being revoked: its records must not reach the application any more
                 continue;
             }
             currentFetch = next;

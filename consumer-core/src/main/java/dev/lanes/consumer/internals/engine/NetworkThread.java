@@ -8,11 +8,17 @@ import dev.lanes.consumer.internals.events.AwaitPositionsEvent;
 import dev.lanes.consumer.internals.events.CloseEvent;
 import dev.lanes.consumer.internals.events.CommitEvent;
 import dev.lanes.consumer.internals.events.FetchCommittedOffsetsEvent;
+import dev.lanes.consumer.internals.events.LeaveGroupEvent;
 import dev.lanes.consumer.internals.events.ListOffsetsEvent;
+import dev.lanes.consumer.internals.events.RebalanceCallbackCompletedEvent;
+import dev.lanes.consumer.internals.events.SubscriptionChangedEvent;
 import dev.lanes.consumer.internals.events.TopicMetadataEvent;
 import dev.lanes.consumer.internals.managers.CommitRequestManager;
 import dev.lanes.consumer.internals.managers.CoordinatorRequestManager;
 import dev.lanes.consumer.internals.managers.FetchRequestManager;
+import dev.lanes.consumer.internals.managers.HeartbeatRequestManager;
+import dev.lanes.consumer.internals.managers.MemberState;
+import dev.lanes.consumer.internals.managers.MembershipManager;
 import dev.lanes.consumer.internals.managers.OffsetsRequestManager;
 import dev.lanes.consumer.internals.managers.PollResult;
 import dev.lanes.consumer.internals.managers.RequestManager;
@@ -67,6 +73,7 @@ public final class NetworkThread implements Runnable, ApplicationEventHandler {
     private final OffsetsRequestManager offsets;
     private final TopicMetadataRequestManager topicMetadata;
     private final FetchRequestManager fetches;
+    private final Optional<MembershipManager> membership;
     private final List<RequestManager> managers;
     private final LanesConsumerMetrics metrics;
     private final BackgroundThreadGuard guard = new BackgroundThreadGuard();
@@ -83,13 +90,16 @@ public final class NetworkThread implements Runnable, ApplicationEventHandler {
     private volatile Throwable failure;
     private Thread thread;
     private CloseEvent closeEvent;
+    private LeaveGroupEvent leaveEvent;
+    private MemberState lastMemberState = MemberState.UNSUBSCRIBED;
     private long lastCpuNanos = -1;
 
     public NetworkThread(String clientId, Clock clock, Lane systemLane, Lane userLane, int userLaneBudget,
                          Network network, RequestSender sender, SubscriptionState subscriptions, FetchBuffer fetchBuffer,
                          Optional<CoordinatorRequestManager> coordinator, Optional<CommitRequestManager> commits,
                          OffsetsRequestManager offsets, TopicMetadataRequestManager topicMetadata,
-                         FetchRequestManager fetches, LanesConsumerMetrics metrics) {
+                         FetchRequestManager fetches, Optional<MembershipManager> membership,
+                         Optional<HeartbeatRequestManager> heartbeat, LanesConsumerMetrics metrics) {
         this.clientId = clientId;
         this.clock = clock;
         this.systemLane = systemLane;
@@ -104,12 +114,15 @@ public final class NetworkThread implements Runnable, ApplicationEventHandler {
         this.offsets = offsets;
         this.topicMetadata = topicMetadata;
         this.fetches = fetches;
+        this.membership = membership;
         this.metrics = metrics;
         // The coordinator manager is polled last: the others say during their poll whether they need it.
+        // Heartbeats are scheduled before fetches, so a fetch's wait can end before the next heartbeat is due.
         List<RequestManager> ordered = new ArrayList<>();
         commits.ifPresent(ordered::add);
         ordered.add(offsets);
         ordered.add(topicMetadata);
+        heartbeat.ifPresent(ordered::add);
         ordered.add(fetches);
         coordinator.ifPresent(ordered::add);
         this.managers = List.copyOf(ordered);
@@ -161,8 +174,10 @@ public final class NetworkThread implements Runnable, ApplicationEventHandler {
         drainLane(userLane, userLaneBudget);
         long waitMs = expireEvents(nowMs);
 
+        updateSubscription();
         network.metadataTopics(metadataTopics());
-        network.maybeThrowMetadataErrorInto(fetchBuffer::addError);
+        network.maybeThrowMetadataErrorInto(this::onMetadataError);
+        membership.ifPresent(MembershipManager::maybeReconcile);
         for (RequestManager manager : managers) {
             PollResult result = manager.poll(nowMs);
             waitMs = Math.min(waitMs, result.timeUntilNextPollMs());
@@ -171,6 +186,7 @@ public final class NetworkThread implements Runnable, ApplicationEventHandler {
             }
         }
         waitMs = Math.min(waitMs, sender.sendReady(nowMs));
+        observeMembership();
         if (closeEvent != null) {
             // Once closing has nothing left to flush, nothing else will wake the network poll: do not block,
             // so the loop sees shouldExit() at once instead of sleeping until the close deadline.
@@ -191,7 +207,8 @@ public final class NetworkThread implements Runnable, ApplicationEventHandler {
             }
             // Commits accepted before close() are flushed like in-flight ones until the close deadline (R11);
             // anything else that arrives once closing has begun is refused.
-            if (closeEvent != null && !(event instanceof CloseEvent) && !(event instanceof CommitEvent)) {
+            if (closeEvent != null && !(event instanceof CloseEvent) && !(event instanceof CommitEvent)
+                    && !(event instanceof LeaveGroupEvent) && !(event instanceof RebalanceCallbackCompletedEvent)) {
                 event.future().completeExceptionally(new ConsumerClosedException("The consumer is closing", null));
                 continue;
             }
@@ -218,10 +235,58 @@ public final class NetworkThread implements Runnable, ApplicationEventHandler {
         return next;
     }
 
+    /**
+     * A fatal metadata error reaches poll(); an authentication failure also fails every call waiting for
+     * the broker, which would otherwise wait for its deadline, as KafkaConsumer does.
+     */
+    private void onMetadataError(RuntimeException error) {
+        fetchBuffer.addError(error);
+        if (error instanceof org.apache.kafka.common.errors.AuthenticationException) {
+            for (ApplicationEvent<?> event : inProgress) {
+                if (!(event instanceof CloseEvent) && !(event instanceof LeaveGroupEvent)) {
+                    event.future().completeExceptionally(error);
+                }
+            }
+        }
+    }
+
     private Set<String> metadataTopics() {
         Set<String> topics = new HashSet<>(subscriptions.assignedTopics());
+        topics.addAll(subscriptions.subscribedTopics());
         topics.addAll(offsets.topicsOfInterest());
         return topics;
+    }
+
+    /** A client-side pattern is matched against the topics in metadata, which then lists every topic. */
+    private void updateSubscription() {
+        subscriptions.clientPattern().ifPresent(pattern -> {
+            network.metadataAllTopics(true);
+            Set<String> matched = new HashSet<>();
+            for (String topic : network.knownTopics()) {
+                if (pattern.matcher(topic).matches()) {
+                    matched.add(topic);
+                }
+            }
+            if (subscriptions.matchedTopics(matched)) {
+                membership.ifPresent(MembershipManager::onSubscriptionChanged);
+            }
+        });
+    }
+
+    /** Completes a pending leave once it is done, and wakes a waiting poll when the member state changes. */
+    private void observeMembership() {
+        if (membership.isEmpty()) {
+            return;
+        }
+        MemberState state = membership.get().state();
+        if (leaveEvent != null && state != MemberState.LEAVING && state != MemberState.PREPARE_LEAVING) {
+            leaveEvent.future().complete(null);
+            leaveEvent = null;
+        }
+        if (state != lastMemberState) {
+            lastMemberState = state;
+            fetchBuffer.notifyStateChanged();
+        }
     }
 
     private void blockInNetwork(long waitMs, long nowMs) {
@@ -265,7 +330,8 @@ public final class NetworkThread implements Runnable, ApplicationEventHandler {
     }
 
     private boolean flushed() {
-        return userLane.isEmpty() && sender.isEmpty() && commits.map(c -> !c.hasPendingCommits()).orElse(true)
+        return userLane.isEmpty() && leaveEvent == null && sender.isEmpty()
+                && commits.map(c -> !c.hasPendingCommits()).orElse(true)
                 && network.inFlightRequestCount() == 0;
     }
 
@@ -287,6 +353,7 @@ public final class NetworkThread implements Runnable, ApplicationEventHandler {
                 + offsets.discardAll(reason)
                 + topicMetadata.discardAll(reason)
                 + network.inFlightRequestCount();
+        membership.ifPresent(MembershipManager::discardAll);
         int fetched = fetchBuffer.clear();
         try {
             network.close();
@@ -381,6 +448,31 @@ public final class NetworkThread implements Runnable, ApplicationEventHandler {
     @Override
     public void onAwaitPositions(AwaitPositionsEvent event) {
         offsets.awaitPositions(event.partitions(), event.future());
+    }
+
+    @Override
+    public void onSubscriptionChanged(SubscriptionChangedEvent event) {
+        membership.ifPresent(MembershipManager::onSubscriptionChanged);
+        event.future().complete(null);
+    }
+
+    @Override
+    public void onLeaveGroup(LeaveGroupEvent event) {
+        if (membership.isPresent() && membership.get().leave()) {
+            if (leaveEvent != null) {
+                leaveEvent.future().complete(null);
+            }
+            leaveEvent = event;
+        } else {
+            membership.ifPresent(MembershipManager::onUnsubscribed);
+            event.future().complete(null);
+        }
+    }
+
+    @Override
+    public void onRebalanceCallbackCompleted(RebalanceCallbackCompletedEvent event) {
+        membership.ifPresent(member -> member.onCallbackCompleted(event.callbackId(), event.error()));
+        event.future().complete(null);
     }
 
     @Override

@@ -14,4 +14,10 @@ public interface ApplicationEventHandler {
     void onAwaitPositions(AwaitPositionsEvent event);
 
     void onClose(CloseEvent event);
+
+    void onSubscriptionChanged(SubscriptionChangedEvent event);
+
+    void onLeaveGroup(LeaveGroupEvent event);
+
+    void onRebalanceCallbackCompleted(RebalanceCallbackCompletedEvent event);
 }

@@ -84,6 +84,8 @@ public final class CommitRequestManager implements RequestManager {
 
     private final Deque<PendingCommit> commits = new ArrayDeque<>();
     private final Map<Set<TopicPartition>, PendingOffsetFetch> offsetFetches = new LinkedHashMap<>();
+    private java.util.function.Supplier<String> memberId = () -> "";
+    private java.util.function.IntSupplier memberEpoch = () -> -1;
     private long nextAutoCommitMs;
     private Map<TopicPartition, Long> lastAutoCommitted = Map.of();
 
@@ -103,6 +105,15 @@ public final class CommitRequestManager implements RequestManager {
         this.defaultApiTimeoutMs = defaultApiTimeoutMs;
         this.requireStableOffsets = requireStableOffsets;
         this.nextAutoCommitMs = clock.milliseconds() + autoCommitIntervalMs;
+    }
+
+    /**
+     * Commits of a group member carry its member id and epoch, so that the coordinator can refuse a commit
+     * from a member that lost its partitions. Without a membership, commits are made as a non-member.
+     */
+    public void useMemberIdentity(java.util.function.Supplier<String> memberId, java.util.function.IntSupplier memberEpoch) {
+        this.memberId = memberId;
+        this.memberEpoch = memberEpoch;
     }
 
     /** Queues a commit; an asynchronous one merges into a pending asynchronous batch not yet sent. */
@@ -226,7 +237,7 @@ public final class CommitRequestManager implements RequestManager {
         head.backoff.onSend();
         Map<TopicPartition, OffsetAndMetadata> offsets = Map.copyOf(head.offsets);
         requests.add(new UnsentRequest<>(
-                Requests.offsetCommit(groupId, "", -1, Optional.empty(), offsets),
+                Requests.offsetCommit(groupId, memberId.get(), memberEpoch.getAsInt(), Optional.empty(), offsets),
                 node, head.priority, head.deadlineMs,
                 (failed, error) -> onCommitResponse(head, failed, error)));
         return Long.MAX_VALUE;
@@ -247,7 +258,9 @@ public final class CommitRequestManager implements RequestManager {
         if (CoordinatorErrors.coordinatorLost(error)) {
             coordinator.markUnknown(error.getClass().getSimpleName());
         }
-        boolean retriable = error instanceof RetriableException;
+        // A stale member epoch means a heartbeat is about to bring the new one: worth retrying.
+        boolean retriable = error instanceof RetriableException
+                || error instanceof org.apache.kafka.common.errors.StaleMemberEpochException;
         if (retriable && pending.retryUntilDeadline && nowMs < pending.deadlineMs) {
             pending.backoff.onFailure(nowMs);
             return;

@@ -52,6 +52,7 @@ public final class FetchRequestManager implements RequestManager {
     private long reservedBytes;
     private long pausedSinceNanos = -1;
     private boolean enabled = true;
+    private java.util.function.LongUnaryOperator timeUntilNextHeartbeat = nowMs -> Long.MAX_VALUE;
 
     public FetchRequestManager(Clock clock, Network network, SubscriptionState subscriptions, FetchBuffer buffer,
                                LanesConsumerMetrics metrics, FetchConfig config) {
@@ -61,6 +62,14 @@ public final class FetchRequestManager implements RequestManager {
         this.buffer = buffer;
         this.metrics = metrics;
         this.config = config;
+    }
+
+    /**
+     * A broker answers one request per connection at a time, so a fetch waiting on the broker holds back a
+     * heartbeat sent behind it (R6): each fetch's wait ends before the next heartbeat is due.
+     */
+    public void boundWaitBy(java.util.function.LongUnaryOperator timeUntilNextHeartbeat) {
+        this.timeUntilNextHeartbeat = timeUntilNextHeartbeat;
     }
 
     /** Stops fetching for good (the consumer is closing). */
@@ -73,8 +82,7 @@ public final class FetchRequestManager implements RequestManager {
         if (!enabled) {
             return PollResult.NOTHING;
         }
-        long room = buffer.room() - reservedBytes;
-        if (room <= 0) {
+        if (buffer.room() <= 0) {
             if (pausedSinceNanos < 0) {
                 pausedSinceNanos = clock.nanoseconds();
             }
@@ -83,6 +91,10 @@ public final class FetchRequestManager implements RequestManager {
         if (pausedSinceNanos >= 0) {
             metrics.fetchPaused(clock.nanoseconds() - pausedSinceNanos);
             pausedSinceNanos = -1;
+        }
+        long room = buffer.room() - reservedBytes;
+        if (room <= 0) {
+            return PollResult.NOTHING; // fetches in flight may fill what is left; their responses wake us
         }
         Map<Node, Map<TopicPartition, FetchSessions.PartitionFetch>> byLeader = new LinkedHashMap<>();
         long wait = Long.MAX_VALUE;
@@ -109,17 +121,20 @@ public final class FetchRequestManager implements RequestManager {
                     .put(partition, new FetchSessions.PartitionFetch(entry.getValue(), network.leaderEpoch(partition)));
         }
         List<UnsentRequest<?>> requests = new ArrayList<>();
+        // The room is shared by the brokers fetched from now, so that none of them waits for another.
+        long share = byLeader.isEmpty() ? room : Math.max(1, room / byLeader.size());
         for (Map.Entry<Node, Map<TopicPartition, FetchSessions.PartitionFetch>> entry : byLeader.entrySet()) {
             if (room <= 0) {
                 break;
             }
             Node node = entry.getKey();
-            int maxBytes = (int) Math.min(config.maxBytes(), room);
+            int maxBytes = (int) Math.min(config.maxBytes(), Math.min(share, room));
             int partitionMaxBytes = (int) Math.min(config.partitionMaxBytes(), room);
             room -= maxBytes;
             reservedBytes += maxBytes;
             nodesInFlight.add(node.id());
-            FetchSessions.FetchLimits limits = new FetchSessions.FetchLimits(config.maxWaitMs(), config.minBytes(),
+            int maxWaitMs = (int) Math.max(1, Math.min(config.maxWaitMs(), timeUntilNextHeartbeat.applyAsLong(nowMs)));
+            FetchSessions.FetchLimits limits = new FetchSessions.FetchLimits(maxWaitMs, config.minBytes(),
                     maxBytes, partitionMaxBytes, config.isolationLevel(), config.rackId());
             requests.add(new UnsentRequest<>(network.fetchRequest(node.id(), entry.getValue(), limits),
                     Optional.of(node), Priority.USER, nowMs + config.requestTimeoutMs() + config.maxWaitMs(),

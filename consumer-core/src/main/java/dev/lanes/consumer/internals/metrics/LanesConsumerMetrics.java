@@ -6,6 +6,7 @@ import org.apache.kafka.common.metrics.Gauge;
 import org.apache.kafka.common.metrics.Metrics;
 import org.apache.kafka.common.metrics.Sensor;
 import org.apache.kafka.common.metrics.stats.Avg;
+import org.apache.kafka.common.metrics.stats.CumulativeCount;
 import org.apache.kafka.common.metrics.stats.CumulativeSum;
 import org.apache.kafka.common.metrics.stats.Max;
 import org.apache.kafka.common.metrics.stats.Percentile;
@@ -49,6 +50,8 @@ public final class LanesConsumerMetrics implements AutoCloseable {
     private final Sensor applicationPollTime;
     private final Sensor recordsConsumed;
     private final Map<String, Sensor> requestsSent = new ConcurrentHashMap<>();
+    private final Sensor heartbeatResponseTime;
+    private final Sensor rebalances;
 
     public LanesConsumerMetrics(Metrics metrics, String clientId) {
         this.metrics = metrics;
@@ -64,7 +67,7 @@ public final class LanesConsumerMetrics implements AutoCloseable {
                     new Percentile(metrics.metricName("queue-time-p50", GROUP, "Median time events waited in the lane, in ms", laneTags), 50),
                     new Percentile(metrics.metricName("queue-time-p99", GROUP, "99th percentile of the time events waited in the lane, in ms", laneTags), 99),
                     new Percentile(metrics.metricName("queue-time-p999", GROUP, "99.9th percentile of the time events waited in the lane, in ms", laneTags), 99.9)));
-            sensor.add(metrics.metricName("events-total", GROUP, "Events taken from the lane", laneTags), new CumulativeCountStat());
+            sensor.add(metrics.metricName("events-total", GROUP, "Events taken from the lane", laneTags), new CumulativeCount());
             laneQueueTime.put(lane, sensor);
         }
         eventsExpired = cumulative("events-expired-total", "Events whose deadline passed before their work was done");
@@ -80,6 +83,22 @@ public final class LanesConsumerMetrics implements AutoCloseable {
         applicationPollIdleTime = ratio("application-poll-idle-ratio",
                 "Fraction of time the application thread spent waiting for records inside poll");
         applicationPollTime = metrics.sensor("lanes.application.poll-time");
+        heartbeatResponseTime = metrics.sensor("lanes.heartbeat-response-time");
+        heartbeatResponseTime.add(metrics.metricName("heartbeat-response-time-avg", GROUP,
+                "Average time from sending a group heartbeat to its response, in ms", tags), new Avg());
+        heartbeatResponseTime.add(metrics.metricName("heartbeat-response-time-max", GROUP,
+                "Longest time from sending a group heartbeat to its response, in ms", tags), new Max());
+        heartbeatResponseTime.add(metrics.metricName("heartbeat-rate", GROUP, "Group heartbeats answered per second", tags),
+                new Rate(new org.apache.kafka.common.metrics.stats.WindowedCount()));
+        heartbeatResponseTime.add(metrics.metricName("heartbeat-total", GROUP, "Group heartbeats answered", tags),
+                new CumulativeCount());
+        rebalances = metrics.sensor("lanes.rebalances");
+        rebalances.add(metrics.metricName("rebalance-total", GROUP, "Reconciliations of a new assignment completed", tags),
+                new CumulativeCount());
+        rebalances.add(metrics.metricName("rebalance-latency-avg", GROUP,
+                "Average time spent reconciling an assignment (revoke, commit, callbacks, assign), in ms", tags), new Avg());
+        rebalances.add(metrics.metricName("rebalance-latency-max", GROUP,
+                "Longest time spent reconciling an assignment, in ms", tags), new Max());
         recordsConsumed = metrics.sensor("lanes.records-consumed");
         recordsConsumed.add(metrics.metricName("records-consumed-rate", GROUP, "Records returned by poll per second", tags), new Rate());
         recordsConsumed.add(metrics.metricName("records-consumed-total", GROUP, "Records returned by poll", tags), new CumulativeSum());
@@ -99,7 +118,7 @@ public final class LanesConsumerMetrics implements AutoCloseable {
 
     private Sensor ratio(String name, String description) {
         Sensor sensor = metrics.sensor("lanes." + name);
-        sensor.add(metrics.metricName(name, GROUP, description, tags), new Rate());
+        sensor.add(metrics.metricName(name, GROUP, description, tags), new TimeRatio());
         return sensor;
     }
 
@@ -119,6 +138,32 @@ public final class LanesConsumerMetrics implements AutoCloseable {
         metrics.addMetric(metrics.metricName("fetch-buffer-max-bytes", GROUP,
                 "Bound on fetched data waiting for the application (lanes.fetch.buffer.max.bytes)", tags),
                 (Gauge<Long>) (config, now) -> bound);
+    }
+
+    /**
+     * Registers the gauges of group membership: the heartbeat interval the coordinator gave, the time since
+     * the last heartbeat answer, the member state (as the ordinal of MemberState, with its name in the
+     * description) and the number of partitions assigned.
+     */
+    public void registerGroup(LongSupplier heartbeatIntervalMs, LongSupplier lastHeartbeatMsAgo,
+                              LongSupplier memberStateOrdinal, String memberStates, LongSupplier assignedPartitions) {
+        metrics.addMetric(metrics.metricName("heartbeat-interval-ms", GROUP,
+                "Heartbeat interval the group coordinator asked for", tags), (Gauge<Long>) (c, now) -> heartbeatIntervalMs.getAsLong());
+        metrics.addMetric(metrics.metricName("last-heartbeat-ms-ago", GROUP,
+                "Time since the last heartbeat was answered, in ms (-1 before the first)", tags),
+                (Gauge<Long>) (c, now) -> lastHeartbeatMsAgo.getAsLong());
+        metrics.addMetric(metrics.metricName("member-state", GROUP,
+                "State of the group member, as an ordinal of " + memberStates, tags), (Gauge<Long>) (c, now) -> memberStateOrdinal.getAsLong());
+        metrics.addMetric(metrics.metricName("assigned-partitions", GROUP,
+                "Partitions currently assigned to this consumer", tags), (Gauge<Long>) (c, now) -> assignedPartitions.getAsLong());
+    }
+
+    public void heartbeatAnswered(long responseTimeMs) {
+        heartbeatResponseTime.record(responseTimeMs);
+    }
+
+    public void rebalanceCompleted(long nanos) {
+        rebalances.record(nanos / 1_000_000.0);
     }
 
     public void laneQueueTime(LaneName lane, long nanos) {
@@ -186,11 +231,14 @@ public final class LanesConsumerMetrics implements AutoCloseable {
         metrics.close();
     }
 
-    /** Counts recordings (a cumulative count, unlike {@code CumulativeSum}, which adds the values). */
-    private static final class CumulativeCountStat extends CumulativeSum {
+    /**
+     * Seconds spent per second of wall time. A wait is recorded when it ends, so one that began in an
+     * earlier sample window would push the current window above 1; a fraction of time cannot be.
+     */
+    private static final class TimeRatio extends Rate {
         @Override
-        public void record(org.apache.kafka.common.metrics.MetricConfig config, double value, long now) {
-            super.record(config, 1.0, now);
+        public double measure(org.apache.kafka.common.metrics.MetricConfig config, long now) {
+            return Math.min(1.0, super.measure(config, now));
         }
     }
 }

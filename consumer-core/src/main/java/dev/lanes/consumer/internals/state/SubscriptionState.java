@@ -33,8 +33,23 @@ public final class SubscriptionState {
         FETCHING
     }
 
+    /** How partitions come to be assigned. The modes exclude each other, as in KafkaConsumer. */
+    public enum SubscriptionType {
+        NONE,
+        /** assign(): the application chose the partitions. */
+        USER_ASSIGNED,
+        /** subscribe(topics): the group coordinator assigns. */
+        AUTO_TOPICS,
+        /** subscribe(Pattern): topics matched on the client from metadata. */
+        AUTO_PATTERN,
+        /** subscribe(SubscriptionPattern): the broker matches the regular expression. */
+        AUTO_BROKER_PATTERN
+    }
+
     private static final class PartitionState {
         FetchState fetchState = FetchState.INITIALIZING;
+        /** Being given up: no longer fetched or handed out, but its position can still be committed. */
+        boolean pendingRevocation;
         long position = -1L;
         Optional<Integer> leaderEpoch = Optional.empty();
         OffsetResetStrategy resetStrategy;
@@ -50,15 +65,133 @@ public final class SubscriptionState {
     private final OffsetResetStrategy defaultResetStrategy;
     private final Map<TopicPartition, PartitionState> assignment = new LinkedHashMap<>();
     private int assignmentVersion;
+    private SubscriptionType subscriptionType = SubscriptionType.NONE;
+    private Set<String> subscribedTopics = Set.of();
+    private java.util.regex.Pattern clientPattern;
+    private String brokerPattern;
 
     public SubscriptionState(OffsetResetStrategy defaultResetStrategy) {
         this.defaultResetStrategy = defaultResetStrategy;
+    }
+
+    // ---- application thread: subscription
+
+    private void setSubscriptionType(SubscriptionType type) {
+        if (subscriptionType != SubscriptionType.NONE && subscriptionType != type) {
+            throw new IllegalStateException("Subscription to topics, partitions and pattern are mutually exclusive");
+        }
+        subscriptionType = type;
+    }
+
+    /** subscribe(topics). Returns whether the subscription changed. */
+    public synchronized boolean subscribe(Set<String> topics) {
+        setSubscriptionType(SubscriptionType.AUTO_TOPICS);
+        boolean changed = !topics.equals(subscribedTopics);
+        subscribedTopics = Set.copyOf(topics);
+        return changed;
+    }
+
+    /** subscribe(Pattern): the matching topics are set later by {@link #matchedTopics}. */
+    public synchronized void subscribe(java.util.regex.Pattern pattern) {
+        setSubscriptionType(SubscriptionType.AUTO_PATTERN);
+        clientPattern = pattern;
+    }
+
+    /** subscribe(SubscriptionPattern): the broker resolves the regular expression. */
+    public synchronized void subscribeBrokerPattern(String regex) {
+        setSubscriptionType(SubscriptionType.AUTO_BROKER_PATTERN);
+        brokerPattern = regex;
+        subscribedTopics = Set.of();
+    }
+
+    /** Ends any subscription or assignment; returns the partitions that were assigned. */
+    public synchronized Set<TopicPartition> unsubscribe() {
+        Set<TopicPartition> removed = new LinkedHashSet<>(assignment.keySet());
+        assignment.clear();
+        assignmentVersion++;
+        subscriptionType = SubscriptionType.NONE;
+        subscribedTopics = Set.of();
+        clientPattern = null;
+        brokerPattern = null;
+        return removed;
+    }
+
+    public synchronized SubscriptionType subscriptionType() {
+        return subscriptionType;
+    }
+
+    public synchronized boolean hasGroupSubscription() {
+        return subscriptionType == SubscriptionType.AUTO_TOPICS || subscriptionType == SubscriptionType.AUTO_PATTERN
+                || subscriptionType == SubscriptionType.AUTO_BROKER_PATTERN;
+    }
+
+    /** The topics subscribed to by name (or matched by the client-side pattern). */
+    public synchronized Set<String> subscribedTopics() {
+        return subscribedTopics;
+    }
+
+    public synchronized Optional<java.util.regex.Pattern> clientPattern() {
+        return Optional.ofNullable(clientPattern);
+    }
+
+    public synchronized Optional<String> brokerPattern() {
+        return Optional.ofNullable(brokerPattern);
+    }
+
+    /** Background thread: the topics the client-side pattern matches now. Returns whether they changed. */
+    public synchronized boolean matchedTopics(Set<String> topics) {
+        if (subscriptionType != SubscriptionType.AUTO_PATTERN || topics.equals(subscribedTopics)) {
+            return false;
+        }
+        subscribedTopics = Set.copyOf(topics);
+        return true;
     }
 
     // ---- application thread: assignment, seeks, pause
 
     /** Replaces the assignment; partitions kept keep their positions. Returns the partitions removed. */
     public synchronized Set<TopicPartition> assignFromUser(Collection<TopicPartition> partitions) {
+        if (partitions.isEmpty()) {
+            if (subscriptionType == SubscriptionType.USER_ASSIGNED) {
+                subscriptionType = SubscriptionType.NONE;
+            }
+        } else {
+            setSubscriptionType(SubscriptionType.USER_ASSIGNED);
+        }
+        return replaceAssignment(partitions);
+    }
+
+    /** Background thread: partitions given by the group coordinator join the assignment, without positions. */
+    public synchronized void addFromGroup(Collection<TopicPartition> partitions) {
+        Set<TopicPartition> next = new LinkedHashSet<>(assignment.keySet());
+        next.addAll(partitions);
+        replaceAssignment(next);
+    }
+
+    /** Background thread: partitions given up to the group coordinator leave the assignment. */
+    public synchronized void removeFromGroup(Collection<TopicPartition> partitions) {
+        Set<TopicPartition> next = new LinkedHashSet<>(assignment.keySet());
+        next.removeAll(partitions);
+        replaceAssignment(next);
+    }
+
+    /** Background thread: stops fetching and handing out records of partitions about to be revoked. */
+    public synchronized void markPendingRevocation(Collection<TopicPartition> partitions) {
+        for (TopicPartition partition : partitions) {
+            PartitionState state = assignment.get(partition);
+            if (state != null) {
+                state.pendingRevocation = true;
+            }
+        }
+    }
+
+    /** Whether records of the partition may be handed to the application now. */
+    public synchronized boolean isConsumable(TopicPartition partition) {
+        PartitionState state = assignment.get(partition);
+        return state != null && !state.paused && !state.pendingRevocation;
+    }
+
+    private Set<TopicPartition> replaceAssignment(Collection<TopicPartition> partitions) {
         Set<TopicPartition> removed = new HashSet<>(assignment.keySet());
         removed.removeAll(partitions);
         Map<TopicPartition, PartitionState> next = new LinkedHashMap<>();
@@ -191,7 +324,7 @@ public final class SubscriptionState {
     public synchronized Map<TopicPartition, Long> fetchablePositions() {
         Map<TopicPartition, Long> positions = new LinkedHashMap<>();
         assignment.forEach((partition, state) -> {
-            if (state.fetchState == FetchState.FETCHING && !state.paused) {
+            if (state.fetchState == FetchState.FETCHING && !state.paused && !state.pendingRevocation) {
                 positions.put(partition, state.position);
             }
         });

@@ -153,6 +153,35 @@ public final class FakeNetwork implements Network {
     }
 
     @Override
+    public void metadataAllTopics(boolean all) {
+    }
+
+    private volatile java.util.Map<String, org.apache.kafka.common.Uuid> topicIds = java.util.Map.of();
+
+    /** Sets the topic ids (and so the names by id) that metadata knows; group tests need them. */
+    public FakeNetwork topicIds(java.util.Map<String, org.apache.kafka.common.Uuid> topicIds) {
+        this.topicIds = java.util.Map.copyOf(topicIds);
+        return this;
+    }
+
+    @Override
+    public java.util.Map<String, org.apache.kafka.common.Uuid> topicIds() {
+        return topicIds;
+    }
+
+    @Override
+    public java.util.Map<org.apache.kafka.common.Uuid, String> topicNames() {
+        java.util.Map<org.apache.kafka.common.Uuid, String> names = new java.util.HashMap<>();
+        topicIds.forEach((name, id) -> names.put(id, name));
+        return names;
+    }
+
+    @Override
+    public Set<String> knownTopics() {
+        return Set.of();
+    }
+
+    @Override
     public void requestMetadataUpdate() {
     }
 

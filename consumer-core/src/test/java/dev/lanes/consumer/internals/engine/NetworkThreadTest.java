@@ -67,7 +67,7 @@ class NetworkThreadTest {
                         30_000, 100));
         return new NetworkThread("test-client", clock, systemLane, userLane, userLaneBudget, network, sender,
                 subscriptions, fetchBuffer, Optional.of(coordinator), Optional.of(commits), offsets, topicMetadata,
-                fetches, metrics);
+                fetches, Optional.empty(), Optional.empty(), metrics);
     }
 
     /** An event that records when the background thread dispatches it. */

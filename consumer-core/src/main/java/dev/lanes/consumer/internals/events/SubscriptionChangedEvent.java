@@ -1,0 +1,14 @@
+package dev.lanes.consumer.internals.events;
+
+/** The application subscribed (or changed its subscription): the member joins or tells the coordinator. */
+public final class SubscriptionChangedEvent extends ApplicationEvent<Void> {
+
+    public SubscriptionChangedEvent(long deadlineMs) {
+        super(deadlineMs);
+    }
+
+    @Override
+    public void dispatch(ApplicationEventHandler handler) {
+        handler.onSubscriptionChanged(this);
+    }
+}
