@@ -1237,8 +1237,55 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
         return timeout;
     }
 
-    /** The name of this consumer's background thread. */
+    // ---------------------------------------------------------------- diagnostics (any thread)
+
+    /** The name of this consumer's background thread. Any thread. */
     public String networkThreadName() {
         return networkThread.threadName();
+    }
+
+    /** The client id, configured or generated. Any thread. */
+    public String clientId() {
+        return clientId;
+    }
+
+    /** The group id, if one is configured. Any thread. */
+    public Optional<String> groupId() {
+        return groupId;
+    }
+
+    /** Whether the background thread is running (false once closed or after it died). Any thread. */
+    public boolean isBackgroundThreadAlive() {
+        return networkThread.isAlive();
+    }
+
+    /** Why the background thread died, if it did. Any thread. */
+    public Optional<Throwable> backgroundFailure() {
+        return Optional.ofNullable(networkThread.failure());
+    }
+
+    /**
+     * The group member's state (UNSUBSCRIBED, JOINING, RECONCILING, ACKNOWLEDGING, STABLE, FENCED,
+     * PREPARE_LEAVING, LEAVING, STALE, FATAL), or NONE without a group.id. Any thread.
+     */
+    public String memberState() {
+        return membership.map(member -> member.state().name()).orElse("NONE");
+    }
+
+    /**
+     * Adds an observer of every lane queue time (see {@link QueueTimeObserver}: it runs on the background
+     * thread and must not block). Any thread.
+     */
+    public void addQueueTimeObserver(QueueTimeObserver observer) {
+        lanesMetrics.addQueueTimeObserver(observer);
+    }
+
+    public void removeQueueTimeObserver(QueueTimeObserver observer) {
+        lanesMetrics.removeQueueTimeObserver(observer);
+    }
+
+    /** Whether this consumer was closed by the application. Any thread. */
+    public boolean isClosed() {
+        return closed;
     }
 }

@@ -57,19 +57,6 @@ public final class CommitRequestManager implements RequestManager {
         }
     }
 
-    /** Callers waiting for the committed offsets of the same partitions. */
-    private final class PendingOffsetFetch {
-        final Set<TopicPartition> partitions;
-        final List<CompletableFuture<Map<TopicPartition, OffsetAndMetadata>>> callers = new ArrayList<>();
-        final RetryBackoff backoff = new RetryBackoff(retryBackoffMs, retryBackoffMaxMs);
-        long deadlineMs;
-
-        PendingOffsetFetch(Set<TopicPartition> partitions, long deadlineMs) {
-            this.partitions = partitions;
-            this.deadlineMs = deadlineMs;
-        }
-    }
-
     private final String groupId;
     private final Clock clock;
     private final CoordinatorRequestManager coordinator;
@@ -83,7 +70,7 @@ public final class CommitRequestManager implements RequestManager {
     private final boolean requireStableOffsets;
 
     private final Deque<PendingCommit> commits = new ArrayDeque<>();
-    private final Map<Set<TopicPartition>, PendingOffsetFetch> offsetFetches = new LinkedHashMap<>();
+    private final SharedLookups<Set<TopicPartition>, Map<TopicPartition, OffsetAndMetadata>> offsetFetches;
     private java.util.function.Supplier<String> memberId = () -> "";
     private java.util.function.IntSupplier memberEpoch = () -> -1;
     private long nextAutoCommitMs;
@@ -105,6 +92,7 @@ public final class CommitRequestManager implements RequestManager {
         this.defaultApiTimeoutMs = defaultApiTimeoutMs;
         this.requireStableOffsets = requireStableOffsets;
         this.nextAutoCommitMs = clock.milliseconds() + autoCommitIntervalMs;
+        this.offsetFetches = new SharedLookups<>(metrics, retryBackoffMs, retryBackoffMaxMs);
     }
 
     /**
@@ -147,16 +135,7 @@ public final class CommitRequestManager implements RequestManager {
             future.complete(Map.of());
             return future;
         }
-        Set<TopicPartition> key = Set.copyOf(partitions);
-        PendingOffsetFetch pending = offsetFetches.get(key);
-        if (pending != null) {
-            metrics.requestCoalesced();
-            pending.deadlineMs = Math.max(pending.deadlineMs, deadlineMs);
-        } else {
-            pending = new PendingOffsetFetch(key, deadlineMs);
-            offsetFetches.put(key, pending);
-        }
-        pending.callers.add(future);
+        offsetFetches.join(Set.copyOf(partitions), deadlineMs, future);
         return future;
     }
 
@@ -167,11 +146,9 @@ public final class CommitRequestManager implements RequestManager {
 
     /** Fails every pending commit and lookup; returns how many requests were discarded. */
     public int discardAll(RuntimeException reason) {
-        int discarded = commits.size() + offsetFetches.size();
+        int discarded = commits.size() + offsetFetches.discardAll(reason);
         commits.forEach(commit -> commit.callers.forEach(caller -> caller.completeExceptionally(reason)));
-        offsetFetches.values().forEach(fetch -> fetch.callers.forEach(caller -> caller.completeExceptionally(reason)));
         commits.clear();
-        offsetFetches.clear();
         return discarded;
     }
 
@@ -286,55 +263,31 @@ public final class CommitRequestManager implements RequestManager {
 
     private long pollOffsetFetches(long nowMs, List<UnsentRequest<?>> requests) {
         long wait = Long.MAX_VALUE;
-        for (var iterator = offsetFetches.values().iterator(); iterator.hasNext(); ) {
-            PendingOffsetFetch pending = iterator.next();
-            if (pending.callers.stream().allMatch(CompletableFuture::isDone) && !pending.backoff.isInFlight()) {
-                iterator.remove();
-                continue;
-            }
-            if (!pending.backoff.canSend(nowMs)) {
-                wait = Math.min(wait, pending.backoff.remainingBackoffMs(nowMs));
+        for (SharedLookups.Lookup<Set<TopicPartition>, Map<TopicPartition, OffsetAndMetadata>> lookup : offsetFetches.active()) {
+            if (!lookup.backoff().canSend(nowMs)) {
+                wait = Math.min(wait, lookup.backoff().remainingBackoffMs(nowMs));
                 continue;
             }
             Optional<Node> node = coordinator.coordinator();
             if (node.isEmpty()) {
-                coordinator.fatalError().ifPresent(error -> {
-                    pending.callers.forEach(caller -> caller.completeExceptionally(error));
-                });
+                coordinator.fatalError().ifPresent(error -> offsetFetches.failed(lookup, error, nowMs, "Fetching committed offsets"));
                 continue;
             }
-            pending.backoff.onSend();
-            requests.add(new UnsentRequest<>(Requests.offsetFetch(groupId, pending.partitions, requireStableOffsets),
-                    node, Priority.USER, pending.deadlineMs,
-                    (committed, error) -> onOffsetFetchResponse(pending, committed, error)));
+            lookup.backoff().onSend();
+            requests.add(new UnsentRequest<>(Requests.offsetFetch(groupId, lookup.key(), requireStableOffsets),
+                    node, Priority.USER, lookup.deadlineMs(), (committed, error) -> {
+                        if (error == null) {
+                            offsetFetches.complete(lookup, new HashMap<>(committed));
+                            return;
+                        }
+                        if (CoordinatorErrors.coordinatorLost(error)) {
+                            coordinator.markUnknown(error.getClass().getSimpleName());
+                        }
+                        offsetFetches.failed(lookup, error, clock.milliseconds(),
+                                "Fetching committed offsets of " + lookup.key());
+                    }));
         }
         return wait;
-    }
-
-    private void onOffsetFetchResponse(PendingOffsetFetch pending, Map<TopicPartition, OffsetAndMetadata> committed,
-                                       Throwable error) {
-        long nowMs = clock.milliseconds();
-        if (error == null) {
-            pending.backoff.onSuccess();
-            offsetFetches.remove(pending.partitions, pending);
-            Map<TopicPartition, OffsetAndMetadata> result = new HashMap<>(committed);
-            pending.callers.forEach(caller -> caller.complete(result));
-            return;
-        }
-        if (CoordinatorErrors.coordinatorLost(error)) {
-            coordinator.markUnknown(error.getClass().getSimpleName());
-        }
-        if (error instanceof RetriableException && nowMs < pending.deadlineMs) {
-            pending.backoff.onFailure(nowMs);
-            return;
-        }
-        offsetFetches.remove(pending.partitions, pending);
-        pending.backoff.onFailure(nowMs);
-        RuntimeException failure = error instanceof RetriableException
-                ? new TimeoutException("Fetching committed offsets of " + pending.partitions
-                        + " did not succeed before the deadline", error)
-                : error instanceof RuntimeException ? (RuntimeException) error : new RuntimeException(error);
-        pending.callers.forEach(caller -> caller.completeExceptionally(failure));
     }
 
     /** The default deadline of commits the consumer makes for itself. */

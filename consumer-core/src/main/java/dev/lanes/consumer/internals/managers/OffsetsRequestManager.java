@@ -21,8 +21,8 @@ import org.slf4j.LoggerFactory;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.IdentityHashMap;
 import java.util.Iterator;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -39,22 +39,12 @@ public final class OffsetsRequestManager implements RequestManager {
 
     private static final Logger log = LoggerFactory.getLogger(OffsetsRequestManager.class);
 
-    /** Callers waiting for offsets of the same partitions at the same timestamps. */
-    private static final class PendingLookup {
-        final Map<TopicPartition, Long> timestamps;
-        final List<CompletableFuture<Map<TopicPartition, ListedOffset>>> callers = new ArrayList<>();
+    /** How far one shared lookup has got: answers found, and partitions being asked for now. */
+    private static final class LookupProgress {
         final Map<TopicPartition, ListedOffset> found = new HashMap<>();
         final Set<TopicPartition> inFlight = new HashSet<>();
-        final RetryBackoff backoff;
-        long deadlineMs;
 
-        PendingLookup(Map<TopicPartition, Long> timestamps, long deadlineMs, RetryBackoff backoff) {
-            this.timestamps = timestamps;
-            this.deadlineMs = deadlineMs;
-            this.backoff = backoff;
-        }
-
-        Set<TopicPartition> missing() {
+        Set<TopicPartition> missing(Map<TopicPartition, Long> timestamps) {
             Set<TopicPartition> missing = new HashSet<>(timestamps.keySet());
             missing.removeAll(found.keySet());
             missing.removeAll(inFlight);
@@ -75,7 +65,9 @@ public final class OffsetsRequestManager implements RequestManager {
     private final long retryBackoffMs;
     private final long retryBackoffMaxMs;
 
-    private final Map<Map<TopicPartition, Long>, PendingLookup> lookups = new LinkedHashMap<>();
+    private final SharedLookups<Map<TopicPartition, Long>, Map<TopicPartition, ListedOffset>> lookups;
+    private final Map<SharedLookups.Lookup<Map<TopicPartition, Long>, Map<TopicPartition, ListedOffset>>, LookupProgress> progress =
+            new IdentityHashMap<>();
     private final List<PositionWaiter> waiters = new ArrayList<>();
     /** Partitions whose position lookup is in flight, with the position epoch it was started for. */
     private final Map<TopicPartition, Integer> resolving = new HashMap<>();
@@ -98,6 +90,7 @@ public final class OffsetsRequestManager implements RequestManager {
         this.retryBackoffMs = retryBackoffMs;
         this.retryBackoffMaxMs = retryBackoffMaxMs;
         this.positionBackoff = new RetryBackoff(retryBackoffMs, retryBackoffMaxMs);
+        this.lookups = new SharedLookups<>(metrics, retryBackoffMs, retryBackoffMaxMs);
     }
 
     /** Looks up offsets by timestamp; joins an identical lookup already pending or in flight. */
@@ -107,15 +100,7 @@ public final class OffsetsRequestManager implements RequestManager {
             future.complete(Map.of());
             return;
         }
-        PendingLookup pending = lookups.get(timestamps);
-        if (pending != null) {
-            metrics.requestCoalesced();
-            pending.deadlineMs = Math.max(pending.deadlineMs, deadlineMs);
-        } else {
-            pending = new PendingLookup(Map.copyOf(timestamps), deadlineMs, new RetryBackoff(retryBackoffMs, retryBackoffMaxMs));
-            lookups.put(pending.timestamps, pending);
-        }
-        pending.callers.add(future);
+        lookups.join(Map.copyOf(timestamps), deadlineMs, future);
     }
 
     /** Completes the future once every partition has a position (or one of them cannot get one). */
@@ -232,52 +217,49 @@ public final class OffsetsRequestManager implements RequestManager {
 
     private long pollLookups(long nowMs, List<UnsentRequest<?>> requests) {
         long wait = Long.MAX_VALUE;
-        for (Iterator<PendingLookup> iterator = lookups.values().iterator(); iterator.hasNext(); ) {
-            PendingLookup pending = iterator.next();
-            if (pending.callers.stream().allMatch(CompletableFuture::isDone) && pending.inFlight.isEmpty()) {
-                iterator.remove();
+        List<SharedLookups.Lookup<Map<TopicPartition, Long>, Map<TopicPartition, ListedOffset>>> active = lookups.active();
+        progress.keySet().retainAll(active);
+        for (SharedLookups.Lookup<Map<TopicPartition, Long>, Map<TopicPartition, ListedOffset>> lookup : active) {
+            Map<TopicPartition, Long> timestamps = lookup.key();
+            LookupProgress state = progress.computeIfAbsent(lookup, ignored -> new LookupProgress());
+            if (state.inFlight.isEmpty() && state.found.keySet().containsAll(timestamps.keySet())) {
+                Map<TopicPartition, ListedOffset> answer = new HashMap<>();
+                timestamps.keySet().forEach(partition -> answer.put(partition, state.found.get(partition)));
+                progress.remove(lookup);
+                lookups.complete(lookup, answer);
                 continue;
             }
-            if (pending.missing().isEmpty() && pending.inFlight.isEmpty()) {
-                iterator.remove();
-                Map<TopicPartition, ListedOffset> result = new HashMap<>();
-                pending.timestamps.keySet().forEach(partition -> result.put(partition, pending.found.get(partition)));
-                pending.callers.forEach(caller -> caller.complete(result));
-                continue;
-            }
-            if (!pending.backoff.canSend(nowMs) && pending.inFlight.isEmpty()) {
-                wait = Math.min(wait, pending.backoff.remainingBackoffMs(nowMs));
+            if (!lookup.backoff().canSend(nowMs) && state.inFlight.isEmpty()) {
+                wait = Math.min(wait, lookup.backoff().remainingBackoffMs(nowMs));
                 continue;
             }
             Map<Node, Map<TopicPartition, Long>> byLeader = new HashMap<>();
-            for (TopicPartition partition : pending.missing()) {
+            for (TopicPartition partition : state.missing(timestamps)) {
                 Optional<Node> leader = network.leader(partition);
                 if (leader.isEmpty()) {
                     network.requestMetadataUpdate();
                     continue;
                 }
-                byLeader.computeIfAbsent(leader.get(), node -> new HashMap<>())
-                        .put(partition, pending.timestamps.get(partition));
+                byLeader.computeIfAbsent(leader.get(), node -> new HashMap<>()).put(partition, timestamps.get(partition));
             }
-            byLeader.forEach((leader, timestamps) -> {
-                pending.inFlight.addAll(timestamps.keySet());
-                requests.add(new UnsentRequest<>(Requests.listOffsets(timestamps, isolationLevel), Optional.of(leader),
-                        Priority.USER, pending.deadlineMs, (listed, error) -> onLookupResponse(pending, timestamps, listed, error)));
+            byLeader.forEach((leader, asked) -> {
+                state.inFlight.addAll(asked.keySet());
+                requests.add(new UnsentRequest<>(Requests.listOffsets(asked, isolationLevel), Optional.of(leader),
+                        Priority.USER, lookup.deadlineMs(),
+                        (listed, error) -> onLookupResponse(lookup, state, asked, listed, error)));
             });
         }
         return wait;
     }
 
-    private void onLookupResponse(PendingLookup pending, Map<TopicPartition, Long> asked, Requests.ListedOffsets listed,
+    private void onLookupResponse(SharedLookups.Lookup<Map<TopicPartition, Long>, Map<TopicPartition, ListedOffset>> lookup,
+                                  LookupProgress state, Map<TopicPartition, Long> asked, Requests.ListedOffsets listed,
                                   Throwable error) {
-        pending.inFlight.removeAll(asked.keySet());
+        state.inFlight.removeAll(asked.keySet());
         long nowMs = clock.milliseconds();
         if (error != null) {
-            if (!(error instanceof RetriableException) || nowMs >= pending.deadlineMs) {
-                lookups.remove(pending.timestamps, pending);
-                pending.callers.forEach(caller -> caller.completeExceptionally(asRuntime(error)));
-            } else {
-                pending.backoff.onFailure(nowMs);
+            if (!lookups.failed(lookup, error, nowMs, "Looking up offsets of " + asked.keySet())) {
+                progress.remove(lookup);
             }
             return;
         }
@@ -286,14 +268,15 @@ public final class OffsetsRequestManager implements RequestManager {
             RuntimeException partitionError = listed.errors().get(partition);
             if (offset != null || partitionError == null) {
                 // No error and no offset: no record at or after the timestamp; the answer is null.
-                pending.found.put(partition, offset);
-            } else if (partitionError instanceof RetriableException) {
-                network.requestMetadataUpdate();
-                pending.backoff.onFailure(nowMs);
+                state.found.put(partition, offset);
             } else {
-                lookups.remove(pending.timestamps, pending);
-                pending.callers.forEach(caller -> caller.completeExceptionally(partitionError));
-                return;
+                if (partitionError instanceof RetriableException) {
+                    network.requestMetadataUpdate();
+                }
+                if (!lookups.failed(lookup, partitionError, nowMs, "Looking up the offset of " + partition)) {
+                    progress.remove(lookup);
+                    return;
+                }
             }
         }
     }
@@ -331,16 +314,15 @@ public final class OffsetsRequestManager implements RequestManager {
     /** Topics that pending lookups need metadata for, beyond the assigned ones. */
     public Set<String> topicsOfInterest() {
         Set<String> topics = new HashSet<>();
-        lookups.keySet().forEach(timestamps -> timestamps.keySet().forEach(partition -> topics.add(partition.topic())));
+        lookups.keys().forEach(timestamps -> timestamps.keySet().forEach(partition -> topics.add(partition.topic())));
         return topics;
     }
 
     /** Fails every pending lookup and waiter; returns how many were discarded. */
     public int discardAll(RuntimeException reason) {
-        int discarded = lookups.size() + waiters.size();
-        lookups.values().forEach(lookup -> lookup.callers.forEach(caller -> caller.completeExceptionally(reason)));
+        int discarded = lookups.discardAll(reason) + waiters.size();
+        progress.clear();
         waiters.forEach(waiter -> waiter.future().completeExceptionally(reason));
-        lookups.clear();
         waiters.clear();
         return discarded;
     }

@@ -50,6 +50,8 @@ public final class LanesConsumerMetrics implements AutoCloseable {
     private final Sensor applicationPollTime;
     private final Sensor recordsConsumed;
     private final Map<String, Sensor> requestsSent = new ConcurrentHashMap<>();
+    private final java.util.List<dev.lanes.consumer.QueueTimeObserver> queueTimeObservers =
+            new java.util.concurrent.CopyOnWriteArrayList<>();
     private final Sensor heartbeatResponseTime;
     private final Sensor rebalances;
 
@@ -168,6 +170,17 @@ public final class LanesConsumerMetrics implements AutoCloseable {
 
     public void laneQueueTime(LaneName lane, long nanos) {
         laneQueueTime.get(lane).record(nanos / 1_000_000.0);
+        for (dev.lanes.consumer.QueueTimeObserver observer : queueTimeObservers) {
+            observer.queued(lane.tag(), nanos);
+        }
+    }
+
+    public void addQueueTimeObserver(dev.lanes.consumer.QueueTimeObserver observer) {
+        queueTimeObservers.add(observer);
+    }
+
+    public void removeQueueTimeObserver(dev.lanes.consumer.QueueTimeObserver observer) {
+        queueTimeObservers.remove(observer);
     }
 
     public void eventExpired() {
