@@ -210,6 +210,7 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
             this.userLane = new Lane(LaneName.USER, lanesConfig.getInt(LanesConsumerConfig.USER_LANE_CAPACITY_CONFIG), clock);
             lanesMetrics.registerLane(LaneName.SYSTEM, systemLane::size, systemLane.capacity());
             lanesMetrics.registerLane(LaneName.USER, userLane::size, userLane.capacity());
+            lanesMetrics.registerLag(subscriptions::totalLag);
 
             network = KafkaNetwork.create(config, metrics, clock);
             AtomicReference<NetworkThread> threadRef = new AtomicReference<>();
@@ -1282,6 +1283,16 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
 
     public void removeQueueTimeObserver(QueueTimeObserver observer) {
         lanesMetrics.removeQueueTimeObserver(observer);
+    }
+
+    /** The partitions assigned now, as a copy. Any thread (unlike {@link #assignment()}). */
+    public Set<TopicPartition> assignmentSnapshot() {
+        return Set.copyOf(subscriptions.assignedPartitions());
+    }
+
+    /** The partitions paused now, as a copy. Any thread (unlike {@link #paused()}). */
+    public Set<TopicPartition> pausedSnapshot() {
+        return Set.copyOf(subscriptions.pausedPartitions());
     }
 
     /** Whether this consumer was closed by the application. Any thread. */

@@ -133,6 +133,13 @@ public final class LanesConsumerMetrics implements AutoCloseable {
                 (Gauge<Integer>) (config, now) -> capacity);
     }
 
+    /** Registers the lag gauge: records between the consumed positions and the ends of the log. */
+    public void registerLag(LongSupplier lag) {
+        metrics.addMetric(metrics.metricName("records-lag", GROUP,
+                "Records between the consumer's positions and the high watermarks of its partitions", tags),
+                (Gauge<Long>) (config, now) -> lag.getAsLong());
+    }
+
     /** Registers the gauges of the fetch buffer: bytes held and the bound. */
     public void registerFetchBuffer(LongSupplier bytes, long bound) {
         metrics.addMetric(metrics.metricName("fetch-buffer-bytes", GROUP,

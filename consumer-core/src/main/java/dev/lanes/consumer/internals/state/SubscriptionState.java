@@ -366,6 +366,17 @@ public final class SubscriptionState {
         return OptionalLong.of(Math.max(0, end - state.position));
     }
 
+    /** Records between the positions and the ends of the log (high watermark) of every partition that knows both. */
+    public synchronized long totalLag() {
+        long total = 0;
+        for (PartitionState state : assignment.values()) {
+            if (state.fetchState == FetchState.FETCHING && state.highWatermark >= 0) {
+                total += Math.max(0, state.highWatermark - state.position);
+            }
+        }
+        return total;
+    }
+
     // ---- background thread: resolving positions, fetch metadata
 
     /**

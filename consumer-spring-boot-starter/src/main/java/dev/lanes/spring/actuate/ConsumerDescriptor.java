@@ -1,0 +1,73 @@
+package dev.lanes.spring.actuate;
+
+import dev.lanes.consumer.LanesConsumer;
+import dev.lanes.spring.metrics.LanesConsumerMetricsView;
+
+import org.apache.kafka.common.TopicPartition;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Set;
+import java.util.Map;
+
+/**
+ * What the health indicator and the {@code lanes} endpoint show of one consumer, read from its
+ * any-thread diagnostics and its metrics (never from its application-thread API).
+ *
+ * @param clientId               the client id
+ * @param groupId                the consumer group, or null without one
+ * @param memberState            the group member's state, NONE without a group
+ * @param backgroundThreadAlive  whether the background thread runs
+ * @param backgroundFailure      why the background thread died, or null
+ * @param assignment             the partitions assigned now
+ * @param pausedPartitions       the partitions paused now
+ * @param lag                    records between the positions and the ends of the log
+ * @param lanes                  depth and capacity per lane
+ * @param backPressure           the figures of back-pressure
+ */
+public record ConsumerDescriptor(String clientId, String groupId, String memberState, boolean backgroundThreadAlive,
+                                 String backgroundFailure, List<String> assignment, List<String> pausedPartitions,
+                                 long lag, Map<String, LaneDescriptor> lanes,
+                                 BackPressureDescriptor backPressure) {
+
+    /** @param size events waiting; @param capacity the bound */
+    public record LaneDescriptor(long size, long capacity) {
+    }
+
+    /**
+     * @param rejections       non-blocking calls refused because the user lane was full
+     * @param fetchBufferBytes fetched bytes waiting for the application
+     * @param fetchBufferBound the bound on those bytes
+     * @param fetchPausedRatio fraction of recent time fetching was paused by the bound
+     */
+    public record BackPressureDescriptor(long rejections, long fetchBufferBytes, long fetchBufferBound,
+                                         double fetchPausedRatio) {
+    }
+
+    public static ConsumerDescriptor of(LanesConsumer<?, ?> consumer) {
+        LanesConsumerMetricsView view = new LanesConsumerMetricsView(consumer);
+        Map<String, LaneDescriptor> lanes = new LinkedHashMap<>();
+        for (String lane : view.lanes()) {
+            lanes.put(lane, new LaneDescriptor(view.laneLongValue("lane-size", lane),
+                    view.laneLongValue("lane-capacity", lane)));
+        }
+        double pausedRatio = view.value("fetch-paused-ratio");
+        return new ConsumerDescriptor(consumer.clientId(), consumer.groupId().orElse(null), consumer.memberState(),
+                consumer.isBackgroundThreadAlive(),
+                consumer.backgroundFailure().map(Throwable::toString).orElse(null),
+                names(consumer.assignmentSnapshot()), names(consumer.pausedSnapshot()),
+                view.longValue("records-lag"), lanes,
+                new BackPressureDescriptor(view.longValue("back-pressure-rejections-total"),
+                        view.longValue("fetch-buffer-bytes"), view.longValue("fetch-buffer-max-bytes"),
+                        Double.isNaN(pausedRatio) ? 0.0 : pausedRatio));
+    }
+
+    private static List<String> names(Set<TopicPartition> partitions) {
+        return partitions.stream().map(TopicPartition::toString).sorted().toList();
+    }
+
+    /** Whether the consumer is broken: its background thread died while it was open, or its member state is FATAL. */
+    public static boolean isBroken(LanesConsumer<?, ?> consumer) {
+        return (!consumer.isClosed() && !consumer.isBackgroundThreadAlive()) || "FATAL".equals(consumer.memberState());
+    }
+}

@@ -1,0 +1,279 @@
+package dev.lanes.spring.autoconfigure;
+
+import dev.lanes.consumer.LanesConsumerConfig;
+import dev.lanes.spring.CommitMode;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.util.unit.DataSize;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/** Settings of the Lanes consumers and their listener containers, under {@code lanes.consumer}. */
+@ConfigurationProperties("lanes.consumer")
+public class LanesProperties {
+
+    /** Kafka brokers to bootstrap from, as host:port entries. */
+    private List<String> bootstrapServers = new ArrayList<>(List.of("localhost:9092"));
+
+    /** Consumer group of the listeners that name none themselves. */
+    private String groupId;
+
+    /** Client id prefix of the consumers; each consumer appends its listener id and slot. */
+    private String clientId;
+
+    /** Deserializer class for record keys. */
+    private Class<?> keyDeserializer = StringDeserializer.class;
+
+    /** Deserializer class for record values. */
+    private Class<?> valueDeserializer = StringDeserializer.class;
+
+    /** Where to start when a group has no committed offset: earliest, latest or none. */
+    private String autoOffsetReset;
+
+    /** Maximum number of records a single poll returns. */
+    private Integer maxPollRecords;
+
+    /** How many application calls (commits, lookups) may wait for the background thread (lanes.user.lane.capacity). */
+    private Integer userLaneCapacity;
+
+    /** Upper bound on fetched bytes waiting for the application before fetching pauses (lanes.fetch.buffer.max.bytes). */
+    private DataSize fetchBufferMaxBytes;
+
+    /** How long a listener container's poll waits for records. */
+    private Duration pollTimeout = Duration.ofSeconds(1);
+
+    /** How long stopping a listener container may take: finishing the current work, committing and closing. */
+    private Duration shutdownTimeout = Duration.ofSeconds(10);
+
+    /** Further consumer settings, passed straight to the consumer; they win over the settings above. */
+    private Map<String, String> properties = new HashMap<>();
+
+    /** Settings of the listener containers. */
+    private final Listener listener = new Listener();
+
+    /** The consumer settings (ConsumerConfig and LanesConsumerConfig keys) these properties describe. */
+    public Map<String, Object> buildConsumerProperties() {
+        Map<String, Object> config = new HashMap<>();
+        if (bootstrapServers != null && !bootstrapServers.isEmpty()) {
+            config.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, String.join(",", bootstrapServers));
+        }
+        putIfSet(config, ConsumerConfig.GROUP_ID_CONFIG, groupId);
+        putIfSet(config, ConsumerConfig.CLIENT_ID_CONFIG, clientId);
+        putIfSet(config, ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, keyDeserializer);
+        putIfSet(config, ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, valueDeserializer);
+        putIfSet(config, ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, autoOffsetReset);
+        putIfSet(config, ConsumerConfig.MAX_POLL_RECORDS_CONFIG, maxPollRecords);
+        putIfSet(config, LanesConsumerConfig.USER_LANE_CAPACITY_CONFIG, userLaneCapacity);
+        putIfSet(config, LanesConsumerConfig.FETCH_BUFFER_MAX_BYTES_CONFIG,
+                fetchBufferMaxBytes == null ? null : fetchBufferMaxBytes.toBytes());
+        // The containers commit processed offsets themselves (at-least-once).
+        config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        if (properties != null) {
+            config.putAll(properties);
+        }
+        return config;
+    }
+
+    private static void putIfSet(Map<String, Object> config, String key, Object value) {
+        if (value != null && !(value instanceof String text && text.isEmpty())) {
+            config.put(key, value);
+        }
+    }
+
+    public List<String> getBootstrapServers() {
+        return bootstrapServers;
+    }
+
+    public void setBootstrapServers(List<String> bootstrapServers) {
+        this.bootstrapServers = bootstrapServers;
+    }
+
+    public String getGroupId() {
+        return groupId;
+    }
+
+    public void setGroupId(String groupId) {
+        this.groupId = groupId;
+    }
+
+    public String getClientId() {
+        return clientId;
+    }
+
+    public void setClientId(String clientId) {
+        this.clientId = clientId;
+    }
+
+    public Class<?> getKeyDeserializer() {
+        return keyDeserializer;
+    }
+
+    public void setKeyDeserializer(Class<?> keyDeserializer) {
+        this.keyDeserializer = keyDeserializer;
+    }
+
+    public Class<?> getValueDeserializer() {
+        return valueDeserializer;
+    }
+
+    public void setValueDeserializer(Class<?> valueDeserializer) {
+        this.valueDeserializer = valueDeserializer;
+    }
+
+    public String getAutoOffsetReset() {
+        return autoOffsetReset;
+    }
+
+    public void setAutoOffsetReset(String autoOffsetReset) {
+        this.autoOffsetReset = autoOffsetReset;
+    }
+
+    public Integer getMaxPollRecords() {
+        return maxPollRecords;
+    }
+
+    public void setMaxPollRecords(Integer maxPollRecords) {
+        this.maxPollRecords = maxPollRecords;
+    }
+
+    public Integer getUserLaneCapacity() {
+        return userLaneCapacity;
+    }
+
+    public void setUserLaneCapacity(Integer userLaneCapacity) {
+        this.userLaneCapacity = userLaneCapacity;
+    }
+
+    public DataSize getFetchBufferMaxBytes() {
+        return fetchBufferMaxBytes;
+    }
+
+    public void setFetchBufferMaxBytes(DataSize fetchBufferMaxBytes) {
+        this.fetchBufferMaxBytes = fetchBufferMaxBytes;
+    }
+
+    public Duration getPollTimeout() {
+        return pollTimeout;
+    }
+
+    public void setPollTimeout(Duration pollTimeout) {
+        this.pollTimeout = pollTimeout;
+    }
+
+    public Duration getShutdownTimeout() {
+        return shutdownTimeout;
+    }
+
+    public void setShutdownTimeout(Duration shutdownTimeout) {
+        this.shutdownTimeout = shutdownTimeout;
+    }
+
+    public Map<String, String> getProperties() {
+        return properties;
+    }
+
+    public void setProperties(Map<String, String> properties) {
+        this.properties = properties;
+    }
+
+    public Listener getListener() {
+        return listener;
+    }
+
+    /** Settings of the listener containers. */
+    public static class Listener {
+
+        /** How many consumers, each on its own thread, a listener container runs unless the listener says otherwise. */
+        private int concurrency = 1;
+
+        /** When processed offsets are committed: after each record or after each poll's batch. */
+        private CommitMode commitMode = CommitMode.RECORD;
+
+        /** Retries of a failing record before it is skipped or dead-lettered. */
+        private final Retry retry = new Retry();
+
+        /** Dead-letter publishing of records that failed after their retries. */
+        private final DeadLetter deadLetter = new DeadLetter();
+
+        public int getConcurrency() {
+            return concurrency;
+        }
+
+        public void setConcurrency(int concurrency) {
+            this.concurrency = concurrency;
+        }
+
+        public CommitMode getCommitMode() {
+            return commitMode;
+        }
+
+        public void setCommitMode(CommitMode commitMode) {
+            this.commitMode = commitMode;
+        }
+
+        public Retry getRetry() {
+            return retry;
+        }
+
+        public DeadLetter getDeadLetter() {
+            return deadLetter;
+        }
+    }
+
+    /** Retries of a failing listener invocation. */
+    public static class Retry {
+
+        /** How many times a failing record (or batch) is retried after its first failure; 0 disables retries. */
+        private int attempts = 2;
+
+        /** How long to wait before each retry. */
+        private Duration backOff = Duration.ofMillis(500);
+
+        public int getAttempts() {
+            return attempts;
+        }
+
+        public void setAttempts(int attempts) {
+            this.attempts = attempts;
+        }
+
+        public Duration getBackOff() {
+            return backOff;
+        }
+
+        public void setBackOff(Duration backOff) {
+            this.backOff = backOff;
+        }
+    }
+
+    /** Dead-letter topic publishing. */
+    public static class DeadLetter {
+
+        /** Whether records that still fail after their retries (or cannot be deserialized) are published to a dead-letter topic instead of being logged and skipped. */
+        private boolean enabled;
+
+        /** Suffix appended to a record's topic to name its dead-letter topic. */
+        private String topicSuffix = ".DLT";
+
+        public boolean isEnabled() {
+            return enabled;
+        }
+
+        public void setEnabled(boolean enabled) {
+            this.enabled = enabled;
+        }
+
+        public String getTopicSuffix() {
+            return topicSuffix;
+        }
+
+        public void setTopicSuffix(String topicSuffix) {
+            this.topicSuffix = topicSuffix;
+        }
+    }
+}

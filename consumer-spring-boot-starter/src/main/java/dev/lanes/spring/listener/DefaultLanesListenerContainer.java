@@ -1,0 +1,502 @@
+package dev.lanes.spring.listener;
+
+import dev.lanes.consumer.BackPressureException;
+import dev.lanes.consumer.LanesConsumer;
+import dev.lanes.spring.CommitMode;
+import dev.lanes.spring.ConfigurableLanesListenerContainer;
+import dev.lanes.spring.LanesConsumerFactory;
+import dev.lanes.spring.LanesErrorHandler;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.RecordDeserializationException;
+import org.apache.kafka.common.errors.WakeupException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+/**
+ * Runs {@code concurrency} Lanes consumers of one listener endpoint, each on its own thread named
+ * {@code lanes-listener-<id>-<n>}. Offsets are committed after processing (per record or per poll),
+ * processed offsets are committed synchronously when partitions are revoked and when the container stops.
+ */
+public class DefaultLanesListenerContainer implements ConfigurableLanesListenerContainer {
+
+    private static final Logger log = LoggerFactory.getLogger(DefaultLanesListenerContainer.class);
+
+    private final LanesListenerEndpoint endpoint;
+    private final LanesConsumerFactory<Object, Object> consumerFactory;
+    private final String groupId;
+    private final Map<String, Object> consumerProperties = new LinkedHashMap<>();
+    private final List<Slot> slots = new CopyOnWriteArrayList<>();
+    private final Object lifecycleMonitor = new Object();
+    private volatile boolean autoStartup;
+    private volatile int concurrency;
+    private volatile CommitMode commitMode = CommitMode.RECORD;
+    private volatile Duration pollTimeout = Duration.ofSeconds(1);
+    private volatile Duration shutdownTimeout = Duration.ofSeconds(10);
+    private volatile LanesErrorHandler errorHandler;
+    private volatile ConsumerRebalanceListener rebalanceListener;
+    private volatile boolean running;
+    private volatile boolean pauseRequested;
+    private volatile long stopDeadlineNanos;
+
+    @SuppressWarnings("unchecked")
+    public DefaultLanesListenerContainer(LanesListenerEndpoint endpoint, LanesConsumerFactory<?, ?> consumerFactory,
+                                         String groupId, int concurrency, LanesErrorHandler errorHandler) {
+        this.endpoint = endpoint;
+        this.consumerFactory = (LanesConsumerFactory<Object, Object>) consumerFactory;
+        this.groupId = groupId;
+        this.concurrency = concurrency;
+        this.autoStartup = endpoint.autoStartup();
+        this.errorHandler = errorHandler;
+        this.consumerProperties.putAll(endpoint.properties());
+    }
+
+    public LanesListenerEndpoint endpoint() {
+        return endpoint;
+    }
+
+    @Override
+    public String id() {
+        return endpoint.id();
+    }
+
+    @Override
+    public String groupId() {
+        return groupId;
+    }
+
+    @Override
+    public Collection<String> topics() {
+        return endpoint.topicPattern() != null ? List.of(endpoint.topicPattern().pattern()) : endpoint.topics();
+    }
+
+    @Override
+    public List<LanesConsumer<?, ?>> consumers() {
+        List<LanesConsumer<?, ?>> consumers = new ArrayList<>();
+        slots.forEach(slot -> consumers.add(slot.consumer));
+        return consumers;
+    }
+
+    // ------------------------------------------------------------------ settings
+
+    @Override
+    public void setAutoStartup(boolean autoStartup) {
+        this.autoStartup = autoStartup;
+    }
+
+    @Override
+    public boolean isAutoStartup() {
+        return autoStartup;
+    }
+
+    @Override
+    public void setConcurrency(int concurrency) {
+        if (concurrency < 1) {
+            throw new IllegalArgumentException("concurrency must be at least 1, was " + concurrency);
+        }
+        this.concurrency = concurrency;
+    }
+
+    @Override
+    public int getConcurrency() {
+        return concurrency;
+    }
+
+    @Override
+    public void setCommitMode(CommitMode commitMode) {
+        this.commitMode = commitMode;
+    }
+
+    @Override
+    public CommitMode getCommitMode() {
+        return commitMode;
+    }
+
+    @Override
+    public void setPollTimeout(Duration pollTimeout) {
+        this.pollTimeout = pollTimeout;
+    }
+
+    public Duration getPollTimeout() {
+        return pollTimeout;
+    }
+
+    @Override
+    public void setShutdownTimeout(Duration shutdownTimeout) {
+        this.shutdownTimeout = shutdownTimeout;
+    }
+
+    public Duration getShutdownTimeout() {
+        return shutdownTimeout;
+    }
+
+    @Override
+    public void setErrorHandler(LanesErrorHandler errorHandler) {
+        this.errorHandler = errorHandler;
+    }
+
+    @Override
+    public LanesErrorHandler getErrorHandler() {
+        return errorHandler;
+    }
+
+    @Override
+    public void setRebalanceListener(ConsumerRebalanceListener rebalanceListener) {
+        this.rebalanceListener = rebalanceListener;
+    }
+
+    @Override
+    public ConsumerRebalanceListener getRebalanceListener() {
+        return rebalanceListener;
+    }
+
+    @Override
+    public void setConsumerProperty(String key, Object value) {
+        consumerProperties.put(key, value);
+    }
+
+    /** The per-container consumer settings (listener properties plus customizer additions). */
+    public Map<String, Object> consumerProperties() {
+        return Map.copyOf(consumerProperties);
+    }
+
+    // ------------------------------------------------------------------ lifecycle
+
+    @Override
+    public void start() {
+        synchronized (lifecycleMonitor) {
+            if (running) {
+                return;
+            }
+            List<Slot> created = new ArrayList<>();
+            try {
+                for (int n = 0; n < concurrency; n++) {
+                    Map<String, Object> overrides = new HashMap<>(consumerProperties);
+                    overrides.put(ConsumerConfig.GROUP_ID_CONFIG, groupId);
+                    overrides.put(ConsumerConfig.CLIENT_ID_CONFIG, clientId(n));
+                    LanesConsumer<Object, Object> consumer = consumerFactory.createConsumer(id(), overrides);
+                    created.add(new Slot(n, consumer));
+                }
+            } catch (RuntimeException e) {
+                created.forEach(slot -> consumerFactory.closeConsumer(id(), slot.consumer, Duration.ZERO));
+                throw e;
+            }
+            running = true;
+            slots.addAll(created);
+            for (Slot slot : created) {
+                slot.thread = new Thread(() -> run(slot), "lanes-listener-" + id() + "-" + slot.index);
+                slot.thread.start();
+            }
+            log.info("Started listener container {} (group {}, topics {}, {} consumer(s))", id(), groupId, topics(), created.size());
+        }
+    }
+
+    private String clientId(int n) {
+        Object prefix = consumerProperties.getOrDefault(ConsumerConfig.CLIENT_ID_CONFIG,
+                consumerFactory.configuration().get(ConsumerConfig.CLIENT_ID_CONFIG));
+        String base = (prefix == null || prefix.toString().isEmpty() ? "" : prefix + "-") + id() + "-" + n;
+        return base.replaceAll("[^A-Za-z0-9._-]", "-");
+    }
+
+    /** Asks every consumer to stop, without waiting. */
+    public void initiateStop() {
+        synchronized (lifecycleMonitor) {
+            if (!running) {
+                return;
+            }
+            stopDeadlineNanos = System.nanoTime() + shutdownTimeout.toNanos();
+            running = false;
+        }
+        slots.forEach(slot -> slot.consumer.wakeup());
+    }
+
+    @Override
+    public void stop() {
+        initiateStop();
+        long deadline = stopDeadlineNanos;
+        for (Slot slot : slots) {
+            Thread thread = slot.thread;
+            if (thread == null || thread == Thread.currentThread()) {
+                continue;
+            }
+            try {
+                long remainingMs = Math.max(1, (deadline - System.nanoTime()) / 1_000_000 + 500);
+                thread.join(remainingMs);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+            if (thread.isAlive()) {
+                log.warn("Listener thread {} did not stop within {}", thread.getName(), shutdownTimeout);
+            }
+        }
+        slots.removeIf(slot -> slot.thread == null || !slot.thread.isAlive());
+        log.info("Stopped listener container {}", id());
+    }
+
+    @Override
+    public boolean isRunning() {
+        return running;
+    }
+
+    @Override
+    public void pause() {
+        pauseRequested = true;
+    }
+
+    @Override
+    public void resume() {
+        pauseRequested = false;
+    }
+
+    @Override
+    public boolean isPaused() {
+        return pauseRequested;
+    }
+
+    // ------------------------------------------------------------------ the consumer threads
+
+    private void run(Slot slot) {
+        LanesConsumer<Object, Object> consumer = slot.consumer;
+        try {
+            RebalanceAdapter adapter = new RebalanceAdapter(slot);
+            if (endpoint.topicPattern() != null) {
+                consumer.subscribe(endpoint.topicPattern(), adapter);
+            } else {
+                consumer.subscribe(endpoint.topics(), adapter);
+            }
+            while (running) {
+                applyPause(slot);
+                ConsumerRecords<Object, Object> records;
+                try {
+                    records = consumer.poll(pollTimeout);
+                } catch (WakeupException e) {
+                    continue;
+                } catch (RecordDeserializationException e) {
+                    handleDeserializationFailure(slot, e);
+                    continue;
+                }
+                if (!records.isEmpty()) {
+                    process(slot, records);
+                }
+            }
+        } catch (WakeupException e) {
+            if (running) {
+                log.warn("Listener thread {} woken up unexpectedly; stopping it", Thread.currentThread().getName(), e);
+            }
+        } catch (Throwable e) {
+            log.error("Listener thread {} of container {} failed; its consumer is closed", Thread.currentThread().getName(), id(), e);
+        } finally {
+            shutdown(slot);
+        }
+    }
+
+    private void applyPause(Slot slot) {
+        LanesConsumer<Object, Object> consumer = slot.consumer;
+        if (pauseRequested) {
+            Set<TopicPartition> assignment = consumer.assignment();
+            if (!assignment.isEmpty() && !consumer.paused().containsAll(assignment)) {
+                consumer.pause(assignment);
+            }
+        } else if (!consumer.paused().isEmpty()) {
+            consumer.resume(consumer.paused());
+        }
+    }
+
+    private void process(Slot slot, ConsumerRecords<Object, Object> records) {
+        if (endpoint.shape().isBatch()) {
+            List<ConsumerRecord<?, ?>> list = new ArrayList<>(records.count());
+            records.forEach(list::add);
+            boolean done = errorHandler.invoke(id(), list, () -> endpoint.invokeBatch(records, list), this::stopping);
+            if (done) {
+                Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+                for (TopicPartition partition : records.partitions()) {
+                    List<ConsumerRecord<Object, Object>> partitionRecords = records.records(partition);
+                    long next = partitionRecords.get(partitionRecords.size() - 1).offset() + 1;
+                    offsets.put(partition, new OffsetAndMetadata(next));
+                }
+                slot.processed.putAll(offsets);
+                commitAsync(slot, offsets);
+            }
+            return;
+        }
+        Map<TopicPartition, OffsetAndMetadata> batch = new HashMap<>();
+        outer:
+        for (TopicPartition partition : records.partitions()) {
+            for (ConsumerRecord<Object, Object> record : records.records(partition)) {
+                if (!slot.assigned.contains(partition) && slot.revokedDuringBatch.contains(partition)) {
+                    continue outer;
+                }
+                boolean done = errorHandler.invoke(id(), List.of(record), () -> endpoint.invokeRecord(record), this::stopping);
+                if (!done) {
+                    break outer;
+                }
+                OffsetAndMetadata next = new OffsetAndMetadata(record.offset() + 1);
+                slot.processed.put(partition, next);
+                if (commitMode == CommitMode.RECORD) {
+                    commitAsync(slot, Map.of(partition, next));
+                } else {
+                    batch.put(partition, next);
+                }
+                if (stopping()) {
+                    break outer;
+                }
+            }
+        }
+        if (!batch.isEmpty()) {
+            commitAsync(slot, batch);
+        }
+    }
+
+    private boolean stopping() {
+        return !running;
+    }
+
+    private void handleDeserializationFailure(Slot slot, RecordDeserializationException e) {
+        TopicPartition partition = e.topicPartition();
+        long offset = e.offset();
+        log.warn("Listener {} cannot deserialize the record at {} offset {}: {}", id(), partition, offset, e.getMessage());
+        try {
+            errorHandler.handleDeserializationFailure(id(), e);
+        } catch (RuntimeException failure) {
+            log.error("Error handler failed on the undeserializable record at {} offset {}; skipping it", partition, offset, failure);
+        }
+        slot.consumer.seek(partition, offset + 1);
+        OffsetAndMetadata next = new OffsetAndMetadata(offset + 1);
+        slot.processed.put(partition, next);
+        commitAsync(slot, Map.of(partition, next));
+    }
+
+    private void commitAsync(Slot slot, Map<TopicPartition, OffsetAndMetadata> offsets) {
+        try {
+            slot.consumer.commitAsync(Map.copyOf(offsets), (committed, exception) -> {
+                if (exception != null) {
+                    log.debug("Commit of {} failed for listener {}: {}", committed, id(), exception.toString());
+                }
+            });
+        } catch (BackPressureException e) {
+            // The offsets stay in 'processed' and go with the next commit, on revocation or at shutdown.
+            log.debug("Commit deferred for listener {}: {}", id(), e.getMessage());
+        }
+    }
+
+    private void commitSync(Slot slot, Map<TopicPartition, OffsetAndMetadata> offsets, Duration timeout) {
+        if (offsets.isEmpty()) {
+            return;
+        }
+        for (int attempt = 0; attempt < 2; attempt++) {
+            try {
+                slot.consumer.commitSync(Map.copyOf(offsets), timeout);
+                return;
+            } catch (WakeupException e) {
+                // A wakeup meant for poll; try once more.
+            } catch (RuntimeException e) {
+                log.warn("Could not commit {} for listener {}: {}", offsets, id(), e.toString());
+                return;
+            }
+        }
+    }
+
+    private void shutdown(Slot slot) {
+        Duration remaining = remaining();
+        commitSync(slot, slot.processed, remaining);
+        slot.processed.clear();
+        try {
+            consumerFactory.closeConsumer(id(), slot.consumer, remaining());
+        } catch (RuntimeException e) {
+            log.warn("Closing consumer {} of listener {} failed", slot.consumer.clientId(), id(), e);
+        }
+    }
+
+    private Duration remaining() {
+        if (running || stopDeadlineNanos == 0) {
+            return shutdownTimeout;
+        }
+        return Duration.ofNanos(Math.max(0, stopDeadlineNanos - System.nanoTime()));
+    }
+
+    @Override
+    public String toString() {
+        return "DefaultLanesListenerContainer[" + id() + "]";
+    }
+
+    /** One consumer and its thread. */
+    private static final class Slot {
+        final int index;
+        final LanesConsumer<Object, Object> consumer;
+        final Map<TopicPartition, OffsetAndMetadata> processed = new HashMap<>();
+        final Set<TopicPartition> assigned = new java.util.HashSet<>();
+        final Set<TopicPartition> revokedDuringBatch = new java.util.HashSet<>();
+        volatile Thread thread;
+
+        Slot(int index, LanesConsumer<Object, Object> consumer) {
+            this.index = index;
+            this.consumer = consumer;
+        }
+    }
+
+    /** Commits processed work before partitions go, then calls the user's listener. */
+    private final class RebalanceAdapter implements ConsumerRebalanceListener {
+        private final Slot slot;
+
+        RebalanceAdapter(Slot slot) {
+            this.slot = slot;
+        }
+
+        @Override
+        public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+            Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+            for (TopicPartition partition : partitions) {
+                OffsetAndMetadata offset = slot.processed.remove(partition);
+                if (offset != null) {
+                    offsets.put(partition, offset);
+                }
+            }
+            commitSync(slot, offsets, remaining());
+            slot.assigned.removeAll(partitions);
+            slot.revokedDuringBatch.addAll(partitions);
+            ConsumerRebalanceListener delegate = rebalanceListener;
+            if (delegate != null) {
+                delegate.onPartitionsRevoked(partitions);
+            }
+        }
+
+        @Override
+        public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+            slot.assigned.addAll(partitions);
+            slot.revokedDuringBatch.removeAll(partitions);
+            if (pauseRequested && !partitions.isEmpty()) {
+                slot.consumer.pause(partitions);
+            }
+            ConsumerRebalanceListener delegate = rebalanceListener;
+            if (delegate != null) {
+                delegate.onPartitionsAssigned(partitions);
+            }
+        }
+
+        @Override
+        public void onPartitionsLost(Collection<TopicPartition> partitions) {
+            partitions.forEach(slot.processed::remove);
+            slot.assigned.removeAll(partitions);
+            slot.revokedDuringBatch.addAll(partitions);
+            ConsumerRebalanceListener delegate = rebalanceListener;
+            if (delegate != null) {
+                delegate.onPartitionsLost(partitions);
+            }
+        }
+    }
+}

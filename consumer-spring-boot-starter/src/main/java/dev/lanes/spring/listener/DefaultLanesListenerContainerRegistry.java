@@ -1,0 +1,146 @@
+package dev.lanes.spring.listener;
+
+import dev.lanes.spring.CommitMode;
+import dev.lanes.spring.LanesConsumerFactory;
+import dev.lanes.spring.LanesErrorHandler;
+import dev.lanes.spring.LanesListenerContainer;
+import dev.lanes.spring.LanesListenerContainerCustomizer;
+import dev.lanes.spring.LanesListenerContainerRegistry;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
+import org.springframework.beans.factory.BeanFactory;
+import org.springframework.beans.factory.BeanInitializationException;
+import org.springframework.beans.factory.DisposableBean;
+import org.springframework.beans.factory.NoSuchBeanDefinitionException;
+import org.springframework.context.SmartLifecycle;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
+
+/**
+ * Creates a {@link DefaultLanesListenerContainer} for every registered endpoint, applies the
+ * {@link LanesListenerContainerCustomizer}s, and starts and stops the containers with the context.
+ */
+public class DefaultLanesListenerContainerRegistry
+        implements LanesListenerContainerRegistry, LanesListenerEndpointRegistrar, SmartLifecycle, DisposableBean {
+
+    /** Container defaults from the {@code lanes.consumer.*} properties. */
+    public record ContainerSettings(int concurrency, CommitMode commitMode, Duration pollTimeout, Duration shutdownTimeout) {
+    }
+
+    private final LanesConsumerFactory<?, ?> consumerFactory;
+    private final ContainerSettings settings;
+    private final LanesErrorHandler errorHandler;
+    private final List<LanesListenerContainerCustomizer> customizers;
+    private final Supplier<ConsumerRebalanceListener> defaultRebalanceListener;
+    private final BeanFactory beanFactory;
+    private final Map<String, DefaultLanesListenerContainer> containers = new ConcurrentHashMap<>();
+    private final List<DefaultLanesListenerContainer> ordered = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private volatile boolean running;
+
+    public DefaultLanesListenerContainerRegistry(LanesConsumerFactory<?, ?> consumerFactory, ContainerSettings settings,
+                                                 LanesErrorHandler errorHandler,
+                                                 List<LanesListenerContainerCustomizer> customizers,
+                                                 Supplier<ConsumerRebalanceListener> defaultRebalanceListener,
+                                                 BeanFactory beanFactory) {
+        this.consumerFactory = consumerFactory;
+        this.settings = settings;
+        this.errorHandler = errorHandler;
+        this.customizers = List.copyOf(customizers);
+        this.defaultRebalanceListener = defaultRebalanceListener;
+        this.beanFactory = beanFactory;
+    }
+
+    @Override
+    public void registerEndpoint(LanesListenerEndpoint endpoint) {
+        String groupId = endpoint.groupId();
+        if (groupId == null) {
+            Object configured = consumerFactory.configuration().get(ConsumerConfig.GROUP_ID_CONFIG);
+            groupId = configured == null ? null : configured.toString();
+        }
+        if (groupId == null || groupId.isEmpty()) {
+            throw new BeanInitializationException("Invalid @LanesListener method " + endpoint.methodName()
+                    + ": no consumer group; set lanes.consumer.group-id or @LanesListener(groupId = ...)");
+        }
+        int concurrency = endpoint.concurrency() != null ? endpoint.concurrency() : settings.concurrency();
+        DefaultLanesListenerContainer container =
+                new DefaultLanesListenerContainer(endpoint, consumerFactory, groupId, Math.max(1, concurrency), errorHandler);
+        container.setCommitMode(settings.commitMode());
+        container.setPollTimeout(settings.pollTimeout());
+        container.setShutdownTimeout(settings.shutdownTimeout());
+        container.setRebalanceListener(rebalanceListener(endpoint));
+        customizers.forEach(customizer -> customizer.customize(container));
+        if (containers.putIfAbsent(endpoint.id(), container) != null) {
+            throw new BeanInitializationException("Invalid @LanesListener method " + endpoint.methodName()
+                    + ": another listener already has the id '" + endpoint.id() + "'");
+        }
+        ordered.add(container);
+        if (running && container.isAutoStartup()) {
+            container.start();
+        }
+    }
+
+    private ConsumerRebalanceListener rebalanceListener(LanesListenerEndpoint endpoint) {
+        if (endpoint.rebalanceListener() != null) {
+            try {
+                return beanFactory.getBean(endpoint.rebalanceListener(), ConsumerRebalanceListener.class);
+            } catch (NoSuchBeanDefinitionException e) {
+                throw new BeanInitializationException("Invalid @LanesListener method " + endpoint.methodName()
+                        + ": no ConsumerRebalanceListener bean named '" + endpoint.rebalanceListener() + "'", e);
+            }
+        }
+        return defaultRebalanceListener == null ? null : defaultRebalanceListener.get();
+    }
+
+    @Override
+    public Collection<LanesListenerContainer> containers() {
+        return List.copyOf(ordered);
+    }
+
+    @Override
+    public Optional<LanesListenerContainer> container(String id) {
+        return Optional.ofNullable(containers.get(id));
+    }
+
+    @Override
+    public void start() {
+        for (DefaultLanesListenerContainer container : ordered) {
+            if (container.isAutoStartup()) {
+                container.start();
+            }
+        }
+        running = true;
+    }
+
+    @Override
+    public void stop() {
+        running = false;
+        List<DefaultLanesListenerContainer> all = new ArrayList<>(ordered);
+        all.forEach(DefaultLanesListenerContainer::initiateStop);
+        all.forEach(DefaultLanesListenerContainer::stop);
+    }
+
+    @Override
+    public boolean isRunning() {
+        return running;
+    }
+
+    @Override
+    public int getPhase() {
+        // Start late and stop early: listeners run only while every other bean is available.
+        return SmartLifecycle.DEFAULT_PHASE - 100;
+    }
+
+    @Override
+    public void destroy() {
+        if (ordered.stream().anyMatch(DefaultLanesListenerContainer::isRunning)) {
+            stop();
+        }
+    }
+}

@@ -1,0 +1,199 @@
+package dev.lanes.spring.listener;
+
+import dev.lanes.spring.LanesListener;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.springframework.aop.support.AopUtils;
+import org.springframework.beans.BeansException;
+import org.springframework.beans.factory.BeanFactory;
+import org.springframework.beans.factory.BeanFactoryAware;
+import org.springframework.beans.factory.BeanInitializationException;
+import org.springframework.beans.factory.SmartInitializingSingleton;
+import org.springframework.beans.factory.config.BeanPostProcessor;
+import org.springframework.context.EnvironmentAware;
+import org.springframework.core.MethodIntrospector;
+import org.springframework.core.ResolvableType;
+import org.springframework.core.annotation.AnnotatedElementUtils;
+import org.springframework.core.env.Environment;
+
+import java.lang.reflect.Method;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
+
+/**
+ * Finds {@link LanesListener} methods on beans, resolves their {@code ${...}} placeholders, checks their
+ * shape, and hands them to the {@link LanesListenerEndpointRegistrar} once all singletons exist. It only
+ * finds and registers; the registry creates, starts and stops the containers.
+ */
+public class LanesListenerAnnotationBeanPostProcessor
+        implements BeanPostProcessor, BeanFactoryAware, EnvironmentAware, SmartInitializingSingleton {
+
+    private final Set<Class<?>> nonAnnotatedClasses = ConcurrentHashMap.newKeySet();
+    private final List<LanesListenerEndpoint> endpoints = new ArrayList<>();
+    private BeanFactory beanFactory;
+    private Environment environment;
+
+    @Override
+    public void setBeanFactory(BeanFactory beanFactory) {
+        this.beanFactory = beanFactory;
+    }
+
+    @Override
+    public void setEnvironment(Environment environment) {
+        this.environment = environment;
+    }
+
+    @Override
+    public Object postProcessAfterInitialization(Object bean, String beanName) throws BeansException {
+        Class<?> targetClass = AopUtils.getTargetClass(bean);
+        if (nonAnnotatedClasses.contains(targetClass)) {
+            return bean;
+        }
+        Map<Method, LanesListener> methods = MethodIntrospector.selectMethods(targetClass,
+                (MethodIntrospector.MetadataLookup<LanesListener>) method ->
+                        AnnotatedElementUtils.findMergedAnnotation(method, LanesListener.class));
+        if (methods.isEmpty()) {
+            nonAnnotatedClasses.add(targetClass);
+            return bean;
+        }
+        methods.forEach((method, annotation) -> {
+            Method invocable = AopUtils.selectInvocableMethod(method, bean.getClass());
+            invocable.trySetAccessible();
+            synchronized (endpoints) {
+                endpoints.add(endpoint(bean, beanName, invocable, method, annotation));
+            }
+        });
+        return bean;
+    }
+
+    /** The endpoints found so far. */
+    public List<LanesListenerEndpoint> endpoints() {
+        synchronized (endpoints) {
+            return List.copyOf(endpoints);
+        }
+    }
+
+    @Override
+    public void afterSingletonsInstantiated() {
+        List<LanesListenerEndpoint> found = endpoints();
+        if (found.isEmpty()) {
+            return;
+        }
+        LanesListenerEndpointRegistrar registrar = beanFactory.getBeanProvider(LanesListenerEndpointRegistrar.class).getIfAvailable();
+        if (registrar == null) {
+            throw new BeanInitializationException("@LanesListener methods found (" + found.get(0).methodName()
+                    + ", ...) but no LanesListenerEndpointRegistrar bean to run them");
+        }
+        found.forEach(registrar::registerEndpoint);
+    }
+
+    LanesListenerEndpoint endpoint(Object bean, String beanName, Method invocable, Method method, LanesListener annotation) {
+        String where = method.getDeclaringClass().getName() + "." + method.getName();
+        String id = resolve(annotation.id(), where, "id");
+        if (id.isEmpty()) {
+            id = beanName + "#" + method.getName();
+        }
+        List<String> topics = new ArrayList<>();
+        for (String topic : annotation.topics()) {
+            for (String part : resolve(topic, where, "topics").split(",")) {
+                if (!part.isBlank()) {
+                    topics.add(part.trim());
+                }
+            }
+        }
+        String patternText = resolve(annotation.topicPattern(), where, "topicPattern");
+        Pattern pattern = null;
+        if (!patternText.isEmpty()) {
+            try {
+                pattern = Pattern.compile(patternText);
+            } catch (PatternSyntaxException e) {
+                throw invalid(where, "topicPattern '" + patternText + "' is not a regular expression: " + e.getDescription());
+            }
+        }
+        if (topics.isEmpty() == (pattern == null)) {
+            throw invalid(where, "give either topics or topicPattern (exactly one of them)");
+        }
+        String groupId = resolve(annotation.groupId(), where, "groupId");
+        String concurrencyText = resolve(annotation.concurrency(), where, "concurrency");
+        Integer concurrency = null;
+        if (!concurrencyText.isEmpty()) {
+            try {
+                concurrency = Integer.parseInt(concurrencyText.trim());
+            } catch (NumberFormatException e) {
+                throw invalid(where, "concurrency '" + concurrencyText + "' is not a number");
+            }
+            if (concurrency < 1) {
+                throw invalid(where, "concurrency must be at least 1, was " + concurrency);
+            }
+        }
+        String autoStartupText = resolve(annotation.autoStartup(), where, "autoStartup").trim();
+        if (!autoStartupText.isEmpty() && !autoStartupText.equalsIgnoreCase("true") && !autoStartupText.equalsIgnoreCase("false")) {
+            throw invalid(where, "autoStartup must be true or false, was '" + autoStartupText + "'");
+        }
+        boolean autoStartup = autoStartupText.isEmpty() || Boolean.parseBoolean(autoStartupText);
+        Map<String, String> properties = new LinkedHashMap<>();
+        for (String entry : annotation.properties()) {
+            String resolved = resolve(entry, where, "properties");
+            int eq = resolved.indexOf('=');
+            if (eq <= 0) {
+                throw invalid(where, "properties entry '" + resolved + "' is not key=value");
+            }
+            properties.put(resolved.substring(0, eq).trim(), resolved.substring(eq + 1).trim());
+        }
+        String rebalanceListener = resolve(annotation.rebalanceListener(), where, "rebalanceListener");
+        LanesListenerEndpoint.Shape shape = shape(method, where);
+        return new LanesListenerEndpoint(id, beanName, bean, invocable, shape, List.copyOf(topics), pattern,
+                groupId.isEmpty() ? null : groupId, concurrency, autoStartup, Map.copyOf(properties),
+                rebalanceListener.isEmpty() ? null : rebalanceListener);
+    }
+
+    static LanesListenerEndpoint.Shape shape(Method method, String where) {
+        if (method.getParameterCount() != 1) {
+            throw invalid(where, "a @LanesListener method takes exactly one parameter (ConsumerRecord<K,V>, a value, "
+                    + "List<ConsumerRecord<K,V>> or ConsumerRecords<K,V>), but has " + method.getParameterCount()
+                    + ": " + Arrays.toString(method.getGenericParameterTypes()));
+        }
+        Class<?> type = method.getParameterTypes()[0];
+        if (ConsumerRecord.class.isAssignableFrom(type)) {
+            return LanesListenerEndpoint.Shape.RECORD;
+        }
+        if (ConsumerRecords.class.isAssignableFrom(type)) {
+            return LanesListenerEndpoint.Shape.RECORDS;
+        }
+        if (Collection.class.isAssignableFrom(type)) {
+            if (type != List.class) {
+                throw invalid(where, "a batch parameter must be declared as List<ConsumerRecord<K,V>>, not " + type.getName());
+            }
+            Class<?> element = ResolvableType.forMethodParameter(method, 0).getGeneric(0).resolve();
+            if (element == null || !ConsumerRecord.class.isAssignableFrom(element)) {
+                throw invalid(where, "a batch parameter must be List<ConsumerRecord<K,V>>, not "
+                        + method.getGenericParameterTypes()[0].getTypeName());
+            }
+            return LanesListenerEndpoint.Shape.LIST;
+        }
+        return LanesListenerEndpoint.Shape.VALUE;
+    }
+
+    private String resolve(String value, String where, String attribute) {
+        if (value == null || value.isEmpty()) {
+            return "";
+        }
+        try {
+            return environment.resolveRequiredPlaceholders(value);
+        } catch (IllegalArgumentException e) {
+            throw invalid(where, "cannot resolve " + attribute + " '" + value + "': " + e.getMessage());
+        }
+    }
+
+    private static BeanInitializationException invalid(String where, String problem) {
+        return new BeanInitializationException("Invalid @LanesListener method " + where + ": " + problem);
+    }
+}

@@ -1,0 +1,206 @@
+package dev.lanes.spring.metrics;
+
+import dev.lanes.consumer.LanesConsumer;
+import dev.lanes.consumer.QueueTimeObserver;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.TimeGauge;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.binder.BaseUnits;
+import io.micrometer.core.instrument.binder.MeterBinder;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.function.ToDoubleFunction;
+
+/**
+ * The meters of one Lanes consumer (R17), read from its kafka-clients metrics, plus a Timer per lane fed
+ * by a {@link QueueTimeObserver} so that queue times get a percentile histogram. Tags have bounded values
+ * only: listener id, client id, group id and, per lane, the lane. {@link #close()} removes every meter it
+ * registered and the observer; call it when the consumer closes.
+ */
+public final class LanesConsumerMeterBinder implements MeterBinder, AutoCloseable {
+
+    static final String PREFIX = "lanes.consumer.";
+    /** Queue times are usually microseconds; the histogram spans 10 µs to 30 s. */
+    private static final Duration MIN_QUEUE_TIME = Duration.ofNanos(10_000);
+    private static final Duration MAX_QUEUE_TIME = Duration.ofSeconds(30);
+
+    private final LanesConsumer<?, ?> consumer;
+    private final LanesConsumerMetricsView view;
+    private final Tags tags;
+    private final List<Meter> meters = new CopyOnWriteArrayList<>();
+    private final Map<String, Timer> queueTimers = new ConcurrentHashMap<>();
+    private final QueueTimeObserver observer = this::queued;
+    private volatile MeterRegistry registry;
+
+    /**
+     * @param consumer   the consumer to meter
+     * @param listenerId the listener container it belongs to, tagged {@code listener.id}
+     */
+    public LanesConsumerMeterBinder(LanesConsumer<?, ?> consumer, String listenerId) {
+        this.consumer = consumer;
+        this.view = new LanesConsumerMetricsView(consumer);
+        this.tags = Tags.of("listener.id", listenerId, "client.id", consumer.clientId(),
+                "group.id", consumer.groupId().orElse("none"));
+    }
+
+    /** The tags every meter of this consumer carries. */
+    public Tags tags() {
+        return tags;
+    }
+
+    @Override
+    public void bindTo(MeterRegistry registry) {
+        if (this.registry != null || !meters.isEmpty()) {
+            throw new IllegalStateException("Already bound to a registry");
+        }
+        this.registry = registry;
+        for (String lane : view.lanes()) {
+            Tags laneTags = tags.and("lane", lane);
+            queueTimers.put(lane, queueTimer(registry, lane));
+            gauge(registry, "lane.size", "Events waiting in the lane", "events", laneTags,
+                    v -> v.laneValue("lane-size", lane));
+            gauge(registry, "lane.capacity", "Capacity of the lane", "events", laneTags,
+                    v -> v.laneValue("lane-capacity", lane));
+            counter(registry, "lane.events", "Events taken from the lane by the background thread", "events", laneTags,
+                    v -> v.laneValue("events-total", lane));
+        }
+        consumer.addQueueTimeObserver(observer);
+
+        counter(registry, "back.pressure.rejections", "Non-blocking calls refused because the user lane was full",
+                "calls", tags, v -> v.value("back-pressure-rejections-total"));
+        gauge(registry, "fetch.paused.ratio", "Fraction of time fetching was paused because the fetch buffer was full",
+                null, tags, v -> v.value("fetch-paused-ratio"));
+        gauge(registry, "fetch.buffer.bytes", "Bytes of fetched data waiting for the application",
+                BaseUnits.BYTES, tags, v -> v.value("fetch-buffer-bytes"));
+        gauge(registry, "fetch.buffer.bound", "Bound on fetched data waiting for the application",
+                BaseUnits.BYTES, tags, v -> v.value("fetch-buffer-max-bytes"));
+        gauge(registry, "background.cpu.ratio", "CPU time of the background thread per second of wall time",
+                null, tags, v -> v.value("background-thread-cpu-ratio"));
+        gauge(registry, "background.idle.ratio", "Fraction of time the background thread was blocked waiting for work",
+                null, tags, v -> v.value("background-thread-idle-ratio"));
+        gauge(registry, "poll.idle.ratio", "Fraction of time the application thread spent waiting for records inside poll",
+                null, tags, v -> v.value("application-poll-idle-ratio"));
+
+        timeGauge(registry, "heartbeat.interval", "Heartbeat interval the group coordinator asked for",
+                v -> v.value("heartbeat-interval-ms"));
+        timeGauge(registry, "heartbeat.last.ago", "Time since the last heartbeat was answered (NaN before the first)",
+                v -> nonNegative(v.value("last-heartbeat-ms-ago")));
+        timeGauge(registry, "heartbeat.response.time.avg", "Average time from sending a group heartbeat to its response",
+                v -> v.value("heartbeat-response-time-avg"));
+        timeGauge(registry, "heartbeat.response.time.max", "Longest time from sending a group heartbeat to its response",
+                v -> v.value("heartbeat-response-time-max"));
+        counter(registry, "heartbeats", "Group heartbeats answered", "heartbeats", tags, v -> v.value("heartbeat-total"));
+
+        for (String state : LanesConsumerMetricsView.MEMBER_STATES) {
+            gauge(registry, "member.state", "Whether the group member is in the state of the tag (1) or not (0)",
+                    null, tags.and("state", state), v -> state.equals(v.consumer().memberState()) ? 1 : 0);
+        }
+        gauge(registry, "assigned.partitions", "Partitions currently assigned to this consumer", "partitions", tags,
+                v -> v.consumer().assignmentSnapshot().size());
+        gauge(registry, "records.lag", "Records between the consumer's positions and the ends of its partitions",
+                "records", tags, v -> v.value("records-lag"));
+        counter(registry, "rebalances", "Reconciliations of a new assignment completed", "rebalances", tags,
+                v -> v.value("rebalance-total"));
+        timeGauge(registry, "rebalance.latency.max", "Longest time spent reconciling an assignment",
+                v -> v.value("rebalance-latency-max"));
+        counter(registry, "records.consumed", "Records returned by poll", "records", tags,
+                v -> v.value("records-consumed-total"));
+        counter(registry, "events.expired", "Events whose deadline passed before their work was done", "events", tags,
+                v -> v.value("events-expired-total"));
+        counter(registry, "requests.expired", "Requests dropped unsent because their caller's deadline had passed",
+                "requests", tags, v -> v.value("requests-expired-unsent-total"));
+        counter(registry, "requests.coalesced",
+                "Callers served by a request already pending or in flight instead of a request of their own",
+                "requests", tags, v -> v.value("requests-coalesced-total"));
+    }
+
+    private Timer queueTimer(MeterRegistry registry, String lane) {
+        return register(Timer.builder(PREFIX + "lane.queue.time")
+                .description("Time an event waited in the lane before the background thread took it")
+                .tags(tags.and("lane", lane))
+                .publishPercentileHistogram()
+                .minimumExpectedValue(MIN_QUEUE_TIME)
+                .maximumExpectedValue(MAX_QUEUE_TIME)
+                .register(registry));
+    }
+
+    /** Called on the consumer's background thread: must not block. */
+    private void queued(String lane, long nanos) {
+        Timer timer = queueTimers.get(lane);
+        if (timer == null) {
+            MeterRegistry current = registry;
+            if (current == null) {
+                return;
+            }
+            timer = queueTimers.computeIfAbsent(lane, name -> queueTimer(current, name));
+        }
+        timer.record(nanos, TimeUnit.NANOSECONDS);
+    }
+
+    private void gauge(MeterRegistry registry, String name, String description, String baseUnit, Tags meterTags,
+                       ToDoubleFunction<LanesConsumerMetricsView> value) {
+        register(Gauge.builder(PREFIX + name, view, value)
+                .description(description)
+                .baseUnit(baseUnit)
+                .tags(meterTags)
+                .strongReference(true)
+                .register(registry));
+    }
+
+    private void counter(MeterRegistry registry, String name, String description, String baseUnit, Tags meterTags,
+                         ToDoubleFunction<LanesConsumerMetricsView> value) {
+        register(FunctionCounter.builder(PREFIX + name, view, value)
+                .description(description)
+                .baseUnit(baseUnit)
+                .tags(meterTags)
+                .register(registry));
+    }
+
+    /** A time gauge over a metric in milliseconds; exported in the registry's base time unit. */
+    private void timeGauge(MeterRegistry registry, String name, String description,
+                           ToDoubleFunction<LanesConsumerMetricsView> millis) {
+        register(TimeGauge.builder(PREFIX + name, view, TimeUnit.MILLISECONDS, millis)
+                .description(description)
+                .tags(tags)
+                .strongReference(true)
+                .register(registry));
+    }
+
+    private static double nonNegative(double value) {
+        return value < 0 ? Double.NaN : value;
+    }
+
+    private <M extends Meter> M register(M meter) {
+        meters.add(meter);
+        return meter;
+    }
+
+    /** The meters this binder registered and has not removed yet. */
+    public List<Meter> meters() {
+        return List.copyOf(meters);
+    }
+
+    /** Removes the queue time observer and every meter registered. Any thread; idempotent. */
+    @Override
+    public void close() {
+        consumer.removeQueueTimeObserver(observer);
+        MeterRegistry current = registry;
+        registry = null;
+        if (current != null) {
+            for (Meter meter : meters) {
+                current.remove(meter);
+            }
+        }
+        meters.clear();
+        queueTimers.clear();
+    }
+}

@@ -1,0 +1,82 @@
+package dev.lanes.spring.metrics;
+
+import dev.lanes.consumer.LanesConsumer;
+import org.apache.kafka.common.Metric;
+import org.apache.kafka.common.MetricName;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+
+/**
+ * Reads one consumer's Lanes metrics (group {@code lanes-consumer-metrics}) by name, so that meters,
+ * health and the endpoint see the same figures without touching the consumer's application-thread API.
+ * Any thread.
+ */
+public final class LanesConsumerMetricsView {
+
+    /** The kafka-clients metric group of Lanes' own metrics. */
+    public static final String GROUP = "lanes-consumer-metrics";
+
+    /** The member states {@link LanesConsumer#memberState()} reports, NONE being "no group.id". */
+    public static final List<String> MEMBER_STATES = List.of("NONE", "UNSUBSCRIBED", "JOINING", "RECONCILING",
+            "ACKNOWLEDGING", "STABLE", "FENCED", "PREPARE_LEAVING", "LEAVING", "STALE", "FATAL");
+
+    private static final List<String> DEFAULT_LANES = List.of("system", "user");
+
+    private final LanesConsumer<?, ?> consumer;
+
+    public LanesConsumerMetricsView(LanesConsumer<?, ?> consumer) {
+        this.consumer = consumer;
+    }
+
+    public LanesConsumer<?, ?> consumer() {
+        return consumer;
+    }
+
+    /** A client-level Lanes metric, or NaN when the consumer does not have it (or is closed). */
+    public double value(String name) {
+        return value(name, Map.of());
+    }
+
+    /** A per-lane Lanes metric, or NaN when the consumer does not have it. */
+    public double laneValue(String name, String lane) {
+        return value(name, Map.of("lane", lane));
+    }
+
+    private double value(String name, Map<String, String> extraTags) {
+        Map<String, String> tags = new LinkedHashMap<>();
+        tags.put("client-id", consumer.clientId());
+        tags.putAll(extraTags);
+        Metric metric = consumer.metrics().get(new MetricName(name, GROUP, "", tags));
+        if (metric == null) {
+            return Double.NaN;
+        }
+        Object value = metric.metricValue();
+        return value instanceof Number number ? number.doubleValue() : Double.NaN;
+    }
+
+    /** The lanes the consumer reports (its {@code lane-capacity} metrics), in name order. */
+    public List<String> lanes() {
+        TreeSet<String> lanes = new TreeSet<>();
+        for (MetricName name : consumer.metrics().keySet()) {
+            if (GROUP.equals(name.group()) && "lane-capacity".equals(name.name())
+                    && consumer.clientId().equals(name.tags().get("client-id")) && name.tags().containsKey("lane")) {
+                lanes.add(name.tags().get("lane"));
+            }
+        }
+        return lanes.isEmpty() ? DEFAULT_LANES : List.copyOf(lanes);
+    }
+
+    /** The value as a long, with NaN (metric absent) as -1. */
+    public long longValue(String name) {
+        double value = value(name);
+        return Double.isNaN(value) ? -1 : (long) value;
+    }
+
+    public long laneLongValue(String name, String lane) {
+        double value = laneValue(name, lane);
+        return Double.isNaN(value) ? -1 : (long) value;
+    }
+}
