@@ -66,8 +66,11 @@ public record ConsumerDescriptor(String clientId, String groupId, String memberS
         return partitions.stream().map(TopicPartition::toString).sorted().toList();
     }
 
-    /** Whether the consumer is broken: its background thread died while it was open, or its member state is FATAL. */
+    /**
+     * Whether the consumer is broken: its background thread died (even if its container has closed it
+     * since: the listener is no longer consuming), or its member state is FATAL.
+     */
     public static boolean isBroken(LanesConsumer<?, ?> consumer) {
-        return (!consumer.isClosed() && !consumer.isBackgroundThreadAlive()) || "FATAL".equals(consumer.memberState());
+        return consumer.backgroundFailure().isPresent() || "FATAL".equals(consumer.memberState());
     }
 }
