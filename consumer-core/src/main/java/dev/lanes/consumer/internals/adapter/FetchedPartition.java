@@ -2,6 +2,7 @@ package dev.lanes.consumer.internals.adapter;
 
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.message.FetchResponseData;
+import org.apache.kafka.common.record.RecordBatch;
 import org.apache.kafka.common.record.Records;
 
 import java.util.List;
@@ -22,6 +23,7 @@ public final class FetchedPartition {
     private final long logStartOffset;
     private final Records records;
     private final List<FetchResponseData.AbortedTransaction> abortedTransactions;
+    private final long nextFetchOffset;
 
     FetchedPartition(TopicPartition partition,
                      long fetchOffset,
@@ -37,6 +39,12 @@ public final class FetchedPartition {
         this.logStartOffset = logStartOffset;
         this.records = records;
         this.abortedTransactions = abortedTransactions == null ? List.of() : abortedTransactions;
+        long next = fetchOffset;
+        // Batch headers only: nothing is decompressed or decoded here.
+        for (RecordBatch batch : records.batches()) {
+            next = Math.max(next, batch.nextOffset());
+        }
+        this.nextFetchOffset = next;
     }
 
     public TopicPartition partition() {
@@ -58,6 +66,14 @@ public final class FetchedPartition {
 
     public long logStartOffset() {
         return logStartOffset;
+    }
+
+    /**
+     * The offset after the last complete batch of this fetch: where the next fetch of the partition
+     * starts, and where the application's position will be once it has consumed this one.
+     */
+    public long nextFetchOffset() {
+        return nextFetchOffset;
     }
 
     /** Bytes held by this fetch; what counts against {@code lanes.fetch.buffer.max.bytes}. */

@@ -6,7 +6,7 @@ import org.apache.kafka.common.TopicPartition;
 import java.util.ArrayDeque;
 import java.util.Collection;
 import java.util.Iterator;
-import java.util.Set;
+import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
@@ -27,8 +27,8 @@ public final class FetchBuffer {
     private final Condition changed = lock.newCondition();
     private final ArrayDeque<FetchedPartition> fetched = new ArrayDeque<>();
     private final ArrayDeque<RuntimeException> errors = new ArrayDeque<>();
-    /** Partitions with data here or being handed out: the background thread does not fetch them again. */
-    private final Set<TopicPartition> buffered = ConcurrentHashMap.newKeySet();
+    /** Fetches per partition here or being handed out, so the background thread knows where to fetch next. */
+    private final Map<TopicPartition, Integer> buffered = new ConcurrentHashMap<>();
     private volatile long bytes;
     private boolean wokenUp;
     private long stateChanges;
@@ -44,7 +44,7 @@ public final class FetchBuffer {
         lock.lock();
         try {
             fetched.addLast(partition);
-            buffered.add(partition.partition());
+            buffered.merge(partition.partition(), 1, Integer::sum);
             bytes += partition.sizeInBytes();
             changed.signalAll();
         } finally {
@@ -69,7 +69,7 @@ public final class FetchBuffer {
     }
 
     public boolean isBuffered(TopicPartition partition) {
-        return buffered.contains(partition);
+        return buffered.containsKey(partition);
     }
 
     // ---- application thread
@@ -104,7 +104,7 @@ public final class FetchBuffer {
         lock.lock();
         try {
             bytes -= partition.sizeInBytes();
-            buffered.remove(partition.partition());
+            unbuffer(partition.partition());
         } finally {
             lock.unlock();
         }
@@ -121,7 +121,7 @@ public final class FetchBuffer {
                 if (partitions.contains(partition.partition())) {
                     iterator.remove();
                     bytes -= partition.sizeInBytes();
-                    buffered.remove(partition.partition());
+                    unbuffer(partition.partition());
                     dropped++;
                 }
             }
@@ -132,6 +132,10 @@ public final class FetchBuffer {
             onRoomFreed.run();
         }
         return dropped;
+    }
+
+    private void unbuffer(TopicPartition partition) {
+        buffered.computeIfPresent(partition, (key, count) -> count > 1 ? count - 1 : null);
     }
 
     public RuntimeException takeError() {

@@ -26,8 +26,10 @@ import java.util.OptionalLong;
 import java.util.Set;
 
 /**
- * Fetches records for the assigned partitions that have a position, are not paused and have no data
- * waiting in the fetch buffer: one Fetch in flight per broker. Each fetch asks for at most the room left
+ * Fetches records for the assigned partitions that have a position and are not paused: one Fetch in
+ * flight per broker, carrying every such partition. A partition whose data still waits for the
+ * application is fetched on from where that data ends, so the next fetch is never narrower than the
+ * last (the pipelining a single-threaded consumer cannot do). Each fetch asks for at most the room left
  * in the buffer, so a consumer whose application stops polling stops fetching at the bound (R9), while
  * its other work goes on. Background thread only.
  */
@@ -48,6 +50,8 @@ public final class FetchRequestManager implements RequestManager {
     private final LanesConsumerMetrics metrics;
     private final FetchConfig config;
     private final Set<Integer> nodesInFlight = new HashSet<>();
+    /** Where to fetch a partition next while earlier data of it waits in the buffer. */
+    private final Map<TopicPartition, Long> chainedOffsets = new HashMap<>();
     private final Map<Integer, Long> nodeBackoffUntilMs = new HashMap<>();
     private long reservedBytes;
     private long pausedSinceNanos = -1;
@@ -100,8 +104,15 @@ public final class FetchRequestManager implements RequestManager {
         long wait = Long.MAX_VALUE;
         for (Map.Entry<TopicPartition, Long> entry : subscriptions.fetchablePositions().entrySet()) {
             TopicPartition partition = entry.getKey();
+            long offset = entry.getValue();
             if (buffer.isBuffered(partition)) {
-                continue;
+                Long chained = chainedOffsets.get(partition);
+                if (chained == null) {
+                    continue;
+                }
+                offset = chained;
+            } else {
+                chainedOffsets.remove(partition);
             }
             Optional<Node> leader = network.leader(partition);
             if (leader.isEmpty()) {
@@ -118,7 +129,7 @@ public final class FetchRequestManager implements RequestManager {
                 continue;
             }
             byLeader.computeIfAbsent(leader.get(), node -> new LinkedHashMap<>())
-                    .put(partition, new FetchSessions.PartitionFetch(entry.getValue(), network.leaderEpoch(partition)));
+                    .put(partition, new FetchSessions.PartitionFetch(offset, network.leaderEpoch(partition)));
         }
         List<UnsentRequest<?>> requests = new ArrayList<>();
         // The room is shared by the brokers fetched from now, so that none of them waits for another.
@@ -136,14 +147,18 @@ public final class FetchRequestManager implements RequestManager {
             int maxWaitMs = (int) Math.max(1, Math.min(config.maxWaitMs(), timeUntilNextHeartbeat.applyAsLong(nowMs)));
             FetchSessions.FetchLimits limits = new FetchSessions.FetchLimits(maxWaitMs, config.minBytes(),
                     maxBytes, partitionMaxBytes, config.isolationLevel(), config.rackId());
+            // A seek or reset while the fetch is in flight makes its answer stale: remember the epochs.
+            Map<TopicPartition, Integer> positionEpochs = new HashMap<>();
+            entry.getValue().keySet().forEach(partition -> positionEpochs.put(partition, subscriptions.positionEpoch(partition)));
             requests.add(new UnsentRequest<>(network.fetchRequest(node.id(), entry.getValue(), limits),
                     Optional.of(node), Priority.USER, nowMs + config.requestTimeoutMs() + config.maxWaitMs(),
-                    (result, error) -> onResponse(node, maxBytes, result, error)));
+                    (result, error) -> onResponse(node, maxBytes, positionEpochs, result, error)));
         }
         return new PollResult(wait, requests);
     }
 
-    private void onResponse(Node node, int reserved, FetchSessions.FetchResult result, Throwable error) {
+    private void onResponse(Node node, int reserved, Map<TopicPartition, Integer> positionEpochs,
+                            FetchSessions.FetchResult result, Throwable error) {
         nodesInFlight.remove(node.id());
         reservedBytes -= reserved;
         long nowMs = clock.milliseconds();
@@ -159,11 +174,22 @@ public final class FetchRequestManager implements RequestManager {
             TopicPartition partition = fetched.partition();
             subscriptions.updateFetchOffsets(partition, fetched.highWatermark(), fetched.lastStableOffset(),
                     fetched.logStartOffset());
-            if (fetched.sizeInBytes() > 0 && subscriptions.isCurrentPosition(partition, fetched.fetchOffset())) {
+            boolean current = Integer.valueOf(subscriptions.positionEpoch(partition)).equals(positionEpochs.get(partition))
+                    && subscriptions.isConsumable(partition);
+            if (!current) {
+                chainedOffsets.remove(partition);
+            } else if (fetched.sizeInBytes() > 0 && fetched.nextFetchOffset() > fetched.fetchOffset()) {
                 buffer.add(fetched);
+                chainedOffsets.put(partition, fetched.nextFetchOffset());
             }
         }
-        result.errors().forEach((partition, partitionError) -> onPartitionError(partition, partitionError, nowMs));
+        result.errors().forEach((partition, partitionError) -> {
+            // An error at a chained offset is met again, and handled, once the application catches up.
+            boolean chained = chainedOffsets.remove(partition) != null;
+            if (!chained || !(partitionError instanceof org.apache.kafka.common.errors.OffsetOutOfRangeException)) {
+                onPartitionError(partition, partitionError, nowMs);
+            }
+        });
     }
 
     private void onPartitionError(TopicPartition partition, RuntimeException error, long nowMs) {

@@ -1,0 +1,856 @@
+package dev.lanes.benchmarks;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.CloseOptions;
+import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.Metric;
+import org.apache.kafka.common.MetricName;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryMXBean;
+import java.net.URISyntaxException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+import java.util.UUID;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.LockSupport;
+import java.util.stream.IntStream;
+
+/**
+ * End-to-end benchmark: LanesConsumer against kafka-clients' KafkaConsumer with the classic protocol and
+ * with the consumer protocol (AsyncKafkaConsumer), in one run, against one real single-node KRaft broker
+ * that runs in its own JVM. Each round runs every phase for every consumer, the consumers' order rotated
+ * from round to round. Prints medians with ratios against the classic consumer and writes every value as
+ * JSON. See {@link Options#USAGE} for the options.
+ */
+public final class ConsumerBenchmark {
+
+    public static final String PHASE_THROUGHPUT = "throughput";
+    public static final String PHASE_LATENCY = "latency";
+    public static final String PHASE_IDLE = "idle";
+    public static final String PHASE_UNREACHABLE = "unreachable";
+    public static final String PHASE_HEARTBEAT = "heartbeat";
+    public static final String PHASE_HEAP = "heap";
+    public static final List<String> ALL_PHASES = List.of(PHASE_THROUGHPUT, PHASE_LATENCY, PHASE_IDLE,
+            PHASE_UNREACHABLE, PHASE_HEARTBEAT, PHASE_HEAP);
+
+    static final String TOPIC_100 = "bench-100b";
+    static final String TOPIC_1K = "bench-1kb";
+    static final String TOPIC_LATENCY = "bench-latency";
+    static final String TOPIC_IDLE = "bench-idle";
+    static final int PARTITIONS = 6;
+    private static final double MB = 1024.0 * 1024.0;
+    /** Sleep after each poll of the heap phase: a listener far slower than the broker. */
+    private static final int HEAP_PROCESSING_MS = 100;
+
+    /** One row of the table: what is measured, its unit, and which direction is better. */
+    record MetricDef(String key, String label, String unit, boolean higherIsBetter, String note) {
+    }
+
+    static final List<MetricDef> METRICS = List.of(
+            new MetricDef("throughput.100b.records_per_s", "Throughput 100 B", "rec/s", true, null),
+            new MetricDef("throughput.100b.mb_per_s", "Throughput 100 B", "MB/s", true, null),
+            new MetricDef("throughput.100b.cpu_s_per_million", "CPU per 1M records, 100 B", "CPU s", false, null),
+            new MetricDef("throughput.1kb.records_per_s", "Throughput 1 KB", "rec/s", true, null),
+            new MetricDef("throughput.1kb.mb_per_s", "Throughput 1 KB", "MB/s", true, null),
+            new MetricDef("throughput.1kb.cpu_s_per_million", "CPU per 1M records, 1 KB", "CPU s", false, null),
+            new MetricDef("latency.p50_ms", "E2E latency p50", "ms", false, null),
+            new MetricDef("latency.p99_ms", "E2E latency p99", "ms", false, null),
+            new MetricDef("idle.cpu_ms_per_s", "Idle subscribed CPU", "ms/s", false, null),
+            new MetricDef("unreachable.poll_p50_ms", "poll(100ms) unreachable p50", "ms", false, null),
+            new MetricDef("unreachable.poll_p99_ms", "poll(100ms) unreachable p99", "ms", false, null),
+            new MetricDef("unreachable.poll_max_ms", "poll(100ms) unreachable max", "ms", false, null),
+            new MetricDef("heartbeat.interval_ms", "Heartbeat interval", "ms", false, null),
+            new MetricDef("heartbeat.gap_p50_ms", "Heartbeat gap p50 (flooded)", "ms", false, null),
+            new MetricDef("heartbeat.gap_p99_ms", "Heartbeat gap p99 (flooded)", "ms", false, null),
+            new MetricDef("heartbeat.gap_max_ms", "Heartbeat gap max (flooded)", "ms", false, null),
+            new MetricDef("heartbeat.commits_refused", "commitAsync refused (flooded)", "calls", false, null),
+            new MetricDef("heap.fetch_buffer_max_mb", "Fetch buffer peak (metric)", "MB", false,
+                    "Lanes: max of lanes-consumer-metrics fetch-buffer-bytes; KafkaConsumer has no such metric (n/a)"),
+            new MetricDef("heap.retained_max_mb", "Heap retained after GC, peak", "MB", false,
+                    "heap used after System.gc() minus the baseline before the consumer was created, sampled each second"));
+
+    private final Options options;
+    private final Map<String, Map<ConsumerKind, List<Double>>> values = new LinkedHashMap<>();
+    private final List<String> notes = new ArrayList<>();
+    private final ScheduledExecutorService watchdog = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread thread = new Thread(r, "bench-watchdog");
+        thread.setDaemon(true);
+        return thread;
+    });
+    private final String runId = UUID.randomUUID().toString().substring(0, 8);
+    private BrokerProcess broker;
+    private final Map<String, String> brokerSettings = new LinkedHashMap<>();
+
+    ConsumerBenchmark(Options options) {
+        this.options = options;
+        for (MetricDef metric : METRICS) {
+            Map<ConsumerKind, List<Double>> byKind = new LinkedHashMap<>();
+            for (ConsumerKind kind : options.consumers) {
+                byKind.put(kind, new ArrayList<>());
+            }
+            values.put(metric.key(), byKind);
+        }
+    }
+
+    public static void main(String[] args) throws Exception {
+        Options options;
+        try {
+            options = Options.parse(args);
+        } catch (IllegalArgumentException e) {
+            System.err.println(e.getMessage());
+            System.exit(2);
+            return;
+        }
+        new ConsumerBenchmark(options).run();
+        System.exit(0);
+    }
+
+    void run() throws Exception {
+        Instant started = Instant.now();
+        log("options: rounds=%d records=%,d phases=%s consumers=%s%s", options.rounds, options.records, options.phases,
+                options.consumers, options.quick ? " (quick)" : "");
+        brokerSettings.put("group.consumer.heartbeat.interval.ms", String.valueOf(options.heartbeatIntervalMs));
+        brokerSettings.put("group.consumer.min.heartbeat.interval.ms", String.valueOf(Math.min(options.heartbeatIntervalMs, 5000)));
+        long t0 = System.nanoTime();
+        broker = BrokerProcess.start(brokerSettings, "1g");
+        log("broker pid %d on %s (data in %s), started in %d ms", broker.pid(), broker.bootstrapServers(),
+                broker.directory(), (System.nanoTime() - t0) / 1_000_000);
+        try {
+            prepareData();
+            if (options.phases.contains(PHASE_THROUGHPUT)) {
+                long warmupRecords = Math.min(options.records, 200_000);
+                for (ConsumerKind kind : options.consumers) {
+                    long w0 = System.nanoTime();
+                    consumeAll(kind, -1, TOPIC_100, "100b", warmupRecords, new HashMap<>());
+                    log("  warm-up     %-7s %5.1f s  (%,d records, not recorded)", kind.label(), (System.nanoTime() - w0) / 1e9, warmupRecords);
+                }
+            }
+            for (int round = 0; round < options.rounds; round++) {
+                List<ConsumerKind> order = new ArrayList<>(options.consumers);
+                java.util.Collections.rotate(order, -round);
+                log("round %d/%d, order %s", round + 1, options.rounds, order);
+                for (String phase : options.phases) {
+                    for (ConsumerKind kind : order) {
+                        runPhase(phase, kind, round);
+                    }
+                }
+            }
+        } finally {
+            broker.close();
+            watchdog.shutdownNow();
+        }
+        String table = table();
+        System.out.println();
+        System.out.println(table);
+        Path output = outputPath();
+        writeJson(output, started, table);
+        log("results written to %s", output.toAbsolutePath());
+    }
+
+    // ------------------------------------------------------------------ data
+
+    private void prepareData() throws Exception {
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers()))) {
+            admin.createTopics(List.of(TOPIC_100, TOPIC_1K, TOPIC_LATENCY, TOPIC_IDLE).stream()
+                    .map(topic -> new NewTopic(topic, PARTITIONS, (short) 1)).toList()).all().get(60, TimeUnit.SECONDS);
+        }
+        boolean needsData = options.phases.contains(PHASE_THROUGHPUT) || options.phases.contains(PHASE_HEARTBEAT)
+                || options.phases.contains(PHASE_HEAP);
+        if (needsData) {
+            produce(TOPIC_100, 100, options.records);
+            produce(TOPIC_1K, 1024, options.records);
+        }
+    }
+
+    private void produce(String topic, int size, long count) throws Exception {
+        long t0 = System.nanoTime();
+        Map<String, Object> configs = new HashMap<>();
+        configs.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
+        configs.put(ProducerConfig.CLIENT_ID_CONFIG, "bench-producer-data");
+        configs.put(ProducerConfig.ACKS_CONFIG, "1");
+        configs.put(ProducerConfig.LINGER_MS_CONFIG, 20);
+        configs.put(ProducerConfig.BATCH_SIZE_CONFIG, 256 * 1024);
+        configs.put(ProducerConfig.BUFFER_MEMORY_CONFIG, 128L * 1024 * 1024);
+        configs.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, false);
+        Random random = new Random(42);
+        byte[][] payloads = new byte[64][size];
+        for (byte[] payload : payloads) {
+            random.nextBytes(payload);
+        }
+        AtomicLong failed = new AtomicLong();
+        AtomicReference<Exception> firstError = new AtomicReference<>();
+        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(configs, new ByteArraySerializer(), new ByteArraySerializer())) {
+            for (long i = 0; i < count; i++) {
+                // Round-robin over the partitions so that each holds the same share.
+                producer.send(new ProducerRecord<>(topic, (int) (i % PARTITIONS), null, payloads[(int) (i & 63)]), (metadata, e) -> {
+                    if (e != null) {
+                        failed.incrementAndGet();
+                        firstError.compareAndSet(null, e);
+                    }
+                });
+            }
+            producer.flush();
+        }
+        if (failed.get() > 0) {
+            throw new IllegalStateException(failed.get() + " records failed to produce to " + topic, firstError.get());
+        }
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        log("produced %,d x %d B to %s in %.1f s", count, size, topic, seconds);
+    }
+
+    // ------------------------------------------------------------------ phases
+
+    private void runPhase(String phase, ConsumerKind kind, int round) {
+        Thread phaseThread = Thread.currentThread();
+        ScheduledFuture<?> timeout = watchdog.schedule(() -> {
+            System.err.printf("%nphase %s of %s (round %d) exceeded %d s; stopping the benchmark%n", phase, kind,
+                    round + 1, options.phaseTimeoutSeconds);
+            for (StackTraceElement element : phaseThread.getStackTrace()) {
+                System.err.println("    at " + element);
+            }
+            System.exit(3); // the shutdown hook stops the broker
+        }, options.phaseTimeoutSeconds, TimeUnit.SECONDS);
+        long t0 = System.nanoTime();
+        try {
+            Map<String, Double> measured = switch (phase) {
+                case PHASE_THROUGHPUT -> throughput(kind, round);
+                case PHASE_LATENCY -> latency(kind, round);
+                case PHASE_IDLE -> idle(kind, round);
+                case PHASE_UNREACHABLE -> unreachable(kind, round);
+                case PHASE_HEARTBEAT -> heartbeat(kind, round);
+                case PHASE_HEAP -> heap(kind, round);
+                default -> throw new IllegalArgumentException(phase);
+            };
+            measured.forEach((key, value) -> values.get(key).get(kind).add(value));
+            log("  %-11s %-7s %5.1f s  %s", phase, kind.label(), (System.nanoTime() - t0) / 1e9, brief(measured));
+        } catch (Exception e) {
+            String note = "round " + (round + 1) + " " + phase + " " + kind.key() + " failed: " + e;
+            notes.add(note);
+            log("  %-11s %-7s FAILED: %s", phase, kind.label(), e);
+            e.printStackTrace();
+        } finally {
+            timeout.cancel(false);
+        }
+    }
+
+    private Map<String, Object> settings(ConsumerKind kind, String phase, int round, String groupId) {
+        Map<String, Object> settings = new HashMap<>();
+        settings.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
+        settings.put(ConsumerConfig.CLIENT_ID_CONFIG, clientId(kind, phase, round));
+        settings.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        settings.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        if (groupId != null) {
+            settings.put(ConsumerConfig.GROUP_ID_CONFIG, groupId);
+        }
+        return settings;
+    }
+
+    private String clientId(ConsumerKind kind, String phase, int round) {
+        return "bench-" + kind.key() + "-" + phase + "-r" + (round + 1) + "-" + runId;
+    }
+
+    private String groupId(ConsumerKind kind, String phase, int round) {
+        return "group-" + clientId(kind, phase, round);
+    }
+
+    private static List<TopicPartition> partitions(String topic) {
+        return IntStream.range(0, PARTITIONS).mapToObj(p -> new TopicPartition(topic, p)).toList();
+    }
+
+    private long phaseDeadlineNanos() {
+        return System.nanoTime() + TimeUnit.SECONDS.toNanos(Math.max(5, options.phaseTimeoutSeconds - 20));
+    }
+
+    /** Consumes the whole 100 B and 1 KB data sets with assign() + seekToBeginning(). */
+    private Map<String, Double> throughput(ConsumerKind kind, int round) {
+        Map<String, Double> result = new LinkedHashMap<>();
+        consumeAll(kind, round, TOPIC_100, "100b", options.records, result);
+        consumeAll(kind, round, TOPIC_1K, "1kb", options.records, result);
+        return result;
+    }
+
+    private void consumeAll(ConsumerKind kind, int round, String topic, String label, long wanted, Map<String, Double> result) {
+        String phase = PHASE_THROUGHPUT + "-" + label;
+        Map<String, Object> settings = settings(kind, phase, round, null);
+        ThreadCpu cpu = new ThreadCpu(Thread.currentThread(), clientId(kind, phase, round));
+        try (Consumer<byte[], byte[]> consumer = kind.create(settings, options.heartbeatIntervalMs)) {
+            List<TopicPartition> partitions = partitions(topic);
+            consumer.assign(partitions);
+            consumer.seekToBeginning(partitions);
+            long deadline = phaseDeadlineNanos();
+            long count = 0;
+            long bytes = 0;
+            Map<Long, Long> cpuBefore = cpu.snapshot();
+            long t0 = System.nanoTime();
+            while (count < wanted && System.nanoTime() < deadline) {
+                ConsumerRecords<byte[], byte[]> records = consumer.poll(Duration.ofMillis(100));
+                for (ConsumerRecord<byte[], byte[]> record : records) {
+                    count++;
+                    byte[] value = record.value();
+                    bytes += value == null ? 0 : value.length;
+                }
+            }
+            long elapsed = System.nanoTime() - t0;
+            long cpuNanos = ThreadCpu.between(cpuBefore, cpu.snapshot());
+            if (count < wanted) {
+                throw new IllegalStateException("consumed only " + count + " of " + wanted + " records of "
+                        + topic + " within the phase bound");
+            }
+            double seconds = elapsed / 1e9;
+            result.put("throughput." + label + ".records_per_s", count / seconds);
+            result.put("throughput." + label + ".mb_per_s", bytes / MB / seconds);
+            result.put("throughput." + label + ".cpu_s_per_million", cpuNanos / 1e9 / (count / 1e6));
+        }
+    }
+
+    /** Produces at a fixed rate while the consumer reads from the end; latency = receive - send time. */
+    private Map<String, Double> latency(ConsumerKind kind, int round) throws Exception {
+        Map<String, Object> settings = settings(kind, PHASE_LATENCY, round, null);
+        Map<String, Object> producerConfigs = new HashMap<>();
+        producerConfigs.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
+        producerConfigs.put(ProducerConfig.CLIENT_ID_CONFIG, "bench-producer-latency");
+        producerConfigs.put(ProducerConfig.ACKS_CONFIG, "1");
+        producerConfigs.put(ProducerConfig.LINGER_MS_CONFIG, 0);
+        producerConfigs.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, false);
+        Stats.Samples samples = new Stats.Samples();
+        try (Consumer<byte[], byte[]> consumer = kind.create(settings, options.heartbeatIntervalMs);
+             KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(producerConfigs, new ByteArraySerializer(), new ByteArraySerializer())) {
+            List<TopicPartition> partitions = partitions(TOPIC_LATENCY);
+            consumer.assign(partitions);
+            consumer.seekToEnd(partitions);
+            for (TopicPartition partition : partitions) {
+                consumer.position(partition, Duration.ofSeconds(30));
+            }
+            producer.partitionsFor(TOPIC_LATENCY); // metadata before the clock starts
+            consumer.poll(Duration.ofMillis(100));
+
+            long durationNanos = TimeUnit.SECONDS.toNanos(options.latencySeconds);
+            long start = System.nanoTime();
+            long warmupEnd = start + TimeUnit.SECONDS.toNanos(Math.min(1, options.latencySeconds - 1));
+            AtomicLong sent = new AtomicLong();
+            AtomicReference<Exception> producerError = new AtomicReference<>();
+            Thread pacer = new Thread(() -> {
+                try {
+                    long i = 0;
+                    while (true) {
+                        long elapsed = System.nanoTime() - start;
+                        if (elapsed >= durationNanos) {
+                            break;
+                        }
+                        long due = elapsed * options.latencyRate / 1_000_000_000L;
+                        while (i < due) {
+                            byte[] value = new byte[100];
+                            ByteBuffer.wrap(value).putLong(0, System.nanoTime());
+                            producer.send(new ProducerRecord<>(TOPIC_LATENCY, (int) (i % PARTITIONS), null, value));
+                            i++;
+                        }
+                        sent.set(i);
+                        LockSupport.parkNanos(200_000);
+                    }
+                    sent.set(i);
+                    producer.flush();
+                } catch (Exception e) {
+                    producerError.set(e);
+                }
+            }, "bench-producer-pacer");
+            pacer.setDaemon(true);
+            pacer.start();
+
+            long received = 0;
+            long endBy = start + durationNanos + TimeUnit.SECONDS.toNanos(10);
+            while (System.nanoTime() < endBy) {
+                ConsumerRecords<byte[], byte[]> records = consumer.poll(Duration.ofMillis(100));
+                long now = System.nanoTime();
+                for (ConsumerRecord<byte[], byte[]> record : records) {
+                    long stamp = ByteBuffer.wrap(record.value()).getLong(0);
+                    received++;
+                    if (stamp >= warmupEnd) {
+                        samples.add((now - stamp) / 1e6);
+                    }
+                }
+                if (!pacer.isAlive() && received >= sent.get()) {
+                    break;
+                }
+            }
+            pacer.join(5_000);
+            if (producerError.get() != null) {
+                throw producerError.get();
+            }
+            if (received < sent.get()) {
+                notes.add(String.format("round %d latency %s: received %d of %d records", round + 1, kind.key(), received, sent.get()));
+            }
+        }
+        double[] latencies = samples.toArray();
+        if (latencies.length == 0) {
+            throw new IllegalStateException("no latency samples");
+        }
+        return Map.of("latency.p50_ms", Stats.percentile(latencies, 50), "latency.p99_ms", Stats.percentile(latencies, 99));
+    }
+
+    /** CPU of all the consumer's threads while it is subscribed, assigned and has nothing to read. */
+    private Map<String, Double> idle(ConsumerKind kind, int round) {
+        String groupId = groupId(kind, PHASE_IDLE, round);
+        Map<String, Object> settings = settings(kind, PHASE_IDLE, round, groupId);
+        ThreadCpu cpu = new ThreadCpu(Thread.currentThread(), clientId(kind, PHASE_IDLE, round), groupId);
+        try (Consumer<byte[], byte[]> consumer = kind.create(settings, options.heartbeatIntervalMs)) {
+            consumer.subscribe(List.of(TOPIC_IDLE));
+            awaitAssignment(consumer, PARTITIONS);
+            // Let positions resolve and the first fetches go out before measuring.
+            long settle = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+            while (System.nanoTime() < settle) {
+                consumer.poll(Duration.ofMillis(200));
+            }
+            Map<Long, Long> before = cpu.snapshot();
+            long t0 = System.nanoTime();
+            long end = t0 + TimeUnit.SECONDS.toNanos(options.idleSeconds);
+            while (System.nanoTime() < end) {
+                long left = (end - System.nanoTime()) / 1_000_000;
+                consumer.poll(Duration.ofMillis(Math.max(1, Math.min(options.idlePollMs, left))));
+            }
+            long wall = System.nanoTime() - t0;
+            long cpuNanos = ThreadCpu.between(before, cpu.snapshot());
+            return Map.of("idle.cpu_ms_per_s", (cpuNanos / 1e6) / (wall / 1e9));
+        }
+    }
+
+    private void awaitAssignment(Consumer<byte[], byte[]> consumer, int expected) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (consumer.assignment().size() < expected) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("no assignment within 60 s: " + consumer.assignment());
+            }
+            consumer.poll(Duration.ofMillis(100));
+        }
+    }
+
+    /** poll(100 ms) return times of a subscribed consumer whose bootstrap address has nothing listening. */
+    private Map<String, Double> unreachable(ConsumerKind kind, int round) throws Exception {
+        String groupId = groupId(kind, PHASE_UNREACHABLE, round);
+        Map<String, Object> settings = settings(kind, PHASE_UNREACHABLE, round, groupId);
+        settings.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, "127.0.0.1:" + BrokerProcess.freePort());
+        Stats.Samples samples = new Stats.Samples();
+        Consumer<byte[], byte[]> consumer = kind.create(settings, options.heartbeatIntervalMs);
+        try {
+            consumer.subscribe(List.of("bench-unreachable"));
+            for (int i = 0; i < options.unreachablePolls; i++) {
+                long t0 = System.nanoTime();
+                consumer.poll(Duration.ofMillis(100));
+                samples.add((System.nanoTime() - t0) / 1e6);
+            }
+        } finally {
+            closeQuietly(consumer, Duration.ofSeconds(1), kind, round, PHASE_UNREACHABLE);
+        }
+        double[] times = samples.toArray();
+        return Map.of("unreachable.poll_p50_ms", Stats.percentile(times, 50),
+                "unreachable.poll_p99_ms", Stats.percentile(times, 99),
+                "unreachable.poll_max_ms", Stats.max(times));
+    }
+
+    /**
+     * Gaps between heartbeat answers (seen as steps of the heartbeat-total metric, sampled every ms by
+     * another thread) while the application processes slowly and calls commitAsync many times per poll.
+     */
+    private Map<String, Double> heartbeat(ConsumerKind kind, int round) throws Exception {
+        String groupId = groupId(kind, PHASE_HEARTBEAT, round);
+        Map<String, Object> settings = settings(kind, PHASE_HEARTBEAT, round, groupId);
+        settings.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 100);
+        AtomicReference<Metric> heartbeats = new AtomicReference<>();
+        Stats.Samples answerTimes = new Stats.Samples();
+        long refused = 0;
+        double interval = options.heartbeatIntervalMs;
+        double measureStartMs = Double.NaN;
+        double measureEndMs = Double.NaN;
+        Consumer<byte[], byte[]> consumer = kind.create(settings, options.heartbeatIntervalMs);
+        Thread sampler = null;
+        try {
+            consumer.subscribe(List.of(TOPIC_100));
+            awaitAssignment(consumer, PARTITIONS);
+            Metric total = findMetric(consumer, "heartbeat-total");
+            if (total == null) {
+                throw new IllegalStateException("no heartbeat-total metric");
+            }
+            heartbeats.set(total);
+            sampler = new Thread(() -> {
+                double last = metricValue(heartbeats.get());
+                while (!Thread.currentThread().isInterrupted()) {
+                    double now = metricValue(heartbeats.get());
+                    if (now != last) {
+                        long at = System.nanoTime();
+                        synchronized (answerTimes) {
+                            answerTimes.add(at / 1e6);
+                        }
+                        last = now;
+                    }
+                    LockSupport.parkNanos(500_000);
+                }
+            }, "bench-heartbeat-sampler");
+            sampler.setDaemon(true);
+            sampler.start();
+
+            AtomicLong commitErrors = new AtomicLong();
+            measureStartMs = System.nanoTime() / 1e6;
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(options.heartbeatSeconds);
+            while (System.nanoTime() < end) {
+                consumer.poll(Duration.ofMillis(100));
+                Thread.sleep(options.slowProcessingMs);
+                for (int i = 0; i < options.commitsPerPoll; i++) {
+                    try {
+                        consumer.commitAsync((offsets, e) -> {
+                            if (e != null) {
+                                commitErrors.incrementAndGet();
+                            }
+                        });
+                    } catch (RuntimeException e) {
+                        refused++;
+                    }
+                }
+            }
+            measureEndMs = System.nanoTime() / 1e6;
+            if (kind == ConsumerKind.LANES) {
+                Metric lanesInterval = findMetric(consumer, "heartbeat-interval-ms");
+                if (lanesInterval != null) {
+                    interval = metricValue(lanesInterval);
+                }
+            }
+        } finally {
+            if (sampler != null) {
+                sampler.interrupt();
+                sampler.join(1_000);
+            }
+            closeQuietly(consumer, Duration.ofSeconds(5), kind, round, PHASE_HEARTBEAT);
+        }
+        double[] times;
+        synchronized (answerTimes) {
+            times = answerTimes.toArray();
+        }
+        // A gap still open at the end (or no answer at all) is a lower bound of a real gap: it counts
+        // when it is longer than every completed gap, so that a starved heartbeat is not hidden.
+        Stats.Samples gapSamples = new Stats.Samples();
+        double longest = 0;
+        for (int i = 1; i < times.length; i++) {
+            double gap = times[i] - times[i - 1];
+            gapSamples.add(gap);
+            longest = Math.max(longest, gap);
+        }
+        double openGap = measureEndMs - (times.length == 0 ? measureStartMs : times[times.length - 1]);
+        if (openGap > longest) {
+            gapSamples.add(openGap);
+            if (times.length < 2) {
+                notes.add(String.format("round %d heartbeat %s: %d heartbeat answer(s) in %d s; the gap is a lower bound",
+                        round + 1, kind.key(), times.length, options.heartbeatSeconds));
+            }
+        }
+        double[] gaps = gapSamples.toArray();
+        Map<String, Double> result = new LinkedHashMap<>();
+        result.put("heartbeat.interval_ms", interval);
+        result.put("heartbeat.gap_p50_ms", Stats.percentile(gaps, 50));
+        result.put("heartbeat.gap_p99_ms", Stats.percentile(gaps, 99));
+        result.put("heartbeat.gap_max_ms", Stats.max(gaps));
+        result.put("heartbeat.commits_refused", (double) refused);
+        return result;
+    }
+
+    /**
+     * Heap held by fetched data while a slow listener reads a large backlog: for Lanes the peak of its
+     * fetch-buffer-bytes metric; for all three, heap retained after a full GC minus the baseline.
+     */
+    private Map<String, Double> heap(ConsumerKind kind, int round) throws Exception {
+        MemoryMXBean memory = ManagementFactory.getMemoryMXBean();
+        Map<String, Object> settings = settings(kind, PHASE_HEAP, round, null);
+        System.gc();
+        System.gc();
+        long baseline = memory.getHeapMemoryUsage().getUsed();
+        double retainedMax = 0;
+        AtomicLong bufferMax = new AtomicLong(-1);
+        Thread sampler = null;
+        Consumer<byte[], byte[]> consumer = kind.create(settings, options.heartbeatIntervalMs);
+        try {
+            List<TopicPartition> partitions = partitions(TOPIC_1K);
+            consumer.assign(partitions);
+            consumer.seekToBeginning(partitions);
+            Metric bufferBytes = findMetric(consumer, "fetch-buffer-bytes");
+            if (bufferBytes != null) {
+                sampler = new Thread(() -> {
+                    while (!Thread.currentThread().isInterrupted()) {
+                        long value = (long) metricValue(bufferBytes);
+                        bufferMax.accumulateAndGet(value, Math::max);
+                        LockSupport.parkNanos(5_000_000);
+                    }
+                }, "bench-heap-sampler");
+                sampler.setDaemon(true);
+                sampler.start();
+            }
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(options.heapSeconds);
+            long nextGc = System.nanoTime() + TimeUnit.SECONDS.toNanos(1);
+            while (System.nanoTime() < end) {
+                ConsumerRecords<byte[], byte[]> records = consumer.poll(Duration.ofMillis(100));
+                if (!records.isEmpty()) {
+                    Thread.sleep(HEAP_PROCESSING_MS);
+                }
+                records = null;
+                if (System.nanoTime() >= nextGc) {
+                    System.gc();
+                    retainedMax = Math.max(retainedMax, (memory.getHeapMemoryUsage().getUsed() - baseline) / MB);
+                    nextGc = System.nanoTime() + TimeUnit.SECONDS.toNanos(1);
+                }
+            }
+        } finally {
+            if (sampler != null) {
+                sampler.interrupt();
+                sampler.join(1_000);
+            }
+            closeQuietly(consumer, Duration.ofSeconds(5), kind, round, PHASE_HEAP);
+        }
+        Map<String, Double> result = new LinkedHashMap<>();
+        result.put("heap.fetch_buffer_max_mb", bufferMax.get() < 0 ? Double.NaN : bufferMax.get() / MB);
+        result.put("heap.retained_max_mb", retainedMax);
+        return result;
+    }
+
+    /** Closes within the timeout; a failing close (pending commits timing out) is noted, not fatal. */
+    private void closeQuietly(Consumer<byte[], byte[]> consumer, Duration timeout, ConsumerKind kind, int round, String phase) {
+        try {
+            consumer.close(CloseOptions.timeout(timeout));
+        } catch (RuntimeException e) {
+            notes.add(String.format("round %d %s %s: close failed: %s%s", round + 1, phase, kind.key(), e,
+                    e.getCause() == null ? "" : " (" + e.getCause() + ")"));
+        }
+    }
+
+    private static Metric findMetric(Consumer<byte[], byte[]> consumer, String name) {
+        for (Map.Entry<MetricName, ? extends Metric> entry : consumer.metrics().entrySet()) {
+            MetricName metricName = entry.getKey();
+            if (metricName.name().equals(name) && (metricName.group().equals("lanes-consumer-metrics")
+                    || metricName.group().equals("consumer-coordinator-metrics"))) {
+                return entry.getValue();
+            }
+        }
+        return null;
+    }
+
+    private static double metricValue(Metric metric) {
+        Object value = metric.metricValue();
+        return value instanceof Number number ? number.doubleValue() : Double.NaN;
+    }
+
+    // ------------------------------------------------------------------ output
+
+    String table() {
+        List<ConsumerKind> kinds = options.consumers;
+        boolean hasClassic = kinds.contains(ConsumerKind.CLASSIC);
+        List<String> header = new ArrayList<>(List.of("Metric", "Unit"));
+        for (ConsumerKind kind : kinds) {
+            header.add(kind.label());
+        }
+        if (hasClassic) {
+            for (ConsumerKind kind : kinds) {
+                if (kind != ConsumerKind.CLASSIC) {
+                    header.add(kind.label() + "/Classic");
+                }
+            }
+        }
+        List<List<String>> rows = new ArrayList<>();
+        for (MetricDef metric : METRICS) {
+            Map<ConsumerKind, List<Double>> byKind = values.get(metric.key());
+            if (byKind.values().stream().allMatch(List::isEmpty)) {
+                continue;
+            }
+            List<String> row = new ArrayList<>(List.of(metric.label(), metric.unit()));
+            for (ConsumerKind kind : kinds) {
+                row.add(format(Stats.median(byKind.get(kind))));
+            }
+            if (hasClassic) {
+                double classic = Stats.median(byKind.get(ConsumerKind.CLASSIC));
+                for (ConsumerKind kind : kinds) {
+                    if (kind != ConsumerKind.CLASSIC) {
+                        double ratio = Stats.median(byKind.get(kind)) / classic;
+                        row.add(Double.isNaN(ratio) || Double.isInfinite(ratio) ? "n/a" : String.format(Locale.ROOT, "%.2fx", ratio));
+                    }
+                }
+            }
+            rows.add(row);
+        }
+        int[] widths = new int[header.size()];
+        for (int i = 0; i < widths.length; i++) {
+            widths[i] = header.get(i).length();
+            for (List<String> row : rows) {
+                widths[i] = Math.max(widths[i], row.get(i).length());
+            }
+        }
+        StringBuilder out = new StringBuilder();
+        out.append(String.format(Locale.ROOT, "Medians of %d round(s), %,d records per throughput set; %s%n",
+                options.rounds, options.records, machine()));
+        appendRow(out, header, widths);
+        StringBuilder rule = new StringBuilder("|");
+        for (int i = 0; i < widths.length; i++) {
+            rule.append(i < 2 ? ":" + "-".repeat(widths[i] + 1) : "-".repeat(widths[i] + 1) + ":").append('|');
+        }
+        out.append(rule).append('\n');
+        for (List<String> row : rows) {
+            appendRow(out, row, widths);
+        }
+        for (String note : notes) {
+            out.append("note: ").append(note).append('\n');
+        }
+        return out.toString();
+    }
+
+    private static void appendRow(StringBuilder out, List<String> cells, int[] widths) {
+        out.append('|');
+        for (int i = 0; i < cells.size(); i++) {
+            String cell = cells.get(i);
+            out.append(' ').append(i < 2 ? pad(cell, widths[i]) : padLeft(cell, widths[i])).append(" |");
+        }
+        out.append('\n');
+    }
+
+    private static String pad(String text, int width) {
+        return text + " ".repeat(width - text.length());
+    }
+
+    private static String padLeft(String text, int width) {
+        return " ".repeat(width - text.length()) + text;
+    }
+
+    static String format(double value) {
+        if (Double.isNaN(value)) {
+            return "n/a";
+        }
+        double abs = Math.abs(value);
+        if (abs >= 1000) {
+            return String.format(Locale.ROOT, "%,.0f", value);
+        }
+        if (abs >= 100) {
+            return String.format(Locale.ROOT, "%.1f", value);
+        }
+        if (abs >= 1) {
+            return String.format(Locale.ROOT, "%.2f", value);
+        }
+        return String.format(Locale.ROOT, "%.3f", value);
+    }
+
+    private static String machine() {
+        Runtime runtime = Runtime.getRuntime();
+        return String.format(Locale.ROOT, "%d CPUs, %s %s, Java %s, max heap %d MB", runtime.availableProcessors(),
+                System.getProperty("os.name"), System.getProperty("os.arch"), System.getProperty("java.version"),
+                runtime.maxMemory() / (1024 * 1024));
+    }
+
+    private void writeJson(Path output, Instant started, String table) throws Exception {
+        Map<String, Object> root = new LinkedHashMap<>();
+        root.put("started", started.toString());
+        root.put("finished", Instant.now().toString());
+        root.put("machine", machine());
+        Map<String, Object> opts = new LinkedHashMap<>();
+        opts.put("rounds", options.rounds);
+        opts.put("records", options.records);
+        opts.put("quick", options.quick);
+        opts.put("latencyRate", options.latencyRate);
+        opts.put("latencySeconds", options.latencySeconds);
+        opts.put("idleSeconds", options.idleSeconds);
+        opts.put("idlePollMs", options.idlePollMs);
+        opts.put("unreachablePolls", options.unreachablePolls);
+        opts.put("heartbeatSeconds", options.heartbeatSeconds);
+        opts.put("heartbeatIntervalMs", options.heartbeatIntervalMs);
+        opts.put("commitsPerPoll", options.commitsPerPoll);
+        opts.put("slowProcessingMs", options.slowProcessingMs);
+        opts.put("heapSeconds", options.heapSeconds);
+        opts.put("heapProcessingMs", HEAP_PROCESSING_MS);
+        opts.put("consumers", options.consumers.stream().map(ConsumerKind::key).toList());
+        opts.put("phases", options.phases);
+        root.put("options", opts);
+        root.put("brokerSettings", brokerSettings);
+        List<Map<String, Object>> metrics = new ArrayList<>();
+        for (MetricDef metric : METRICS) {
+            Map<ConsumerKind, List<Double>> byKind = values.get(metric.key());
+            Map<String, Object> entry = new LinkedHashMap<>();
+            entry.put("key", metric.key());
+            entry.put("label", metric.label());
+            entry.put("unit", metric.unit());
+            entry.put("better", metric.higherIsBetter() ? "higher" : "lower");
+            if (metric.note() != null) {
+                entry.put("note", metric.note());
+            }
+            Map<String, Object> perRound = new LinkedHashMap<>();
+            Map<String, Object> medians = new LinkedHashMap<>();
+            Map<String, Object> ratios = new LinkedHashMap<>();
+            double classic = byKind.containsKey(ConsumerKind.CLASSIC) ? Stats.median(byKind.get(ConsumerKind.CLASSIC)) : Double.NaN;
+            for (Map.Entry<ConsumerKind, List<Double>> kindValues : byKind.entrySet()) {
+                String key = kindValues.getKey().key();
+                perRound.put(key, kindValues.getValue().stream().map(ConsumerBenchmark::jsonNumber).toList());
+                double median = Stats.median(kindValues.getValue());
+                medians.put(key, jsonNumber(median));
+                ratios.put(key, jsonNumber(median / classic));
+            }
+            entry.put("values", perRound);
+            entry.put("median", medians);
+            entry.put("ratioToClassic", ratios);
+            metrics.add(entry);
+        }
+        root.put("metrics", metrics);
+        root.put("notes", notes);
+        root.put("table", table);
+        Files.createDirectories(output.toAbsolutePath().getParent());
+        new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(output.toFile(), root);
+    }
+
+    private static Object jsonNumber(Double value) {
+        return value == null || value.isNaN() || value.isInfinite() ? null : value;
+    }
+
+    /** target/benchmark-results.json of this module (next to the jar or the classes directory). */
+    private Path outputPath() {
+        if (options.output != null) {
+            return options.output;
+        }
+        try {
+            Path location = Path.of(ConsumerBenchmark.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+            Path target = location.getParent();
+            if (target != null && target.getFileName() != null && target.getFileName().toString().equals("target")) {
+                return target.resolve("benchmark-results.json");
+            }
+        } catch (URISyntaxException | RuntimeException ignored) {
+            // fall through
+        }
+        return Path.of("target", "benchmark-results.json");
+    }
+
+    private static String brief(Map<String, Double> measured) {
+        StringBuilder out = new StringBuilder();
+        measured.forEach((key, value) -> out.append(key.substring(key.indexOf('.') + 1)).append('=').append(format(value)).append(' '));
+        return out.toString().trim();
+    }
+
+    private static void log(String format, Object... args) {
+        System.out.printf(Locale.ROOT, "[%tT] %s%n", System.currentTimeMillis(), String.format(Locale.ROOT, format, args));
+        System.out.flush();
+    }
+}

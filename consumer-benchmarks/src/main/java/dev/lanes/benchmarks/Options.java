@@ -1,0 +1,138 @@
+package dev.lanes.benchmarks;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/** Command-line options of {@link ConsumerBenchmark}. */
+public final class Options {
+
+    public int rounds = 3;
+    public long records = 2_000_000;
+    public boolean quick;
+    public int latencyRate = 5_000;
+    public int latencySeconds = 10;
+    public int idleSeconds = 10;
+    public int idlePollMs = 1_000;
+    public int unreachablePolls = 50;
+    public int heartbeatSeconds = 30;
+    public int heartbeatIntervalMs = 3_000;
+    public int commitsPerPoll = 100;
+    public int slowProcessingMs = 20;
+    public int heapSeconds = 20;
+    public int phaseTimeoutSeconds = 300;
+    public List<ConsumerKind> consumers = new ArrayList<>(List.of(ConsumerKind.values()));
+    public List<String> phases = new ArrayList<>(ConsumerBenchmark.ALL_PHASES);
+    public Path output;
+
+    static final String USAGE = String.join("\n",
+            "Usage: ConsumerBenchmark [options]",
+            "  --rounds N             rounds; each round runs every phase for every consumer, order rotated (default 3)",
+            "  --records N            records per throughput data set, 100 B and 1 KB (default 2000000)",
+            "  --quick                smoke run: 1 round, 50000 records, a few seconds per phase",
+            "  --latency-rate N       records/s produced in the latency phase (default 5000)",
+            "  --latency-seconds N    length of the latency phase (default 10, the first second is warm-up)",
+            "  --idle-seconds N       length of the idle-CPU measurement (default 10)",
+            "  --idle-poll-ms N       poll timeout of the idle consumer's loop (default 1000)",
+            "  --unreachable-polls N  poll(100 ms) calls against an unreachable broker (default 50)",
+            "  --heartbeat-seconds N  length of the heartbeat phase (default 30)",
+            "  --heartbeat-interval-ms N  heartbeat interval: classic heartbeat.interval.ms and the broker's",
+            "                         group.consumer.heartbeat.interval.ms (default 3000)",
+            "  --commits-per-poll N   commitAsync calls after each poll in the heartbeat phase (default 100)",
+            "  --slow-processing-ms N sleep after each poll in the heartbeat and heap phases (default 20)",
+            "  --heap-seconds N       length of the fetched-data heap phase (default 20)",
+            "  --phase-timeout-seconds N  hard bound of one phase run; the process exits if it is passed (default 300)",
+            "  --consumers LIST       comma-separated subset of " + String.join(",", ConsumerKind.names()),
+            "  --phases LIST          comma-separated subset of " + String.join(",", ConsumerBenchmark.ALL_PHASES),
+            "  --output FILE          JSON results (default <module>/target/benchmark-results.json)");
+
+    public static Options parse(String... args) {
+        Options options = new Options();
+        Map<String, String> explicit = new LinkedHashMap<>();
+        for (int i = 0; i < args.length; i++) {
+            String arg = args[i];
+            if (arg.equals("--quick")) {
+                options.quick = true;
+                continue;
+            }
+            if (arg.equals("--help") || arg.equals("-h")) {
+                throw new IllegalArgumentException(USAGE);
+            }
+            String value;
+            int eq = arg.indexOf('=');
+            if (eq > 0) {
+                value = arg.substring(eq + 1);
+                arg = arg.substring(0, eq);
+            } else {
+                if (i + 1 >= args.length) {
+                    throw new IllegalArgumentException("missing value for " + arg + "\n" + USAGE);
+                }
+                value = args[++i];
+            }
+            explicit.put(arg, value);
+        }
+        if (options.quick) {
+            options.rounds = 1;
+            options.records = 50_000;
+            options.latencyRate = 1_000;
+            options.latencySeconds = 3;
+            options.idleSeconds = 3;
+            options.unreachablePolls = 20;
+            options.heartbeatSeconds = 8;
+            options.heartbeatIntervalMs = 1_000;
+            options.heapSeconds = 4;
+            options.phaseTimeoutSeconds = 60;
+        }
+        explicit.forEach(options::set);
+        return options;
+    }
+
+    private void set(String name, String value) {
+        switch (name) {
+            case "--rounds" -> rounds = positive(name, value);
+            case "--records" -> records = Long.parseLong(value.replace("_", ""));
+            case "--latency-rate" -> latencyRate = positive(name, value);
+            case "--latency-seconds" -> latencySeconds = positive(name, value);
+            case "--idle-seconds" -> idleSeconds = positive(name, value);
+            case "--idle-poll-ms" -> idlePollMs = positive(name, value);
+            case "--unreachable-polls" -> unreachablePolls = positive(name, value);
+            case "--heartbeat-seconds" -> heartbeatSeconds = positive(name, value);
+            case "--heartbeat-interval-ms" -> heartbeatIntervalMs = positive(name, value);
+            case "--commits-per-poll" -> commitsPerPoll = positive(name, value);
+            case "--slow-processing-ms" -> slowProcessingMs = positive(name, value);
+            case "--heap-seconds" -> heapSeconds = positive(name, value);
+            case "--phase-timeout-seconds" -> phaseTimeoutSeconds = positive(name, value);
+            case "--output" -> output = Path.of(value);
+            case "--consumers" -> {
+                consumers = new ArrayList<>();
+                for (String kind : value.split(",")) {
+                    consumers.add(ConsumerKind.valueOf(kind.trim().toUpperCase(Locale.ROOT)));
+                }
+            }
+            case "--phases" -> {
+                phases = new ArrayList<>();
+                for (String phase : value.split(",")) {
+                    if (!ConsumerBenchmark.ALL_PHASES.contains(phase.trim())) {
+                        throw new IllegalArgumentException("unknown phase " + phase + "\n" + USAGE);
+                    }
+                    phases.add(phase.trim());
+                }
+            }
+            default -> throw new IllegalArgumentException("unknown option " + name + "\n" + USAGE);
+        }
+        if (records < 1) {
+            throw new IllegalArgumentException("--records must be positive");
+        }
+    }
+
+    private static int positive(String name, String value) {
+        int parsed = Integer.parseInt(value.replace("_", ""));
+        if (parsed < 1) {
+            throw new IllegalArgumentException(name + " must be positive, was " + value);
+        }
+        return parsed;
+    }
+}

@@ -1,0 +1,17 @@
+package dev.lanes.benchmarks.jmh;
+
+import dev.lanes.consumer.internals.events.ApplicationEvent;
+import dev.lanes.consumer.internals.events.ApplicationEventHandler;
+
+/** An event that does nothing when dispatched: the lanes carry it, nothing handles it. */
+final class BenchEvent extends ApplicationEvent<Void> {
+
+    BenchEvent() {
+        super(Long.MAX_VALUE);
+    }
+
+    @Override
+    public void dispatch(ApplicationEventHandler handler) {
+        // nothing: only the hand-off is measured
+    }
+}
