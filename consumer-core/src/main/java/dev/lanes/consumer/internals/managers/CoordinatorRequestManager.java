@@ -81,6 +81,9 @@ public final class CoordinatorRequestManager implements RequestManager {
             log.debug("Found group coordinator {} for group {}", node, groupId);
         } else {
             backoff.onFailure(clock.milliseconds());
+            if (error instanceof dev.lanes.consumer.ConsumerClosedException) {
+                return; // discarded at close: nothing failed
+            }
             if (!(error instanceof RetriableException)) {
                 // Authorization or an unsupported broker: retrying cannot help, the waiting operations fail.
                 log.warn("FindCoordinator for group {} failed: {}", groupId, error.toString());

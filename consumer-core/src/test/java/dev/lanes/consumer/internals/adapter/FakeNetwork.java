@@ -193,7 +193,17 @@ public final class FakeNetwork implements Network {
     public OutboundRequest<FetchSessions.FetchResult> fetchRequest(int nodeId,
                                                                   Map<TopicPartition, FetchSessions.PartitionFetch> partitions,
                                                                   FetchSessions.FetchLimits limits) {
-        throw new UnsupportedOperationException("engine tests do not fetch");
+        fetches.add(new java.util.LinkedHashMap<>(partitions));
+        return new OutboundRequest<>("Fetch", null, (response, version) -> {
+            throw new UnsupportedOperationException("fake fetches are completed by the test");
+        });
+    }
+
+    private final List<Map<TopicPartition, FetchSessions.PartitionFetch>> fetches = new java.util.ArrayList<>();
+
+    /** The partitions and offsets of every Fetch request built, in order. */
+    public List<Map<TopicPartition, FetchSessions.PartitionFetch>> fetches() {
+        return fetches;
     }
 
     @Override

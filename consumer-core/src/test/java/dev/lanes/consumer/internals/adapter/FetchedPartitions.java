@@ -1,0 +1,25 @@
+package dev.lanes.consumer.internals.adapter;
+
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.compress.Compression;
+import org.apache.kafka.common.record.MemoryRecords;
+import org.apache.kafka.common.record.SimpleRecord;
+
+import java.util.List;
+
+/** Fetch answers for engine tests, built without a broker. */
+public final class FetchedPartitions {
+
+    private FetchedPartitions() {
+    }
+
+    /** One partition's answer holding {@code count} records from {@code fetchOffset} on. */
+    public static FetchedPartition records(TopicPartition partition, long fetchOffset, int count) {
+        SimpleRecord[] records = new SimpleRecord[count];
+        for (int i = 0; i < count; i++) {
+            records[i] = new SimpleRecord(("v" + i).getBytes());
+        }
+        MemoryRecords memory = MemoryRecords.withRecords(fetchOffset, Compression.NONE, records);
+        return new FetchedPartition(partition, fetchOffset, fetchOffset + count, fetchOffset + count, 0, memory, List.of());
+    }
+}

@@ -1,0 +1,106 @@
+package dev.lanes.consumer.internals.managers;
+
+import dev.lanes.consumer.internals.adapter.FakeNetwork;
+import dev.lanes.consumer.internals.adapter.FetchSessions;
+import dev.lanes.consumer.internals.adapter.FetchedPartition;
+import dev.lanes.consumer.internals.adapter.FetchedPartitions;
+import dev.lanes.consumer.internals.engine.FetchBuffer;
+import dev.lanes.consumer.internals.engine.ManualClock;
+import dev.lanes.consumer.internals.metrics.LanesConsumerMetrics;
+import dev.lanes.consumer.internals.state.OffsetResetStrategy;
+import dev.lanes.consumer.internals.state.SubscriptionState;
+import org.apache.kafka.common.IsolationLevel;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.metrics.Metrics;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class FetchRequestManagerTest {
+
+    private static final TopicPartition P0 = new TopicPartition("topic", 0);
+    private static final TopicPartition P1 = new TopicPartition("topic", 1);
+
+    private final ManualClock clock = new ManualClock(10_000);
+    private final LanesConsumerMetrics metrics = new LanesConsumerMetrics(new Metrics(), "test-client");
+    private final SubscriptionState subscriptions = new SubscriptionState(OffsetResetStrategy.EARLIEST);
+    private final FakeNetwork network = new FakeNetwork();
+    private final FetchBuffer buffer = new FetchBuffer(1024 * 1024, () -> { });
+    private final FetchRequestManager fetches = new FetchRequestManager(clock, network, subscriptions, buffer, metrics,
+            new FetchRequestManager.FetchConfig(1, 50 * 1024 * 1024, 500, 1024 * 1024, IsolationLevel.READ_UNCOMMITTED,
+                    null, 30_000, 100));
+
+    @AfterEach
+    void closeMetrics() {
+        metrics.close();
+    }
+
+    @Test
+    void aPartitionWithDataWaitingIsFetchedOnFromWhereThatDataEnds() {
+        assignAtZero();
+        UnsentRequest<?> first = onlyRequest(fetches.poll(clock.milliseconds()));
+        assertThat(offsets(network.fetches().get(0))).isEqualTo(Map.of(P0, 0L, P1, 0L));
+
+        complete(first, FetchedPartitions.records(P0, 0, 5));
+        assertThat(buffer.isBuffered(P0)).isTrue();
+
+        onlyRequest(fetches.poll(clock.milliseconds()));
+        // The next fetch is as wide as the first: P0 continues after the five records still waiting.
+        assertThat(offsets(network.fetches().get(1))).isEqualTo(Map.of(P0, 5L, P1, 0L));
+    }
+
+    @Test
+    void anAnswerForAPositionThatWasSeekedAwayFromIsDropped() {
+        assignAtZero();
+        UnsentRequest<?> first = onlyRequest(fetches.poll(clock.milliseconds()));
+        complete(first, FetchedPartitions.records(P0, 0, 5));
+        UnsentRequest<?> second = onlyRequest(fetches.poll(clock.milliseconds()));
+
+        // The application seeks P0 while the chained fetch is in flight, and drops what was buffered.
+        subscriptions.seek(P0, 100, Optional.empty());
+        buffer.drop(List.of(P0));
+        complete(second, FetchedPartitions.records(P0, 5, 5));
+
+        assertThat(buffer.isBuffered(P0)).isFalse();
+        onlyRequest(fetches.poll(clock.milliseconds()));
+        assertThat(offsets(network.fetches().get(2))).containsEntry(P0, 100L);
+    }
+
+    @Test
+    void oneFetchPerBrokerIsInFlight() {
+        assignAtZero();
+        onlyRequest(fetches.poll(clock.milliseconds()));
+        assertThat(fetches.poll(clock.milliseconds()).requests()).isEmpty();
+    }
+
+    private void assignAtZero() {
+        subscriptions.assignFromUser(List.of(P0, P1));
+        subscriptions.seek(P0, 0, Optional.empty());
+        subscriptions.seek(P1, 0, Optional.empty());
+    }
+
+    private static UnsentRequest<?> onlyRequest(PollResult result) {
+        assertThat(result.requests()).hasSize(1);
+        return result.requests().get(0);
+    }
+
+    @SuppressWarnings("unchecked")
+    private static void complete(UnsentRequest<?> request, FetchedPartition... data) {
+        Map<TopicPartition, FetchedPartition> byPartition = new java.util.LinkedHashMap<>();
+        for (FetchedPartition fetched : data) {
+            byPartition.put(fetched.partition(), fetched);
+        }
+        ((UnsentRequest<FetchSessions.FetchResult>) request).complete(new FetchSessions.FetchResult(byPartition, Map.of()), null);
+    }
+
+    private static Map<TopicPartition, Long> offsets(Map<TopicPartition, FetchSessions.PartitionFetch> fetch) {
+        Map<TopicPartition, Long> offsets = new java.util.HashMap<>();
+        fetch.forEach((partition, spec) -> offsets.put(partition, spec.offset()));
+        return offsets;
+    }
+}
