@@ -1058,19 +1058,22 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
             }
             closed = true;
             long deadlineMs = clock.deadlineAfter(timeout.toMillis());
+            // The last part of the budget is kept for the background thread to discard what is left, log it and
+            // release its sockets, so that all of that happens before close returns, even with the broker down.
+            long workDeadlineMs = deadlineMs - Math.min(CLOSE_SHUTDOWN_RESERVE_MS, timeout.toMillis() / 4);
             invokeCompletedCommitCallbacks();
             if (networkThread.state() == LoopState.RUNNING) {
                 if (subscriptions.hasGroupSubscription()) {
                     try {
-                        releaseGroupPartitions(deadlineMs);
+                        releaseGroupPartitions(workDeadlineMs);
                     } catch (RuntimeException e) {
                         log.warn("A rebalance callback threw while the consumer was closing", e);
                     }
-                    leaveGroup(deadlineMs);
+                    leaveGroup(workDeadlineMs);
                 } else {
-                    commitOnClose(deadlineMs);
+                    commitOnClose(workDeadlineMs);
                 }
-                CloseEvent closeEvent = new CloseEvent(deadlineMs);
+                CloseEvent closeEvent = new CloseEvent(workDeadlineMs);
                 if (systemLane.offer(closeEvent)) {
                     networkThread.wakeup();
                     awaitQuietly(closeEvent.future(), deadlineMs);
@@ -1119,7 +1122,8 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
-            log.warn("Committing offsets {} on close failed: {}", offsets, e.getCause() == null ? e : e.getCause());
+            log.warn("Committing offsets {} on close failed: {}", offsets,
+                    String.valueOf(e.getCause() == null ? e : e.getCause()));
         }
     }
 
@@ -1136,6 +1140,7 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
     // ---------------------------------------------------------------- plumbing
 
     private static final long DEFAULT_CLOSE_TIMEOUT_MS = 30_000;
+    private static final long CLOSE_SHUTDOWN_RESERVE_MS = 200;
 
     private void acquireAndEnsureOpen() {
         threadGuard.acquire();

@@ -1,6 +1,9 @@
 package dev.lanes.sample;
 
+import dev.lanes.consumer.LanesConsumer;
 import dev.lanes.sample.listener.SampleListener;
+import dev.lanes.spring.LanesListenerContainer;
+import dev.lanes.spring.LanesListenerContainerRegistry;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -86,17 +89,40 @@ class SampleApplicationIT {
 
     @Test
     @Order(5)
-    void healthGoesDownWhenABackgroundThreadDies() {
+    void healthGoesDownWhenABackgroundThreadDiesAndUpAgainOnceTheConsumerIsReplaced() {
+        LanesListenerContainer container = app.context().getBean(LanesListenerContainerRegistry.class)
+                .container("sample").orElseThrow();
+        LanesConsumer<?, ?> dead = container.consumers().stream()
+                .filter(consumer -> consumer.clientId().equals("lanes-sample-sample-0"))
+                .findFirst().orElseThrow();
+        // Both members own partitions before one dies: the dead member's partitions only move once the broker
+        // expires its session (45 s), the other member's keep flowing meanwhile.
+        await().atMost(Duration.ofSeconds(30)).until(() -> container.consumers().size() == 2
+                && container.consumers().stream().noneMatch(consumer -> consumer.assignmentSnapshot().isEmpty()));
         Thread background = Thread.getAllStackTraces().keySet().stream()
                 .filter(thread -> thread.getName().equals("lanes-consumer-network-thread | lanes-sample-sample-0"))
                 .findFirst()
                 .orElseThrow(() -> new AssertionError("no background thread of consumer lanes-sample-sample-0"));
         background.interrupt();
+        // The container waits lanes.consumer.listener.replace-back-off (5 s) before replacing the consumer,
+        // and the failed consumer is reported until then.
         await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
             HttpResponse<String> health = get("/actuator/health");
             assertThat(health.statusCode()).isEqualTo(503);
             assertThat(health.body()).contains("\"DOWN\"").contains("lanes-sample-sample-0");
         });
+
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+            assertThat(container.consumers()).hasSize(2).doesNotContain(dead);
+            HttpResponse<String> health = get("/actuator/health");
+            assertThat(health.statusCode()).isEqualTo(200);
+            assertThat(health.body()).contains("\"status\":\"UP\"").contains("lanes-sample-sample-0");
+        });
+        SampleListener listener = app.context().getBean(SampleListener.class);
+        long processed = listener.processed();
+        await().atMost(Duration.ofSeconds(30)).until(() -> listener.processed() > processed + 500);
+        assertThat(Thread.getAllStackTraces().keySet()).extracting(Thread::getName)
+                .contains("lanes-consumer-network-thread | lanes-sample-sample-0");
     }
 
     private static HttpResponse<String> get(String path) throws IOException, InterruptedException {

@@ -30,6 +30,19 @@ public interface ConfigurableLanesListenerContainer extends LanesListenerContain
 
     ConsumerRebalanceListener getRebalanceListener();
 
+    /**
+     * Whether a consumer that failed (its background thread died) is closed and replaced by a fresh one after
+     * the {@linkplain #setReplaceBackOff(Duration) back-off}; without it the failed consumer's slot stays dead.
+     */
+    void setReplaceFailedConsumers(boolean replaceFailedConsumers);
+
+    boolean isReplaceFailedConsumers();
+
+    /** How long to wait between a consumer's failure and the creation of its replacement. */
+    void setReplaceBackOff(Duration replaceBackOff);
+
+    Duration getReplaceBackOff();
+
     /** Adds a consumer setting for this container's consumers only. */
     void setConsumerProperty(String key, Object value);
 }

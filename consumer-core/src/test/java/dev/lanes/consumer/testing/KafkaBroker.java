@@ -96,9 +96,12 @@ public final class KafkaBroker implements AutoCloseable {
     private static final Duration READY_TIMEOUT = Duration.ofSeconds(30);
 
     private final Path dataDir;
-    private final ControllerServer controller;
-    private final BrokerServer broker;
+    // Replaced by restart(); volatile so threads other than the restarting one see the new servers.
+    private volatile ControllerServer controller;
+    private volatile BrokerServer broker;
     private final TestFaultHandlers faultHandlers;
+    private final KafkaConfig config;
+    private final Map<String, Integer> listenerPorts;
     private final int port;
     private final TcpProxy proxy;
     private final int saslPort;
@@ -108,12 +111,14 @@ public final class KafkaBroker implements AutoCloseable {
     private KafkaProducer<byte[], byte[]> producer;
 
     private KafkaBroker(Path dataDir, ControllerServer controller, BrokerServer broker,
-                        TestFaultHandlers faultHandlers, int port, TcpProxy proxy,
-                        int saslPort, int sslPort, SelfSignedCertificate certificate) {
+                        TestFaultHandlers faultHandlers, KafkaConfig config, Map<String, Integer> listenerPorts,
+                        int port, TcpProxy proxy, int saslPort, int sslPort, SelfSignedCertificate certificate) {
         this.dataDir = dataDir;
         this.controller = controller;
         this.broker = broker;
         this.faultHandlers = faultHandlers;
+        this.config = config;
+        this.listenerPorts = Map.copyOf(listenerPorts);
         this.port = port;
         this.proxy = proxy;
         this.saslPort = saslPort;
@@ -288,6 +293,106 @@ public final class KafkaBroker implements AutoCloseable {
         return value;
     }
 
+    /**
+     * Restarts the node in place, like a broker process being restarted: shuts the broker and then the
+     * controller down (controlled shutdown, the same path as {@link #close()}), then starts new
+     * {@link SharedServer} / {@link ControllerServer} / {@link BrokerServer} instances from the same
+     * {@link KafkaConfig}, on the same data directory (not formatted again, so records, committed offsets
+     * and group state survive) and bound to the same ports of every listener (so clients, the
+     * {@link #proxy()} and {@link #admin()} reconnect to the address they know).
+     *
+     * <p>Approach: the in-process servers are not restartable objects (a stopped {@code SharedServer}
+     * is done), so new ones are built; only the ports are re-bound. The ports are bound explicitly
+     * (SO_REUSEADDR, as every NIO server socket on Linux/macOS), retrying briefly in case the old
+     * listener is still releasing its port. Clients see connection refused while the node is down.
+     * Returns once the broker is unfenced and leads every partition it holds a log for (including
+     * {@code __consumer_offsets}; the group coordinator may still be loading it, which clients retry).
+     *
+     * @return how long the node was down, from the start of the shutdown until ready again
+     */
+    public Duration restart() {
+        return restart(Duration.ZERO);
+    }
+
+    /** {@link #restart()} staying down for {@code downtime} between the shutdown and the start. */
+    public synchronized Duration restart(Duration downtime) {
+        long started = System.nanoTime();
+        List<TopicPartition> held = heldPartitions(broker);
+        shutdown(broker, controller);
+        long stopped = System.nanoTime();
+        if (!downtime.isZero()) {
+            sleep(downtime);
+        }
+        LoopbackSockets sockets = new LoopbackSockets();
+        try {
+            for (Map.Entry<String, Integer> listener : listenerPorts.entrySet()) {
+                sockets.bindAt(listener.getKey(), listener.getValue());
+            }
+            ControllerServer newController = null;
+            BrokerServer newBroker = null;
+            try {
+                Tuple2<MetaPropertiesEnsemble, BootstrapMetadata> logDirs = KafkaRaftServer.initializeLogDirs(config, log, "");
+                SharedServer sharedServer = newSharedServer(config, logDirs, faultHandlers, sockets);
+                newController = new ControllerServer(sharedServer, KafkaRaftServer.configSchema(), logDirs._2());
+                newBroker = new BrokerServer(sharedServer);
+                newController.startup();
+                newBroker.startup();
+            } catch (RuntimeException e) {
+                try {
+                    shutdown(newBroker, newController);
+                } catch (RuntimeException suppressed) {
+                    e.addSuppressed(suppressed);
+                }
+                throw e;
+            }
+            controller = newController;
+            broker = newBroker;
+        } catch (IOException | RuntimeException e) {
+            sockets.closeUnused();
+            throw new IllegalStateException("Kafka broker did not restart on " + listenerPorts, e);
+        }
+        long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
+        BrokerServer current = broker;
+        for (TopicPartition partition : held) {
+            while (!leads(current, partition)) {
+                if (System.nanoTime() > deadline) {
+                    throw new IllegalStateException("Partition " + partition + " is not led by the broker "
+                            + READY_TIMEOUT + " after the restart");
+                }
+                sleep(Duration.ofMillis(5));
+            }
+        }
+        long ready = System.nanoTime();
+        log.info("Kafka broker on {} restarted: stopped in {} ms, ready {} ms later ({} partitions led)",
+                bootstrapServers(), (stopped - started) / 1_000_000, (ready - stopped) / 1_000_000, held.size());
+        return Duration.ofNanos(ready - started);
+    }
+
+    private static List<TopicPartition> heldPartitions(BrokerServer broker) {
+        List<TopicPartition> partitions = new ArrayList<>();
+        scala.jdk.javaapi.CollectionConverters.asJava(broker.logManager().allLogs())
+                .forEach(unifiedLog -> partitions.add(unifiedLog.topicPartition()));
+        return partitions;
+    }
+
+    private static boolean leads(BrokerServer broker, TopicPartition topicPartition) {
+        Option<Partition> partition = broker.replicaManager().onlinePartition(topicPartition);
+        return partition.isDefined() && partition.get().isLeader();
+    }
+
+    private static SharedServer newSharedServer(KafkaConfig config, Tuple2<MetaPropertiesEnsemble, BootstrapMetadata> logDirs,
+                                                TestFaultHandlers faultHandlers, LoopbackSockets sockets) {
+        return new SharedServer(
+                config,
+                logDirs._1(),
+                Time.SYSTEM,
+                new Metrics(),
+                CompletableFuture.completedFuture(QuorumConfig.parseVoterConnections(config.quorumConfig().voters())),
+                QuorumConfig.parseBootstrapServers(config.quorumConfig().bootstrapServers()),
+                faultHandlers,
+                sockets);
+    }
+
     /** Stops the broker (and its proxy, clients and data), then fails if the broker reported a fault. */
     @Override
     public void close() {
@@ -297,7 +402,9 @@ public final class KafkaBroker implements AutoCloseable {
             Utils.closeQuietly(admin, "admin");
         }
         Utils.closeQuietly(proxy, "proxy");
-        shutdown(broker, controller);
+        synchronized (this) {
+            shutdown(broker, controller);
+        }
         deleteQuietly(dataDir);
         log.info("Kafka broker on {} stopped in {} ms", bootstrapServers(), (System.nanoTime() - started) / 1_000_000);
         faultHandlers.rethrowFirst();
@@ -444,15 +551,8 @@ public final class KafkaBroker implements AutoCloseable {
                 Tuple2<MetaPropertiesEnsemble, BootstrapMetadata> logDirs =
                         KafkaRaftServer.initializeLogDirs(config, log, "");
 
-                SharedServer sharedServer = new SharedServer(
-                        config,
-                        logDirs._1(),
-                        Time.SYSTEM,
-                        new Metrics(),
-                        CompletableFuture.completedFuture(QuorumConfig.parseVoterConnections(config.quorumConfig().voters())),
-                        QuorumConfig.parseBootstrapServers(config.quorumConfig().bootstrapServers()),
-                        faultHandlers,
-                        sockets);
+                Map<String, Integer> listenerPorts = sockets.ports();
+                SharedServer sharedServer = newSharedServer(config, logDirs, faultHandlers, sockets);
                 controller = new ControllerServer(sharedServer, KafkaRaftServer.configSchema(), logDirs._2());
                 broker = new BrokerServer(sharedServer);
                 // Controller first, as KafkaRaftServer does; broker startup returns once it is unfenced and accepting.
@@ -464,8 +564,8 @@ public final class KafkaBroker implements AutoCloseable {
                         saslPort < 0 ? "" : " (SASL_PLAINTEXT at " + LOOPBACK + ":" + saslPort + ")",
                         sslPort < 0 ? "" : " (SSL at " + LOOPBACK + ":" + sslPort + ")",
                         (System.nanoTime() - started) / 1_000_000);
-                return new KafkaBroker(dataDir, controller, broker, faultHandlers, internalPort, proxy,
-                        saslPort, sslPort, certificate);
+                return new KafkaBroker(dataDir, controller, broker, faultHandlers, config, listenerPorts,
+                        internalPort, proxy, saslPort, sslPort, certificate);
             } catch (Exception e) {
                 Utils.closeQuietly(proxy, "proxy");
                 try {
@@ -486,12 +586,38 @@ public final class KafkaBroker implements AutoCloseable {
      */
     private static final class LoopbackSockets implements ServerSocketFactory {
         private final Map<String, ServerSocketChannel> bound = new ConcurrentHashMap<>();
+        private final Map<String, Integer> ports = new LinkedHashMap<>();
 
         int bind(String listener) throws IOException {
             ServerSocketChannel channel = ServerSocketFactory.INSTANCE.openServerSocket(
                     listener, new InetSocketAddress(LOOPBACK, 0), -1, -1);
             bound.put(listener, channel);
-            return channel.socket().getLocalPort();
+            int port = channel.socket().getLocalPort();
+            ports.put(listener, port);
+            return port;
+        }
+
+        /** Binds {@code listener} to a given port again (for a restart), retrying while the old socket lets go of it. */
+        void bindAt(String listener, int port) throws IOException {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (true) {
+                try {
+                    bound.put(listener, ServerSocketFactory.INSTANCE.openServerSocket(
+                            listener, new InetSocketAddress(LOOPBACK, port), -1, -1));
+                    ports.put(listener, port);
+                    return;
+                } catch (IOException | RuntimeException e) { // the factory wraps a BindException in a KafkaException
+                    if (System.nanoTime() > deadline) {
+                        throw new IOException("Could not bind " + listener + " to " + LOOPBACK + ":" + port + " again", e);
+                    }
+                    sleep(Duration.ofMillis(50));
+                }
+            }
+        }
+
+        /** Every listener bound so far and its port. */
+        Map<String, Integer> ports() {
+            return Map.copyOf(ports);
         }
 
         @Override

@@ -129,6 +129,54 @@ class KafkaBrokerIT {
         }).isInstanceOf(ConnectException.class);
     }
 
+    @Test
+    void restartKeepsRecordsCommittedOffsetsAndPortsAndClientsReconnect() throws Exception {
+        KafkaBroker broker = BROKER.broker();
+        broker.createTopic("restarted", 1);
+        broker.produce("restarted", 0, 10, 20);
+        TopicPartition partition = new TopicPartition("restarted", 0);
+        String bootstrap = broker.bootstrapServers();
+        try (KafkaConsumer<byte[], byte[]> consumer = consumer(Map.of(
+                ConsumerConfig.GROUP_ID_CONFIG, "restarted-group",
+                ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
+                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false))) {
+            consumer.assign(List.of(partition));
+            assertThat(poll(consumer, 10, Duration.ofSeconds(15))).hasSize(10);
+            consumer.commitSync(Map.of(partition, new org.apache.kafka.clients.consumer.OffsetAndMetadata(7)));
+
+            Duration restart = broker.restart();
+            System.out.printf("KafkaBrokerIT: broker restarted in %d ms%n", restart.toMillis());
+
+            assertThat(broker.bootstrapServers()).isEqualTo(bootstrap);
+            // The same consumer reconnects to the same address; offsets and records survived.
+            assertThat(consumer.committed(java.util.Set.of(partition), Duration.ofSeconds(30)).get(partition).offset()).isEqualTo(7);
+            broker.produce("restarted", 0, 5, 20);
+            consumer.seek(partition, 0);
+            List<ConsumerRecord<byte[], byte[]>> records = poll(consumer, 15, Duration.ofSeconds(30));
+            assertThat(records).extracting(r -> r.offset()).containsExactlyElementsOf(
+                    java.util.stream.LongStream.range(0, 15).boxed().toList());
+        }
+    }
+
+    @Test
+    void restartKeepsTheProxiedSaslAndSslListenersOnTheirPorts() throws Exception {
+        try (KafkaBroker broker = KafkaBroker.builder().behindProxy().withSaslPlain().withSsl().start()) {
+            List<String> before = List.of(broker.bootstrapServers(), broker.proxiedBootstrapServers(),
+                    broker.saslBootstrapServers(), broker.sslBootstrapServers());
+            broker.restart();
+            assertThat(List.of(broker.bootstrapServers(), broker.proxiedBootstrapServers(),
+                    broker.saslBootstrapServers(), broker.sslBootstrapServers())).isEqualTo(before);
+            for (Map<String, Object> config : List.of(
+                    Map.<String, Object>of("bootstrap.servers", broker.proxiedBootstrapServers()),
+                    broker.saslClientConfig("alice", "alice-secret"),
+                    broker.sslClientConfig())) {
+                try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(config)) {
+                    assertThat(admin.describeCluster().nodes().get(30, java.util.concurrent.TimeUnit.SECONDS)).hasSize(1);
+                }
+            }
+        }
+    }
+
     private static KafkaConsumer<byte[], byte[]> consumer(Map<String, Object> overrides) {
         Map<String, Object> config = new HashMap<>();
         config.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, BROKER.broker().bootstrapServers());

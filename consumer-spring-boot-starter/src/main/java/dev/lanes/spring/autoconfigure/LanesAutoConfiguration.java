@@ -76,7 +76,8 @@ public class LanesAutoConfiguration {
             ObjectProvider<ConsumerRebalanceListener> rebalanceListeners, BeanFactory beanFactory) {
         LanesProperties.Listener listener = properties.getListener();
         DefaultLanesListenerContainerRegistry.ContainerSettings settings = new DefaultLanesListenerContainerRegistry.ContainerSettings(
-                listener.getConcurrency(), listener.getCommitMode(), properties.getPollTimeout(), properties.getShutdownTimeout());
+                listener.getConcurrency(), listener.getCommitMode(), properties.getPollTimeout(), properties.getShutdownTimeout(),
+                listener.isReplaceFailedConsumers(), listener.getReplaceBackOff());
         return new DefaultLanesListenerContainerRegistry(consumerFactory, settings, errorHandler,
                 customizers.orderedStream().toList(), rebalanceListeners::getIfUnique, beanFactory);
     }

@@ -200,6 +200,12 @@ public class LanesProperties {
         /** Dead-letter publishing of records that failed after their retries. */
         private final DeadLetter deadLetter = new DeadLetter();
 
+        /** Whether a listener container replaces a consumer whose background thread died with a fresh one (resuming from the group's committed offsets); when false, the failed consumer's slot stays dead and health stays DOWN. */
+        private boolean replaceFailedConsumers = true;
+
+        /** How long a listener container waits after a consumer failed before creating its replacement; health is DOWN meanwhile. */
+        private Duration replaceBackOff = Duration.ofSeconds(5);
+
         public int getConcurrency() {
             return concurrency;
         }
@@ -218,6 +224,22 @@ public class LanesProperties {
 
         public Retry getRetry() {
             return retry;
+        }
+
+        public boolean isReplaceFailedConsumers() {
+            return replaceFailedConsumers;
+        }
+
+        public void setReplaceFailedConsumers(boolean replaceFailedConsumers) {
+            this.replaceFailedConsumers = replaceFailedConsumers;
+        }
+
+        public Duration getReplaceBackOff() {
+            return replaceBackOff;
+        }
+
+        public void setReplaceBackOff(Duration replaceBackOff) {
+            this.replaceBackOff = replaceBackOff;
         }
 
         public DeadLetter getDeadLetter() {

@@ -1,6 +1,7 @@
 package dev.lanes.spring.listener;
 
 import dev.lanes.consumer.BackPressureException;
+import dev.lanes.consumer.ConsumerClosedException;
 import dev.lanes.consumer.LanesConsumer;
 import dev.lanes.spring.CommitMode;
 import dev.lanes.spring.ConfigurableLanesListenerContainer;
@@ -26,11 +27,21 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Runs {@code concurrency} Lanes consumers of one listener endpoint, each on its own thread named
  * {@code lanes-listener-<id>-<n>}. Offsets are committed after processing (per record or per poll),
  * processed offsets are committed synchronously when partitions are revoked and when the container stops.
+ * <p>
+ * When a slot's consumer fails while the container runs (its background thread died, so {@code poll} or a
+ * commit throws {@link ConsumerClosedException}, or anything unexpected escapes the slot's loop), the slot
+ * commits nothing further with it and closes it through the {@link LanesConsumerFactory}. With
+ * {@linkplain #setReplaceFailedConsumers(boolean) replacement} on (the default), the slot then waits the
+ * {@linkplain #setReplaceBackOff(Duration) back-off} (a stop ends the wait at once), creates a fresh consumer
+ * through the factory with the same settings and client id, subscribes it and carries on from the group's
+ * committed offsets. The failed consumer stays in {@link #consumers()} until its replacement runs, so the
+ * health indicator reports the listener DOWN meanwhile; without replacement it stays there and the slot stays dead.
  */
 public class DefaultLanesListenerContainer implements ConfigurableLanesListenerContainer {
 
@@ -52,6 +63,8 @@ public class DefaultLanesListenerContainer implements ConfigurableLanesListenerC
     private volatile boolean running;
     private volatile boolean pauseRequested;
     private volatile long stopDeadlineNanos;
+    private volatile boolean replaceFailedConsumers = true;
+    private volatile Duration replaceBackOff = Duration.ofSeconds(5);
 
     @SuppressWarnings("unchecked")
     public DefaultLanesListenerContainer(LanesListenerEndpoint endpoint, LanesConsumerFactory<?, ?> consumerFactory,
@@ -164,6 +177,34 @@ public class DefaultLanesListenerContainer implements ConfigurableLanesListenerC
         return rebalanceListener;
     }
 
+    /**
+     * Whether a slot whose consumer failed (its background thread died) gets a fresh consumer after the
+     * {@linkplain #setReplaceBackOff(Duration) back-off}; without it the slot stays dead. Default true.
+     */
+    @Override
+    public void setReplaceFailedConsumers(boolean replaceFailedConsumers) {
+        this.replaceFailedConsumers = replaceFailedConsumers;
+    }
+
+    @Override
+    public boolean isReplaceFailedConsumers() {
+        return replaceFailedConsumers;
+    }
+
+    /** How long a slot waits between the failure of its consumer and the creation of the replacement. Default 5 s. */
+    @Override
+    public void setReplaceBackOff(Duration replaceBackOff) {
+        if (replaceBackOff == null || replaceBackOff.isNegative()) {
+            throw new IllegalArgumentException("replaceBackOff must not be negative, was " + replaceBackOff);
+        }
+        this.replaceBackOff = replaceBackOff;
+    }
+
+    @Override
+    public Duration getReplaceBackOff() {
+        return replaceBackOff;
+    }
+
     @Override
     public void setConsumerProperty(String key, Object value) {
         consumerProperties.put(key, value);
@@ -185,11 +226,7 @@ public class DefaultLanesListenerContainer implements ConfigurableLanesListenerC
             List<Slot> created = new ArrayList<>();
             try {
                 for (int n = 0; n < concurrency; n++) {
-                    Map<String, Object> overrides = new HashMap<>(consumerProperties);
-                    overrides.put(ConsumerConfig.GROUP_ID_CONFIG, groupId);
-                    overrides.put(ConsumerConfig.CLIENT_ID_CONFIG, clientId(n));
-                    LanesConsumer<Object, Object> consumer = consumerFactory.createConsumer(id(), overrides);
-                    created.add(new Slot(n, consumer));
+                    created.add(new Slot(n, createConsumer(n)));
                 }
             } catch (RuntimeException e) {
                 created.forEach(slot -> consumerFactory.closeConsumer(id(), slot.consumer, Duration.ZERO));
@@ -203,6 +240,13 @@ public class DefaultLanesListenerContainer implements ConfigurableLanesListenerC
             }
             log.info("Started listener container {} (group {}, topics {}, {} consumer(s))", id(), groupId, topics(), created.size());
         }
+    }
+
+    private LanesConsumer<Object, Object> createConsumer(int n) {
+        Map<String, Object> overrides = new HashMap<>(consumerProperties);
+        overrides.put(ConsumerConfig.GROUP_ID_CONFIG, groupId);
+        overrides.put(ConsumerConfig.CLIENT_ID_CONFIG, clientId(n));
+        return consumerFactory.createConsumer(id(), overrides);
     }
 
     private String clientId(int n) {
@@ -220,8 +264,15 @@ public class DefaultLanesListenerContainer implements ConfigurableLanesListenerC
             }
             stopDeadlineNanos = System.nanoTime() + shutdownTimeout.toNanos();
             running = false;
+            lifecycleMonitor.notifyAll(); // ends the back-off of slots waiting to replace a failed consumer
         }
-        slots.forEach(slot -> slot.consumer.wakeup());
+        for (Slot slot : slots) {
+            try {
+                slot.consumer.wakeup();
+            } catch (RuntimeException e) {
+                log.debug("Could not wake up consumer {} of listener {}: {}", slot.consumer.clientId(), id(), e.toString());
+            }
+        }
     }
 
     @Override
@@ -271,6 +322,33 @@ public class DefaultLanesListenerContainer implements ConfigurableLanesListenerC
     // ------------------------------------------------------------------ the consumer threads
 
     private void run(Slot slot) {
+        while (true) {
+            Throwable failure = consume(slot);
+            if (failure == null) {
+                shutdown(slot);
+                return;
+            }
+            discardFailed(slot, failure);
+            if (!running) {
+                return;
+            }
+            if (!replaceFailedConsumers) {
+                log.error("Listener thread {} of container {} stops: its consumer {} failed and "
+                                + "lanes.consumer.listener.replace-failed-consumers is false", Thread.currentThread().getName(),
+                        id(), slot.consumer.clientId());
+                return;
+            }
+            if (!replace(slot)) {
+                return;
+            }
+        }
+    }
+
+    /**
+     * Runs the slot's consumer until the container stops (returns null) or the consumer fails while the
+     * container runs (returns why).
+     */
+    private Throwable consume(Slot slot) {
         LanesConsumer<Object, Object> consumer = slot.consumer;
         try {
             RebalanceAdapter adapter = new RebalanceAdapter(slot);
@@ -293,15 +371,93 @@ public class DefaultLanesListenerContainer implements ConfigurableLanesListenerC
                 if (!records.isEmpty()) {
                     process(slot, records);
                 }
+                failIfDead(slot);
             }
+            return null;
         } catch (WakeupException e) {
             if (running) {
                 log.warn("Listener thread {} woken up unexpectedly; stopping it", Thread.currentThread().getName(), e);
             }
+            return null;
         } catch (Throwable e) {
-            log.error("Listener thread {} of container {} failed; its consumer is closed", Thread.currentThread().getName(), id(), e);
-        } finally {
-            shutdown(slot);
+            if (!running && !(e instanceof ConsumerClosedException) && consumer.backgroundFailure().isEmpty()) {
+                log.warn("Listener thread {} of container {} failed while stopping", Thread.currentThread().getName(), id(), e);
+                return null;
+            }
+            return e;
+        }
+    }
+
+    /** The background thread may die while the listener works; commits would then fail quietly (async). */
+    private void failIfDead(Slot slot) {
+        Throwable failure = slot.consumer.backgroundFailure().orElse(null);
+        if (failure != null) {
+            throw new ConsumerClosedException("The consumer " + slot.consumer.clientId()
+                    + " is closed because its background thread died: " + failure, failure);
+        }
+    }
+
+    /** Closes a failed consumer through the factory without committing anything further with it. */
+    private void discardFailed(Slot slot, Throwable failure) {
+        slot.failed = true;
+        log.error("Listener thread {} of container {} failed; its consumer {} is closed{}", Thread.currentThread().getName(),
+                id(), slot.consumer.clientId(), running && replaceFailedConsumers
+                        ? " and will be replaced in " + replaceBackOff : "", failure);
+        if (!slot.processed.isEmpty()) {
+            log.warn("Listener {} commits nothing further with its failed consumer {} (last processed offsets {}, committed "
+                    + "unless their asynchronous commit was still in flight); work past the group's committed offsets is "
+                    + "consumed again", id(), slot.consumer.clientId(), slot.processed);
+        }
+        slot.processed.clear();
+        try {
+            // A consumer whose background thread died has nothing to flush; one that is still alive (the failure
+            // came from elsewhere) gets the usual time to leave its group.
+            consumerFactory.closeConsumer(id(), slot.consumer,
+                    slot.consumer.isBackgroundThreadAlive() ? remaining() : Duration.ZERO);
+        } catch (RuntimeException e) {
+            log.warn("Closing failed consumer {} of listener {} failed", slot.consumer.clientId(), id(), e);
+        }
+    }
+
+    /**
+     * Waits the back-off, then puts a fresh consumer in the slot; false when the container stopped (or the
+     * thread was interrupted) meanwhile or no consumer could be created. The failed consumer stays the
+     * slot's consumer until then, so that health reports it.
+     */
+    private boolean replace(Slot slot) {
+        long deadline = System.nanoTime() + replaceBackOff.toNanos();
+        synchronized (lifecycleMonitor) {
+            try {
+                long remaining;
+                while (running && (remaining = deadline - System.nanoTime()) > 0) {
+                    TimeUnit.NANOSECONDS.timedWait(lifecycleMonitor, remaining);
+                }
+            } catch (InterruptedException e) {
+                log.warn("Listener thread {} interrupted while waiting to replace its failed consumer; it stops",
+                        Thread.currentThread().getName());
+                return false;
+            }
+            if (!running) {
+                return false;
+            }
+            LanesConsumer<Object, Object> failed = slot.consumer;
+            LanesConsumer<Object, Object> replacement;
+            try {
+                replacement = createConsumer(slot.index);
+            } catch (RuntimeException e) {
+                log.error("Listener {} could not create a consumer to replace {}; the slot stays dead", id(),
+                        failed.clientId(), e);
+                return false;
+            }
+            slot.processed.clear();
+            slot.assigned.clear();
+            slot.revokedDuringBatch.clear();
+            slot.consumer = replacement;
+            slot.failed = false;
+            slot.replacements++;
+            log.info("Listener {} replaced its failed consumer {} (replacement {} of slot {})", id(), failed.clientId(),
+                    slot.replacements, slot.index);
+            return true;
         }
     }
 
@@ -382,6 +538,9 @@ public class DefaultLanesListenerContainer implements ConfigurableLanesListenerC
     }
 
     private void commitAsync(Slot slot, Map<TopicPartition, OffsetAndMetadata> offsets) {
+        if (slot.failed) {
+            return;
+        }
         try {
             slot.consumer.commitAsync(Map.copyOf(offsets), (committed, exception) -> {
                 if (exception != null) {
@@ -395,7 +554,7 @@ public class DefaultLanesListenerContainer implements ConfigurableLanesListenerC
     }
 
     private void commitSync(Slot slot, Map<TopicPartition, OffsetAndMetadata> offsets, Duration timeout) {
-        if (offsets.isEmpty()) {
+        if (offsets.isEmpty() || slot.failed) {
             return;
         }
         for (int attempt = 0; attempt < 2; attempt++) {
@@ -437,7 +596,9 @@ public class DefaultLanesListenerContainer implements ConfigurableLanesListenerC
     /** One consumer and its thread. */
     private static final class Slot {
         final int index;
-        final LanesConsumer<Object, Object> consumer;
+        volatile LanesConsumer<Object, Object> consumer;
+        volatile boolean failed;
+        int replacements;
         final Map<TopicPartition, OffsetAndMetadata> processed = new HashMap<>();
         final Set<TopicPartition> assigned = new java.util.HashSet<>();
         final Set<TopicPartition> revokedDuringBatch = new java.util.HashSet<>();

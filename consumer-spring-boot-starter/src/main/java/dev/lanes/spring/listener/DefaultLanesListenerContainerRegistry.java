@@ -31,7 +31,13 @@ public class DefaultLanesListenerContainerRegistry
         implements LanesListenerContainerRegistry, LanesListenerEndpointRegistrar, SmartLifecycle, DisposableBean {
 
     /** Container defaults from the {@code lanes.consumer.*} properties. */
-    public record ContainerSettings(int concurrency, CommitMode commitMode, Duration pollTimeout, Duration shutdownTimeout) {
+    public record ContainerSettings(int concurrency, CommitMode commitMode, Duration pollTimeout, Duration shutdownTimeout,
+                                    boolean replaceFailedConsumers, Duration replaceBackOff) {
+
+        /** Settings that replace failed consumers after 5 seconds. */
+        public ContainerSettings(int concurrency, CommitMode commitMode, Duration pollTimeout, Duration shutdownTimeout) {
+            this(concurrency, commitMode, pollTimeout, shutdownTimeout, true, Duration.ofSeconds(5));
+        }
     }
 
     private final LanesConsumerFactory<?, ?> consumerFactory;
@@ -74,6 +80,8 @@ public class DefaultLanesListenerContainerRegistry
         container.setCommitMode(settings.commitMode());
         container.setPollTimeout(settings.pollTimeout());
         container.setShutdownTimeout(settings.shutdownTimeout());
+        container.setReplaceFailedConsumers(settings.replaceFailedConsumers());
+        container.setReplaceBackOff(settings.replaceBackOff());
         container.setRebalanceListener(rebalanceListener(endpoint));
         customizers.forEach(customizer -> customizer.customize(container));
         if (containers.putIfAbsent(endpoint.id(), container) != null) {

@@ -2,8 +2,14 @@ package dev.lanes.spring.listener;
 
 import dev.lanes.consumer.testing.KafkaBroker;
 import dev.lanes.consumer.testing.KafkaBrokerExtension;
+import dev.lanes.consumer.LanesConsumer;
 import dev.lanes.spring.DeadLetterPublisher;
+import dev.lanes.spring.LanesConsumerFactory;
 import dev.lanes.spring.LanesListener;
+import dev.lanes.spring.LanesListenerContainer;
+import dev.lanes.spring.LanesListenerContainerRegistry;
+import dev.lanes.spring.actuate.ConsumerDescriptor;
+import dev.lanes.spring.actuate.LanesHealthIndicator;
 import dev.lanes.spring.autoconfigure.LanesAutoConfiguration;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -21,6 +27,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.springframework.boot.WebApplicationType;
 import org.springframework.boot.autoconfigure.ImportAutoConfiguration;
 import org.springframework.boot.builder.SpringApplicationBuilder;
+import org.springframework.boot.health.contributor.Status;
 import org.springframework.boot.test.system.CapturedOutput;
 import org.springframework.boot.test.system.OutputCaptureExtension;
 import org.springframework.context.ConfigurableApplicationContext;
@@ -35,6 +42,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.IntStream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -52,6 +60,9 @@ class LanesListenerIT {
     static final List<String> failingSeen = new CopyOnWriteArrayList<>();
     static final AtomicInteger failingAttempts = new AtomicInteger();
     static final List<String> poisonSeen = new CopyOnWriteArrayList<>();
+    static final List<String> replacedSeen = new CopyOnWriteArrayList<>();
+    static final List<String> stayDeadSeen = new CopyOnWriteArrayList<>();
+    static final List<String> backOffSeen = new CopyOnWriteArrayList<>();
 
     @Test
     void listenersReceiveRecordsCommitOnShutdownDeadLetterFailuresAndPoisonPills() throws Exception {
@@ -116,7 +127,151 @@ class LanesListenerIT {
                 .contains("[1,...,1048576]");
     }
 
+    @Test
+    void aConsumerWhoseBackgroundThreadDiesIsReplacedAndResumesFromTheCommittedOffsets() throws Exception {
+        KafkaBroker broker = BROKER.broker();
+        broker.createTopic("replaced", 1);
+        List<String> before = values("before-", 20);
+        List<String> after = values("after-", 10);
+        produce("replaced", before.toArray(String[]::new));
+
+        ConfigurableApplicationContext context = app(ReplaceApp.class, broker, "lanes.consumer.listener.replace-back-off=3s");
+        try {
+            LanesListenerContainerRegistry registry = context.getBean(LanesListenerContainerRegistry.class);
+            LanesListenerContainer container = registry.container("replaced").orElseThrow();
+            LanesHealthIndicator health = new LanesHealthIndicator(registry);
+            List<LanesConsumer<?, ?>> created = new CopyOnWriteArrayList<>();
+            List<LanesConsumer<?, ?>> closed = new CopyOnWriteArrayList<>();
+            context.getBean(LanesConsumerFactory.class).addListener(new LanesConsumerFactory.ConsumerLifecycleListener() {
+                @Override
+                public void consumerCreated(String listenerId, LanesConsumer<?, ?> consumer) {
+                    created.add(consumer);
+                }
+
+                @Override
+                public void consumerClosed(String listenerId, LanesConsumer<?, ?> consumer) {
+                    closed.add(consumer);
+                }
+            });
+            await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+                assertThat(replacedSeen).containsExactlyElementsOf(before);
+                assertThat(committed("replaced-group", "replaced")).isEqualTo(20);
+            });
+            LanesConsumer<?, ?> first = container.consumers().get(0);
+
+            backgroundThread(first.clientId()).interrupt();
+
+            // DOWN while the slot waits out the back-off, with the failed consumer still shown.
+            await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
+                assertThat(first.backgroundFailure()).isPresent();
+                assertThat(closed).contains(first);
+                assertThat(container.consumers()).containsExactly(first);
+                assertThat(health.health(true).getStatus()).isEqualTo(Status.DOWN);
+            });
+            // Then a fresh consumer, created (meters bound) through the factory, and UP again.
+            await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
+                assertThat(container.consumers()).hasSize(1).doesNotContain(first);
+                assertThat(created).containsExactly(container.consumers().get(0));
+                assertThat(ConsumerDescriptor.isBroken(container.consumers().get(0))).isFalse();
+                assertThat(health.health(true).getStatus()).isEqualTo(Status.UP);
+            });
+            assertThat(container.isRunning()).isTrue();
+            assertThat(container.consumers().get(0).clientId()).isEqualTo(first.clientId());
+            assertThat(threadNames()).contains("lanes-listener-replaced-0");
+
+            produce("replaced", after.toArray(String[]::new));
+            await().atMost(Duration.ofSeconds(60)).untilAsserted(() ->
+                    assertThat(replacedSeen).hasSize(before.size() + after.size()));
+            // Everything committed before the failure stayed consumed: nothing was delivered twice.
+            List<String> all = new ArrayList<>(before);
+            all.addAll(after);
+            assertThat(replacedSeen).containsExactlyElementsOf(all);
+        } finally {
+            context.close();
+        }
+        assertThat(committed("replaced-group", "replaced")).isEqualTo(30);
+    }
+
+    @Test
+    void withoutReplacementTheSlotOfAFailedConsumerStaysDead() throws Exception {
+        KafkaBroker broker = BROKER.broker();
+        broker.createTopic("stay-dead", 1);
+        produce("stay-dead", "d-1", "d-2", "d-3");
+
+        ConfigurableApplicationContext context = app(StayDeadApp.class, broker,
+                "lanes.consumer.listener.replace-failed-consumers=false",
+                "lanes.consumer.listener.replace-back-off=200ms");
+        try {
+            LanesListenerContainerRegistry registry = context.getBean(LanesListenerContainerRegistry.class);
+            LanesListenerContainer container = registry.container("stay-dead").orElseThrow();
+            await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+                assertThat(stayDeadSeen).containsExactly("d-1", "d-2", "d-3");
+                assertThat(committed("stay-dead-group", "stay-dead")).isEqualTo(3);
+            });
+            LanesConsumer<?, ?> first = container.consumers().get(0);
+
+            backgroundThread(first.clientId()).interrupt();
+
+            await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+                    assertThat(threadNames()).doesNotContain("lanes-listener-stay-dead-0"));
+            produce("stay-dead", "d-4");
+            Thread.sleep(2_000);
+            assertThat(stayDeadSeen).containsExactly("d-1", "d-2", "d-3");
+            assertThat(container.consumers()).containsExactly(first);
+            assertThat(new LanesHealthIndicator(registry).health(true).getStatus()).isEqualTo(Status.DOWN);
+        } finally {
+            context.close();
+        }
+        assertThat(committed("stay-dead-group", "stay-dead")).isEqualTo(3);
+    }
+
+    @Test
+    void stoppingTheContainerEndsTheBackOffBeforeAReplacementAtOnce() throws Exception {
+        KafkaBroker broker = BROKER.broker();
+        broker.createTopic("backoff", 1);
+        produce("backoff", "b-1");
+
+        ConfigurableApplicationContext context = app(BackOffApp.class, broker, "lanes.consumer.listener.replace-back-off=1m");
+        try {
+            LanesListenerContainer container = context.getBean(LanesListenerContainerRegistry.class).container("backoff").orElseThrow();
+            await().atMost(Duration.ofSeconds(30)).until(() -> backOffSeen.contains("b-1"));
+            LanesConsumer<?, ?> first = container.consumers().get(0);
+
+            backgroundThread(first.clientId()).interrupt();
+            await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(ConsumerDescriptor.isBroken(first)).isTrue());
+            Thread.sleep(1_000); // the listener thread has noticed and is waiting out the back-off
+
+            long started = System.nanoTime();
+            container.stop();
+            assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(3));
+            assertThat(container.isRunning()).isFalse();
+            assertThat(threadNames()).doesNotContain("lanes-listener-backoff-0");
+        } finally {
+            context.close();
+        }
+    }
+
+    private static Thread backgroundThread(String clientId) {
+        String name = "lanes-consumer-network-thread | " + clientId;
+        return Thread.getAllStackTraces().keySet().stream()
+                .filter(thread -> thread.getName().equals(name))
+                .findFirst()
+                .orElseThrow(() -> new AssertionError("no thread named " + name));
+    }
+
+    private static List<String> threadNames() {
+        return Thread.getAllStackTraces().keySet().stream().filter(Thread::isAlive).map(Thread::getName).toList();
+    }
+
+    private static List<String> values(String prefix, int count) {
+        return IntStream.rangeClosed(1, count).mapToObj(n -> prefix + n).toList();
+    }
+
     private static ConfigurableApplicationContext app(KafkaBroker broker, String... extra) {
+        return app(App.class, broker, extra);
+    }
+
+    private static ConfigurableApplicationContext app(Class<?> source, KafkaBroker broker, String... extra) {
         List<String> properties = new ArrayList<>(List.of(
                 "lanes.consumer.bootstrap-servers=" + broker.bootstrapServers(),
                 "lanes.consumer.auto-offset-reset=earliest",
@@ -124,7 +279,7 @@ class LanesListenerIT {
                 "lanes.consumer.shutdown-timeout=10s",
                 "lanes.consumer.value-deserializer=" + PoisonAwareDeserializer.class.getName()));
         properties.addAll(List.of(extra));
-        return new SpringApplicationBuilder(App.class)
+        return new SpringApplicationBuilder(source)
                 .web(WebApplicationType.NONE)
                 .properties(properties.toArray(String[]::new))
                 .run();
@@ -198,6 +353,54 @@ class LanesListenerIT {
         @Bean
         Listeners listeners() {
             return new Listeners();
+        }
+    }
+
+    @Configuration(proxyBeanMethods = false)
+    @ImportAutoConfiguration(LanesAutoConfiguration.class)
+    static class ReplaceApp {
+        @Bean
+        ReplacedListener replacedListener() {
+            return new ReplacedListener();
+        }
+    }
+
+    static class ReplacedListener {
+        @LanesListener(id = "replaced", topics = "replaced", groupId = "replaced-group")
+        void replaced(String value) {
+            replacedSeen.add(value);
+        }
+    }
+
+    @Configuration(proxyBeanMethods = false)
+    @ImportAutoConfiguration(LanesAutoConfiguration.class)
+    static class StayDeadApp {
+        @Bean
+        StayDeadListener stayDeadListener() {
+            return new StayDeadListener();
+        }
+    }
+
+    static class StayDeadListener {
+        @LanesListener(id = "stay-dead", topics = "stay-dead", groupId = "stay-dead-group")
+        void stayDead(String value) {
+            stayDeadSeen.add(value);
+        }
+    }
+
+    @Configuration(proxyBeanMethods = false)
+    @ImportAutoConfiguration(LanesAutoConfiguration.class)
+    static class BackOffApp {
+        @Bean
+        BackOffListener backOffListener() {
+            return new BackOffListener();
+        }
+    }
+
+    static class BackOffListener {
+        @LanesListener(id = "backoff", topics = "backoff", groupId = "backoff-group")
+        void backOff(String value) {
+            backOffSeen.add(value);
         }
     }
 

@@ -136,7 +136,9 @@ public final class HeartbeatRequestManager implements RequestManager {
         }
         backoff.onFailure(nowMs);
         nextHeartbeatMs = nowMs;
-        if (CoordinatorErrors.coordinatorLost(error)) {
+        if (error instanceof dev.lanes.consumer.ConsumerClosedException) {
+            log.debug("Heartbeat of member {} discarded at close", membership.memberId());
+        } else if (CoordinatorErrors.coordinatorLost(error)) {
             coordinator.markUnknown(error.getClass().getSimpleName());
             membership.requestHeartbeatAgain();
         } else if (error instanceof FencedMemberEpochException || error instanceof UnknownMemberIdException) {
