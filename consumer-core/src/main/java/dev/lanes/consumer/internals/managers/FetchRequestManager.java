@@ -86,7 +86,10 @@ public final class FetchRequestManager implements RequestManager {
         if (!enabled) {
             return PollResult.NOTHING;
         }
-        if (buffer.room() <= 0) {
+        // Fetching into a sliver of room would cost a request per few records: fetching waits until a useful
+        // amount is free again (a partition's worth, or a quarter of the bound if that is smaller).
+        long usefulRoom = Math.max(1, Math.min(config.partitionMaxBytes(), buffer.maxBytes() / 4));
+        if (buffer.room() < usefulRoom) {
             if (pausedSinceNanos < 0) {
                 pausedSinceNanos = clock.nanoseconds();
             }
@@ -97,7 +100,7 @@ public final class FetchRequestManager implements RequestManager {
             pausedSinceNanos = -1;
         }
         long room = buffer.room() - reservedBytes;
-        if (room <= 0) {
+        if (room < usefulRoom) {
             return PollResult.NOTHING; // fetches in flight may fill what is left; their responses wake us
         }
         Map<Node, Map<TopicPartition, FetchSessions.PartitionFetch>> byLeader = new LinkedHashMap<>();
