@@ -1127,9 +1127,9 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
         }
     }
 
-    private static void awaitQuietly(CompletableFuture<?> future, long deadlineMs) {
+    private void awaitQuietly(CompletableFuture<?> future, long deadlineMs) {
         try {
-            future.get(Math.max(0, deadlineMs - System.currentTimeMillis()), TimeUnit.MILLISECONDS);
+            future.get(Math.max(0, deadlineMs - clock.milliseconds()), TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (ExecutionException | java.util.concurrent.TimeoutException e) {

@@ -220,11 +220,6 @@ public final class KafkaNetwork implements Network {
         metadata.requestUpdate(false);
     }
 
-    /** How long until metadata wants a refresh; the NetworkClient sends it itself inside poll. */
-    public long timeToNextMetadataUpdate(long nowMs) {
-        return metadata.timeToNextUpdate(nowMs);
-    }
-
         @Override
     public void maybeThrowMetadataErrorInto(java.util.function.Consumer<RuntimeException> sink) {
         try {

@@ -139,11 +139,6 @@ public final class FetchCollector<K, V> {
         buffer.drop(partitions);
     }
 
-    /** Whether records are ready to be handed out without waiting. */
-    public boolean hasBufferedData() {
-        return current != null;
-    }
-
     /** Releases everything (close). */
     public void clear() {
         if (current != null) {

@@ -113,7 +113,7 @@ public final class CommitRequestManager implements RequestManager {
         }
         PendingCommit tail = commits.peekLast();
         boolean tailAcceptsMerge = tail != null && !sync && !tail.retryUntilDeadline && !tail.backoff.isInFlight()
-                && tail.priority == Priority.USER && (tail != commits.peekFirst() || !tail.backoff.isInFlight());
+                && tail.priority == Priority.USER;
         if (tailAcceptsMerge) {
             tail.offsets.putAll(offsets);
             tail.callers.add(future);
@@ -288,10 +288,5 @@ public final class CommitRequestManager implements RequestManager {
                     }));
         }
         return wait;
-    }
-
-    /** The default deadline of commits the consumer makes for itself. */
-    public long defaultDeadline(long nowMs) {
-        return nowMs + defaultApiTimeoutMs;
     }
 }
