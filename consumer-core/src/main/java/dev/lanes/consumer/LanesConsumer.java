@@ -225,7 +225,7 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
             Optional<CommitRequestManager> commits = coordinator.map(found -> new CommitRequestManager(groupId.get(), clock,
                     found, subscriptions, lanesMetrics, autoCommitEnabled,
                     config.getInt(ConsumerConfig.AUTO_COMMIT_INTERVAL_MS_CONFIG), retryBackoffMs, retryBackoffMaxMs,
-                    defaultApiTimeoutMs, isolationLevel == IsolationLevel.READ_COMMITTED));
+                    isolationLevel == IsolationLevel.READ_COMMITTED));
             OffsetsRequestManager offsets = new OffsetsRequestManager(clock, network, subscriptions, commits, lanesMetrics,
                     isolationLevel, requestTimeoutMs, retryBackoffMs, retryBackoffMaxMs, fetchBuffer::notifyStateChanged);
             TopicMetadataRequestManager topicMetadata = new TopicMetadataRequestManager(clock, lanesMetrics,

@@ -66,7 +66,6 @@ public final class CommitRequestManager implements RequestManager {
     private final long autoCommitIntervalMs;
     private final long retryBackoffMs;
     private final long retryBackoffMaxMs;
-    private final long defaultApiTimeoutMs;
     private final boolean requireStableOffsets;
 
     private final Deque<PendingCommit> commits = new ArrayDeque<>();
@@ -79,7 +78,7 @@ public final class CommitRequestManager implements RequestManager {
     public CommitRequestManager(String groupId, Clock clock, CoordinatorRequestManager coordinator,
                                 SubscriptionState subscriptions, LanesConsumerMetrics metrics,
                                 boolean autoCommitEnabled, long autoCommitIntervalMs, long retryBackoffMs,
-                                long retryBackoffMaxMs, long defaultApiTimeoutMs, boolean requireStableOffsets) {
+                                long retryBackoffMaxMs, boolean requireStableOffsets) {
         this.groupId = groupId;
         this.clock = clock;
         this.coordinator = coordinator;
@@ -89,7 +88,6 @@ public final class CommitRequestManager implements RequestManager {
         this.autoCommitIntervalMs = autoCommitIntervalMs;
         this.retryBackoffMs = retryBackoffMs;
         this.retryBackoffMaxMs = retryBackoffMaxMs;
-        this.defaultApiTimeoutMs = defaultApiTimeoutMs;
         this.requireStableOffsets = requireStableOffsets;
         this.nextAutoCommitMs = clock.milliseconds() + autoCommitIntervalMs;
         this.offsetFetches = new SharedLookups<>(metrics, retryBackoffMs, retryBackoffMaxMs);

@@ -51,7 +51,7 @@ class NetworkThreadTest {
     private final RequestSender sender = new RequestSender(network, metrics, 30_000);
     private final CoordinatorRequestManager coordinator = new CoordinatorRequestManager("group", clock, 100, 1_000, 30_000);
     private final CommitRequestManager commits = new CommitRequestManager("group", clock, coordinator, subscriptions,
-            metrics, false, 5_000, 100, 1_000, 60_000, false);
+            metrics, false, 5_000, 100, 1_000, false);
 
     @AfterEach
     void closeMetrics() {

@@ -41,7 +41,7 @@ class CommitRequestManagerTest {
     private final CoordinatorRequestManager coordinator = new CoordinatorRequestManager("group", clock,
             RETRY_BACKOFF_MS, RETRY_BACKOFF_MAX_MS, 30_000);
     private final CommitRequestManager commits = new CommitRequestManager("group", clock, coordinator, subscriptions,
-            metrics, false, 5_000, RETRY_BACKOFF_MS, RETRY_BACKOFF_MAX_MS, 60_000, false);
+            metrics, false, 5_000, RETRY_BACKOFF_MS, RETRY_BACKOFF_MAX_MS, false);
 
     @AfterEach
     void closeMetrics() {

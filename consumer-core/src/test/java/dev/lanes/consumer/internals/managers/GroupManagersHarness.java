@@ -59,7 +59,7 @@ final class GroupManagersHarness implements AutoCloseable {
 
     GroupManagersHarness(boolean autoCommit, Optional<String> instanceId) {
         commits = new CommitRequestManager("group", clock, coordinator, subscriptions, metrics, autoCommit, 5_000,
-                RETRY_BACKOFF_MS, RETRY_BACKOFF_MAX_MS, 60_000, false);
+                RETRY_BACKOFF_MS, RETRY_BACKOFF_MAX_MS, false);
         membership = new MembershipManager("group", instanceId, clock, subscriptions, network, commits, callbacks,
                 metrics, autoCommit, REBALANCE_TIMEOUT_MS);
         heartbeats = new HeartbeatRequestManager(clock, membership, coordinator, pollTracker, metrics,
