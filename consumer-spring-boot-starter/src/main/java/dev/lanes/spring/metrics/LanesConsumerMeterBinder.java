@@ -81,6 +81,8 @@ public final class LanesConsumerMeterBinder implements MeterBinder, AutoCloseabl
                 null, tags, v -> v.value("fetch-paused-ratio"));
         gauge(registry, "fetch.buffer.bytes", "Bytes of fetched data waiting for the application",
                 BaseUnits.BYTES, tags, v -> v.value("fetch-buffer-bytes"));
+        gauge(registry, "fetch.buffer.peak", "Most bytes of fetched data waiting for the application at once, in the client's metrics window",
+                BaseUnits.BYTES, tags, v -> v.value("fetch-buffer-bytes-peak"));
         gauge(registry, "fetch.buffer.bound", "Bound on fetched data waiting for the application",
                 BaseUnits.BYTES, tags, v -> v.value("fetch-buffer-max-bytes"));
         gauge(registry, "background.cpu.ratio", "CPU time of the background thread per second of wall time",
@@ -94,6 +96,8 @@ public final class LanesConsumerMeterBinder implements MeterBinder, AutoCloseabl
                 v -> v.value("heartbeat-interval-ms"));
         timeGauge(registry, "heartbeat.last.ago", "Time since the last heartbeat was answered (NaN before the first)",
                 v -> nonNegative(v.value("last-heartbeat-ms-ago")));
+        timeGauge(registry, "heartbeat.gap.max", "Longest time between consecutive answered group heartbeats",
+                v -> v.value("heartbeat-gap-max"));
         timeGauge(registry, "heartbeat.response.time.avg", "Average time from sending a group heartbeat to its response",
                 v -> v.value("heartbeat-response-time-avg"));
         timeGauge(registry, "heartbeat.response.time.max", "Longest time from sending a group heartbeat to its response",

@@ -186,6 +186,7 @@ public final class FetchRequestManager implements RequestManager {
                 chainedOffsets.put(partition, fetched.nextFetchOffset());
             }
         }
+        metrics.fetchBufferFilled(buffer.bytes());
         result.errors().forEach((partition, partitionError) -> {
             // An error at a chained offset is met again, and handled, once the application catches up.
             boolean chained = chainedOffsets.remove(partition) != null;

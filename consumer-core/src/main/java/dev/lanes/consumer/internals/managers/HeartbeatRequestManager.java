@@ -121,10 +121,14 @@ public final class HeartbeatRequestManager implements RequestManager {
                         membership.memberId(), error.toString());
             }
             membership.onLeft();
+            lastAnsweredMs = -1; // a later membership's first heartbeat is not a gap in this one
             return;
         }
         if (error == null) {
             backoff.onSuccess();
+            if (lastAnsweredMs >= 0) {
+                metrics.heartbeatGap(nowMs - lastAnsweredMs);
+            }
             lastAnsweredMs = nowMs;
             metrics.heartbeatAnswered(nowMs - sentAtMs);
             if (response.heartbeatIntervalMs() > 0) {

@@ -53,6 +53,8 @@ public final class LanesConsumerMetrics implements AutoCloseable {
     private final java.util.List<dev.lanes.consumer.QueueTimeObserver> queueTimeObservers =
             new java.util.concurrent.CopyOnWriteArrayList<>();
     private final Sensor heartbeatResponseTime;
+    private final Sensor heartbeatGap;
+    private final Sensor fetchBufferBytes;
     private final Sensor rebalances;
 
     public LanesConsumerMetrics(Metrics metrics, String clientId) {
@@ -94,6 +96,16 @@ public final class LanesConsumerMetrics implements AutoCloseable {
                 new Rate(new org.apache.kafka.common.metrics.stats.WindowedCount()));
         heartbeatResponseTime.add(metrics.metricName("heartbeat-total", GROUP, "Group heartbeats answered", tags),
                 new CumulativeCount());
+        heartbeatGap = metrics.sensor("lanes.heartbeat-gap");
+        heartbeatGap.add(metrics.metricName("heartbeat-gap-avg", GROUP,
+                "Average time between consecutive answered group heartbeats, in ms", tags), new Avg());
+        heartbeatGap.add(metrics.metricName("heartbeat-gap-max", GROUP,
+                "Longest time between consecutive answered group heartbeats, in ms; compare with heartbeat-interval-ms", tags),
+                new Max());
+        fetchBufferBytes = metrics.sensor("lanes.fetch-buffer-bytes");
+        fetchBufferBytes.add(metrics.metricName("fetch-buffer-bytes-peak", GROUP,
+                "Most bytes of fetched data waiting for the application at once (a gauge read now and then misses peaks)",
+                tags), new Max());
         rebalances = metrics.sensor("lanes.rebalances");
         rebalances.add(metrics.metricName("rebalance-total", GROUP, "Reconciliations of a new assignment completed", tags),
                 new CumulativeCount());
@@ -159,7 +171,7 @@ public final class LanesConsumerMetrics implements AutoCloseable {
         metrics.addMetric(metrics.metricName("heartbeat-interval-ms", GROUP,
                 "Heartbeat interval the group coordinator asked for", tags), (Gauge<Long>) (c, now) -> heartbeatIntervalMs.getAsLong());
         metrics.addMetric(metrics.metricName("last-heartbeat-ms-ago", GROUP,
-                "Time since the last heartbeat was answered, in ms (-1 before the first)", tags),
+                "Time since the last heartbeat was answered, in ms (-1 before the first of the current membership)", tags),
                 (Gauge<Long>) (c, now) -> lastHeartbeatMsAgo.getAsLong());
         metrics.addMetric(metrics.metricName("member-state", GROUP,
                 "State of the group member, as an ordinal of " + memberStates, tags), (Gauge<Long>) (c, now) -> memberStateOrdinal.getAsLong());
@@ -169,6 +181,16 @@ public final class LanesConsumerMetrics implements AutoCloseable {
 
     public void heartbeatAnswered(long responseTimeMs) {
         heartbeatResponseTime.record(responseTimeMs);
+    }
+
+    /** The time since the previous answered heartbeat of the same membership, when a heartbeat is answered. */
+    public void heartbeatGap(long gapMs) {
+        heartbeatGap.record(gapMs);
+    }
+
+    /** The bytes the fetch buffer holds right after fetched data was added to it. */
+    public void fetchBufferFilled(long bytes) {
+        fetchBufferBytes.record(bytes);
     }
 
     public void rebalanceCompleted(long nanos) {

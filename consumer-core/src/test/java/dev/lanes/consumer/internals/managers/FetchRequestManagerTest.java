@@ -55,6 +55,18 @@ class FetchRequestManagerTest {
     }
 
     @Test
+    void thePeakOfBufferedBytesOutlivesTheApplicationTakingThem() {
+        assignAtZero();
+        complete(onlyRequest(fetches.poll(clock.milliseconds())), FetchedPartitions.records(P0, 0, 5));
+        long held = buffer.bytes();
+        assertThat(held).isPositive();
+
+        buffer.release(buffer.next());
+        assertThat(buffer.bytes()).isZero();
+        assertThat(metrics.value("fetch-buffer-bytes-peak", Map.of())).isEqualTo((double) held);
+    }
+
+    @Test
     void anAnswerForAPositionThatWasSeekedAwayFromIsDropped() {
         assignAtZero();
         UnsentRequest<?> first = onlyRequest(fetches.poll(clock.milliseconds()));

@@ -9,6 +9,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 import static dev.lanes.consumer.internals.managers.GroupManagersHarness.MAX_POLL_INTERVAL_MS;
@@ -128,6 +129,7 @@ class HeartbeatRequestManagerTest {
         assertThat(h.subscriptions.assignedPartitions()).isEmpty();
         UnsentRequest<?> rejoin = h.nextHeartbeat();
         assertThat(h.membership.state()).isEqualTo(MemberState.JOINING);
+        h.pollTracker.polled(h.clock.milliseconds());
         assertThat(data(rejoin).memberEpoch()).isZero();
         assertThat(data(rejoin).instanceId()).isEqualTo("instance-1");
         complete(rejoin, h.response(4, 1_000, 1), null);
@@ -143,5 +145,26 @@ class HeartbeatRequestManagerTest {
         assertThat(h.membership.state()).as("a failed leave still leaves").isEqualTo(MemberState.UNSUBSCRIBED);
         h.clock.advance(60_000);
         assertThat(h.pollHeartbeats()).isEmpty();
+    }
+
+    @Test
+    void gapsBetweenAnswersAreMeasuredWithinOneMembership() {
+        h.joinStable(3_000, 0);
+        h.clock.advance(3_000);
+        UnsentRequest<?> late = h.nextHeartbeat();
+        h.clock.advance(250);
+        complete(late, h.responseWithoutAssignment(1, 3_000), null);
+        assertThat(h.metrics.value("heartbeat-gap-max", Map.of())).isEqualTo(3_250.0);
+
+        h.membership.leave();
+        complete(h.nextHeartbeat(), h.responseWithoutAssignment(-1, 3_000), null);
+        assertThat(h.membership.state()).isEqualTo(MemberState.UNSUBSCRIBED);
+        h.clock.advance(60_000);
+        h.subscribe();
+        assertThat(h.membership.state()).isEqualTo(MemberState.JOINING);
+        h.pollTracker.polled(h.clock.milliseconds());
+        complete(h.nextHeartbeat(), h.responseWithoutAssignment(1, 3_000), null);
+        assertThat(h.metrics.value("heartbeat-gap-max", Map.of()))
+                .as("the minute between leaving and joining again is not a heartbeat gap").isEqualTo(3_250.0);
     }
 }
