@@ -44,26 +44,31 @@ public class FetchBufferBenchmark {
 
     static final int PARTITIONS = 6;
 
-    /**
-     * Fetches of 6 partitions, each holding one batch of 100-byte records. FetchedPartition's constructor
-     * is package-private (only the adapter builds them), so it is called reflectively, once, in setup.
-     */
+    /** Fetches of 6 partitions, each holding one batch of 100-byte records. */
     static FetchedPartition[] fetches(int recordsPerFetch) {
+        FetchedPartition[] fetches = new FetchedPartition[PARTITIONS];
+        for (int p = 0; p < PARTITIONS; p++) {
+            SimpleRecord[] records = new SimpleRecord[recordsPerFetch];
+            for (int i = 0; i < recordsPerFetch; i++) {
+                records[i] = new SimpleRecord(System.currentTimeMillis(), null, new byte[100]);
+            }
+            fetches[p] = fetch(new TopicPartition("bench", p), MemoryRecords.withRecords(Compression.NONE, records),
+                    recordsPerFetch);
+        }
+        return fetches;
+    }
+
+    /**
+     * A fetched partition holding {@code records} from offset 0. FetchedPartition's constructor is
+     * package-private (only the adapter builds them), so it is called reflectively, in setup only.
+     */
+    static FetchedPartition fetch(TopicPartition partition, MemoryRecords records, long recordCount) {
         try {
             Constructor<FetchedPartition> constructor = FetchedPartition.class.getDeclaredConstructor(TopicPartition.class,
                     long.class, long.class, long.class, long.class, Records.class, List.class);
             constructor.setAccessible(true);
-            FetchedPartition[] fetches = new FetchedPartition[PARTITIONS];
-            for (int p = 0; p < PARTITIONS; p++) {
-                SimpleRecord[] records = new SimpleRecord[recordsPerFetch];
-                for (int i = 0; i < recordsPerFetch; i++) {
-                    records[i] = new SimpleRecord(System.currentTimeMillis(), null, new byte[100]);
-                }
-                MemoryRecords memoryRecords = MemoryRecords.withRecords(Compression.NONE, records);
-                fetches[p] = constructor.newInstance(new TopicPartition("bench", p), 0L, (long) recordsPerFetch,
-                        (long) recordsPerFetch, 0L, memoryRecords, List.<FetchResponseData.AbortedTransaction>of());
-            }
-            return fetches;
+            return constructor.newInstance(partition, 0L, recordCount, recordCount, 0L, records,
+                    List.<FetchResponseData.AbortedTransaction>of());
         } catch (ReflectiveOperationException e) {
             throw new IllegalStateException("FetchedPartition's constructor changed", e);
         }

@@ -89,22 +89,35 @@ public final class PartitionRecordsDecoder {
     public <K, V> List<ConsumerRecord<K, V>> take(int maxRecords,
                                                   Deserializer<K> keyDeserializer,
                                                   Deserializer<V> valueDeserializer) {
+        List<ConsumerRecord<K, V>> taken = new ArrayList<>();
+        takeInto(taken, maxRecords, keyDeserializer, valueDeserializer);
+        return taken;
+    }
+
+    /**
+     * As {@link #take}, appending to {@code into}, so that {@code poll()} builds each partition's list once
+     * instead of copying it. Returns how many records were appended.
+     */
+    public <K, V> int takeInto(List<ConsumerRecord<K, V>> into, int maxRecords,
+                               Deserializer<K> keyDeserializer,
+                               Deserializer<V> valueDeserializer) {
         if (maxRecords < 0) {
             throw new IllegalArgumentException("maxRecords must not be negative: " + maxRecords);
         }
         if (corruption != null) {
             throw corruption;
         }
-        List<ConsumerRecord<K, V>> taken = new ArrayList<>();
+        int taken = 0;
         try {
-            while (taken.size() < maxRecords) {
+            while (taken < maxRecords) {
                 if (pending == null) {
                     pending = nextReturnableRecord();
                     if (pending == null) {
                         break;
                     }
                 }
-                taken.add(toConsumerRecord(pending, keyDeserializer, valueDeserializer));
+                into.add(toConsumerRecord(pending, keyDeserializer, valueDeserializer));
+                taken++;
                 nextOffset = pending.offset() + 1;
                 lastEpoch = currentBatchEpoch;
                 pending = null;
@@ -116,11 +129,11 @@ public final class PartitionRecordsDecoder {
             }
         } catch (CorruptRecordException e) {
             corruption = e;
-            if (taken.isEmpty()) {
+            if (taken == 0) {
                 throw e;
             }
         } catch (RecordDeserializationException e) {
-            if (taken.isEmpty()) {
+            if (taken == 0) {
                 throw e;
             }
         }

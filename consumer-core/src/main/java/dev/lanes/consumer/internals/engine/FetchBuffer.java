@@ -86,6 +86,9 @@ public final class FetchBuffer {
 
     /** Puts a fetch back at the head (its partition was paused while it waited). */
     public void pushBack(Collection<FetchedPartition> partitions) {
+        if (partitions.isEmpty()) {
+            return;
+        }
         lock.lock();
         try {
             for (FetchedPartition partition : partitions) {

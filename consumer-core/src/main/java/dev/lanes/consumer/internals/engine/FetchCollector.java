@@ -72,9 +72,13 @@ public final class FetchCollector<K, V> {
                     continue;
                 }
                 long before = current.nextOffset();
-                List<ConsumerRecord<K, V>> taken;
+                List<ConsumerRecord<K, V>> partitionRecords = records.get(partition);
+                if (partitionRecords == null) {
+                    partitionRecords = new ArrayList<>(remaining);
+                }
+                int taken;
                 try {
-                    taken = current.take(remaining, keyDeserializer, valueDeserializer);
+                    taken = current.takeInto(partitionRecords, remaining, keyDeserializer, valueDeserializer);
                 } catch (RuntimeException e) {
                     if (records.isEmpty()) {
                         throw e;
@@ -84,11 +88,14 @@ public final class FetchCollector<K, V> {
                 }
                 long after = current.nextOffset();
                 if (after != before && subscriptions.advance(partition, before, after, current.lastEpoch())) {
-                    if (!taken.isEmpty()) {
-                        records.computeIfAbsent(partition, p -> new ArrayList<>()).addAll(taken);
-                        remaining -= taken.size();
+                    if (taken > 0) {
+                        records.putIfAbsent(partition, partitionRecords);
+                        remaining -= taken;
                     }
                     nextOffsets.put(partition, new OffsetAndMetadata(after, current.lastEpoch(), ""));
+                } else if (taken > 0) {
+                    // The position moved under these records (a reset): they are not the application's to see.
+                    partitionRecords.subList(partitionRecords.size() - taken, partitionRecords.size()).clear();
                 }
                 if (current.isDrained()) {
                     buffer.release(currentFetch);
