@@ -45,6 +45,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
+import static dev.lanes.consumer.testing.TestConsumers.consumerConfig;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
 
@@ -105,10 +106,7 @@ class BadInputIT {
     }
 
     private static Map<String, Object> config() {
-        Map<String, Object> config = new HashMap<>();
-        config.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, BROKER.broker().bootstrapServers());
-        config.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        config.put(ConsumerConfig.CLIENT_ID_CONFIG, "bad-input-" + IDS.incrementAndGet());
+        Map<String, Object> config = consumerConfig(BROKER.broker().bootstrapServers(), null, "bad-input-" + IDS.incrementAndGet());
         // Several records per poll, so a bad record can come after good ones in the same fetch.
         config.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 5);
         // Once at the log end a fetch long-polls; a seek's fetch waits for it. Short waits keep 25 seeks quick.

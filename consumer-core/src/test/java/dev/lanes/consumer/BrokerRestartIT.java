@@ -1,5 +1,7 @@
 package dev.lanes.consumer;
 
+import static dev.lanes.consumer.testing.TestConsumers.consumerConfig;
+import static dev.lanes.consumer.testing.TestConsumers.waitUntil;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.charset.StandardCharsets;
@@ -133,15 +135,15 @@ class BrokerRestartIT {
         List<Long> restartMillis = new ArrayList<>();
         for (int r = 1; r <= RESTARTS; r++) {
             int threshold = RECORDS * r / (RESTARTS + 1);
-            awaitTrue(() -> run.distinct.size() >= threshold, Duration.ofSeconds(30), "processed " + threshold);
+            waitUntil(Duration.ofSeconds(30), () -> run.distinct.size() >= threshold, "processed " + threshold);
             long start = System.nanoTime();
             long before = run.processedTotal.get();
             restartMillis.add(broker.restart(DOWNTIMES.get(r - 1)).toMillis());
             long end = System.nanoTime();
             restartWindows.add(new long[] {start, end});
             // Recovery: from the start of the restart until the group processes records again.
-            awaitTrue(() -> run.processedTotal.get() > before && run.lastProcessedNanos.get() > end,
-                    Duration.ofSeconds(30), "processing after restart " + r);
+            waitUntil(Duration.ofSeconds(30), () -> run.processedTotal.get() > before && run.lastProcessedNanos.get() > end,
+                    "processing after restart " + r);
             recoveryMillis.add((run.lastProcessedNanos.get() - start) / 1_000_000);
         }
 
@@ -149,7 +151,7 @@ class BrokerRestartIT {
         assertThat(producerDone).isTrue();
         assertThat(sendErrors).as("producer errors").isEmpty();
         assertThat(produced).hasSize(RECORDS);
-        awaitTrue(() -> run.distinct.keySet().containsAll(produced), Duration.ofSeconds(40), "every record processed");
+        waitUntil(Duration.ofSeconds(40), () -> run.distinct.keySet().containsAll(produced), "every record processed");
         // A little longer, so a late redelivery would be seen and counted.
         Thread.sleep(1_000);
         run.stop.set(true);
@@ -197,12 +199,8 @@ class BrokerRestartIT {
     }
 
     private static void consume(int member, String topic, String group, boolean autoCommit, Run run) {
-        Map<String, Object> config = new HashMap<>();
-        config.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, BROKER.broker().bootstrapServers());
-        config.put(ConsumerConfig.GROUP_ID_CONFIG, group);
+        Map<String, Object> config = consumerConfig(BROKER.broker().bootstrapServers(), group, group + "-" + member);
         config.put(ConsumerConfig.GROUP_PROTOCOL_CONFIG, "consumer");
-        config.put(ConsumerConfig.CLIENT_ID_CONFIG, group + "-" + member);
-        config.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         config.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, MAX_POLL_RECORDS);
         config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, autoCommit);
         config.put(ConsumerConfig.AUTO_COMMIT_INTERVAL_MS_CONFIG, AUTO_COMMIT_INTERVAL_MS);
@@ -268,16 +266,6 @@ class BrokerRestartIT {
             distinct.computeIfAbsent(value, v -> new AtomicInteger()).incrementAndGet();
             processedTotal.incrementAndGet();
             lastProcessedNanos.set(now);
-        }
-    }
-
-    private static void awaitTrue(java.util.function.BooleanSupplier condition, Duration timeout, String what) throws InterruptedException {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("Timed out after " + timeout + " waiting for: " + what);
-            }
-            Thread.sleep(20);
         }
     }
 

@@ -3,13 +3,9 @@ package dev.lanes.consumer;
 import dev.lanes.consumer.testing.KafkaBroker;
 import dev.lanes.consumer.testing.KafkaBrokerExtension;
 import dev.lanes.consumer.testing.TcpProxy.Cut;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
-import org.apache.kafka.common.Metric;
-import org.apache.kafka.common.MetricName;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.TimeoutException;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -18,13 +14,16 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
+import static dev.lanes.consumer.testing.TestConsumers.lanesMetricOrZero;
+import static dev.lanes.consumer.testing.TestConsumers.manualCommitConfig;
+import static dev.lanes.consumer.testing.TestConsumers.pollRecords;
+import static dev.lanes.consumer.testing.TestConsumers.requestsSent;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -51,40 +50,12 @@ class DeadlinesIT {
     }
 
     private static Map<String, Object> config(String group) {
-        Map<String, Object> config = new HashMap<>();
-        config.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, BROKER.broker().proxiedBootstrapServers());
-        config.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
-        config.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
-        config.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        config.put(ConsumerConfig.GROUP_ID_CONFIG, group);
-        config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-        config.put(ConsumerConfig.CLIENT_ID_CONFIG, group + "-client");
-        return config;
+        return manualCommitConfig(BROKER.broker().proxiedBootstrapServers(), group, group + "-client");
     }
 
     /** Polls until {@code count} records arrived (a first successful contact with broker and coordinator). */
     private static void pollUntil(LanesConsumer<String, String> consumer, int count) {
-        int received = 0;
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-        while (received < count && System.nanoTime() < deadline) {
-            received += consumer.poll(Duration.ofMillis(200)).count();
-        }
-        assertThat(received).isEqualTo(count);
-    }
-
-    static double metric(LanesConsumer<?, ?> consumer, String name, String group, Map<String, String> tags) {
-        for (Map.Entry<MetricName, ? extends Metric> entry : consumer.metrics().entrySet()) {
-            MetricName metricName = entry.getKey();
-            if (metricName.name().equals(name) && metricName.group().equals(group)
-                    && metricName.tags().entrySet().containsAll(tags.entrySet())) {
-                return ((Number) entry.getValue().metricValue()).doubleValue();
-            }
-        }
-        return 0.0;
-    }
-
-    private static double offsetCommitsSent(LanesConsumer<?, ?> consumer) {
-        return metric(consumer, "requests-sent-total", "lanes-consumer-metrics", Map.of("api", "OffsetCommit"));
+        assertThat(pollRecords(consumer, count, Duration.ofSeconds(20))).hasSize(count);
     }
 
     private static long millisSince(long startNanos) {
@@ -182,8 +153,8 @@ class DeadlinesIT {
             while (System.nanoTime() < until) {
                 consumer.poll(Duration.ofMillis(200));
             }
-            double sent = offsetCommitsSent(consumer);
-            double expiredUnsent = metric(consumer, "requests-expired-unsent-total", "lanes-consumer-metrics", Map.of());
+            double sent = requestsSent(consumer, "OffsetCommit");
+            double expiredUnsent = lanesMetricOrZero(consumer, "requests-expired-unsent-total");
             Map<TopicPartition, OffsetAndMetadata> committed = committedByBroker(group);
             System.out.printf("[DeadlinesIT] expired before first contact: commitSync(300)=%d ms, OffsetCommit sent=%.0f, "
                     + "requests-expired-unsent-total=%.0f, broker has %s%n", commitMs, sent, expiredUnsent, committed);
@@ -204,7 +175,7 @@ class DeadlinesIT {
         try (LanesConsumer<String, String> consumer = new LanesConsumer<>(config(group))) {
             consumer.assign(List.of(tp));
             pollUntil(consumer, 20);
-            double sentBefore = offsetCommitsSent(consumer);
+            double sentBefore = requestsSent(consumer, "OffsetCommit");
             broker.proxy().cut(Cut.BLACKHOLE);
             // Let the consumer notice the cut: its connection closes and the new one hangs before it is ready.
             // (A request written to the old socket before its deadline would count as sent, legitimately.)
@@ -220,7 +191,7 @@ class DeadlinesIT {
             while (System.nanoTime() < until) {
                 consumer.poll(Duration.ofMillis(200));
             }
-            double sent = offsetCommitsSent(consumer);
+            double sent = requestsSent(consumer, "OffsetCommit");
             Map<TopicPartition, OffsetAndMetadata> committed = committedByBroker(group);
             System.out.printf("[DeadlinesIT] expired after contact: commitSync(300)=%d ms, OffsetCommit sent before=%.0f "
                     + "after=%.0f, broker has %s%n", commitMs, sentBefore, sent, committed);
@@ -230,7 +201,7 @@ class DeadlinesIT {
             // The consumer still commits normally afterwards.
             consumer.commitSync(Map.of(tp, new OffsetAndMetadata(25)), Duration.ofSeconds(10));
             assertThat(committedByBroker(group).get(tp).offset()).isEqualTo(25);
-            assertThat(offsetCommitsSent(consumer)).isEqualTo(sentBefore + 1);
+            assertThat(requestsSent(consumer, "OffsetCommit")).isEqualTo(sentBefore + 1);
         }
     }
 

@@ -13,8 +13,6 @@ import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.Metric;
-import org.apache.kafka.common.MetricName;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.serialization.StringDeserializer;
@@ -35,6 +33,12 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
+import static dev.lanes.consumer.testing.TestConsumers.autoCommitConfig;
+import static dev.lanes.consumer.testing.TestConsumers.lanesMetric;
+import static dev.lanes.consumer.testing.TestConsumers.pollRecords;
+import static dev.lanes.consumer.testing.TestConsumers.produceToEveryPartition;
+import static dev.lanes.consumer.testing.TestConsumers.sleep;
+import static dev.lanes.consumer.testing.TestConsumers.waitUntil;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -48,7 +52,6 @@ class GroupLivenessIT {
     @RegisterExtension
     static final KafkaBrokerExtension BROKER = new KafkaBrokerExtension(KafkaBroker.builder().behindProxy());
 
-    private static final String METRICS = "lanes-consumer-metrics";
     private static final long STABLE = MemberState.STABLE.ordinal();
     private static final long STALE = MemberState.STALE.ordinal();
     private static final long FENCED = MemberState.FENCED.ordinal();
@@ -59,9 +62,8 @@ class GroupLivenessIT {
     void memberWhoseBatchesTakeThreeHeartbeatIntervalsKeepsItsMembership() {
         String topic = "slow-batches";
         BROKER.broker().createTopic(topic, 2);
-        BROKER.broker().produce(topic, 0, 100, 20);
-        BROKER.broker().produce(topic, 1, 100, 20);
-        Map<String, Object> config = config("slow-batches-group", "slow-batches", BROKER.broker().bootstrapServers());
+        produceToEveryPartition(BROKER.broker(), topic, 2, 100, 20);
+        Map<String, Object> config = autoCommitConfig(BROKER.broker().bootstrapServers(), "slow-batches-group", "slow-batches");
         config.put(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, 10_000);
         config.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 10);
         Callbacks callbacks = new Callbacks();
@@ -72,12 +74,12 @@ class GroupLivenessIT {
             int epoch = consumer.groupMetadata().generationId();
             List<String> samples = new ArrayList<>();
             for (int batch = 0; batch < 6; batch++) {
-                double before = metric(consumer, "heartbeat-total");
-                GroupRebalanceIT.sleep(1500); // processing: three heartbeat intervals
-                double after = metric(consumer, "heartbeat-total");
-                long state = (long) metric(consumer, "member-state");
+                double before = lanesMetric(consumer, "heartbeat-total");
+                sleep(1500); // processing: three heartbeat intervals
+                double after = lanesMetric(consumer, "heartbeat-total");
+                long state = (long) lanesMetric(consumer, "member-state");
                 samples.add(String.format("batch %d: heartbeats +%.0f while sleeping, state %s, last-heartbeat-ms-ago %.0f",
-                        batch, after - before, MemberState.values()[(int) state], metric(consumer, "last-heartbeat-ms-ago")));
+                        batch, after - before, MemberState.values()[(int) state], lanesMetric(consumer, "last-heartbeat-ms-ago")));
                 assertThat(after).as("heartbeat-total grows while the application sleeps (batch %d)", batch).isGreaterThan(before);
                 assertThat(state).as("member-state after batch %d", batch).isEqualTo(STABLE);
                 ConsumerRecords<String, String> records = consumer.poll(Duration.ofMillis(500));
@@ -98,9 +100,8 @@ class GroupLivenessIT {
         String topic = "poll-timeout";
         String group = "poll-timeout-group";
         BROKER.broker().createTopic(topic, 2);
-        BROKER.broker().produce(topic, 0, 20, 20);
-        BROKER.broker().produce(topic, 1, 20, 20);
-        Map<String, Object> config = config(group, "poll-timeout-a", BROKER.broker().bootstrapServers());
+        produceToEveryPartition(BROKER.broker(), topic, 2, 20, 20);
+        Map<String, Object> config = autoCommitConfig(BROKER.broker().bootstrapServers(), group, "poll-timeout-a");
         config.put(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, 2000);
         Callbacks callbacks = new Callbacks();
 
@@ -110,7 +111,7 @@ class GroupLivenessIT {
         AtomicBoolean stopOther = new AtomicBoolean();
         List<Throwable> otherErrors = new CopyOnWriteArrayList<>();
         Thread other = new Thread(() -> {
-            Map<String, Object> otherConfig = config(group, "poll-timeout-b", BROKER.broker().bootstrapServers());
+            Map<String, Object> otherConfig = autoCommitConfig(BROKER.broker().bootstrapServers(), group, "poll-timeout-b");
             try (LanesConsumer<String, String> b = new LanesConsumer<>(otherConfig, new StringDeserializer(), new StringDeserializer())) {
                 b.subscribe(List.of(topic), new ConsumerRebalanceListener() {
                     @Override
@@ -135,17 +136,17 @@ class GroupLivenessIT {
             consumer.subscribe(List.of(topic), callbacks);
             awaitRecords(consumer, 40, Duration.ofSeconds(20));
             other.start();
-            GroupRebalanceIT.waitUntil(Duration.ofSeconds(20), () -> {
+            waitUntil(Duration.ofSeconds(20), () -> {
                 consumer.poll(Duration.ofMillis(100));
                 return consumer.assignment().size() == 1 && otherAssigned.get() == 1;
             }, "both members own one partition");
             callbacks.clear();
 
             long start = System.nanoTime();
-            GroupRebalanceIT.sleep(3500);
+            sleep(3500);
             // Keep "processing" until the other member took everything (bounded), sampling our state.
-            long stateWhileAway = (long) metric(consumer, "member-state");
-            GroupRebalanceIT.waitUntil(Duration.ofSeconds(15), () -> otherAssigned.get() == 2, "the other member owns both partitions");
+            long stateWhileAway = (long) lanesMetric(consumer, "member-state");
+            waitUntil(Duration.ofSeconds(15), () -> otherAssigned.get() == 2, "the other member owns both partitions");
             long awayMs = (System.nanoTime() - start) / 1_000_000;
             System.out.printf("poll timeout: state after 3.5 s without poll=%s, other member had both partitions after %d ms%n",
                     MemberState.values()[(int) stateWhileAway], awayMs);
@@ -154,16 +155,15 @@ class GroupLivenessIT {
 
             // Next poll: partitions lost, then rejoin and consume again.
             long rejoinStart = System.nanoTime();
-            BROKER.broker().produce(topic, 0, 10, 20);
-            BROKER.broker().produce(topic, 1, 10, 20);
-            GroupRebalanceIT.waitUntil(Duration.ofSeconds(20), () -> {
+            produceToEveryPartition(BROKER.broker(), topic, 2, 10, 20);
+            waitUntil(Duration.ofSeconds(20), () -> {
                 consumer.poll(Duration.ofMillis(100));
                 return !consumer.assignment().isEmpty();
             }, "the member rejoins and gets a partition");
             long rejoinMs = (System.nanoTime() - rejoinStart) / 1_000_000;
             System.out.printf("poll timeout: callbacks after return=%s, rejoined with %s in %d ms, state %s%n",
                     callbacks.events, consumer.assignment(), rejoinMs,
-                    MemberState.values()[(int) metric(consumer, "member-state")]);
+                    MemberState.values()[(int) lanesMetric(consumer, "member-state")]);
             assertThat(callbacks.lost).as("onPartitionsLost on the next poll").hasSize(1);
             assertThat(callbacks.events.get(0)).startsWith("lost");
             assertThat(callbacks.revoked).isEmpty();
@@ -191,7 +191,7 @@ class GroupLivenessIT {
         String topic = "flood";
         String clientId = "flood-client";
         BROKER.broker().createTopic(topic, 3);
-        Map<String, Object> config = config("flood-group", clientId, BROKER.broker().bootstrapServers());
+        Map<String, Object> config = autoCommitConfig(BROKER.broker().bootstrapServers(), "flood-group", clientId);
         config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
         config.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 50);
         Callbacks callbacks = new Callbacks();
@@ -204,7 +204,7 @@ class GroupLivenessIT {
                         p.send(new ProducerRecord<>(topic, seq % 3, null, ("f" + seq).getBytes(StandardCharsets.US_ASCII)));
                     }
                     p.flush();
-                    GroupRebalanceIT.sleep(20);
+                    sleep(20);
                 }
             }
         }, "flood-producer");
@@ -213,9 +213,9 @@ class GroupLivenessIT {
             consumer.subscribe(List.of(topic), callbacks);
             producer.start();
             awaitRecords(consumer, 1, Duration.ofSeconds(20));
-            GroupRebalanceIT.waitUntil(Duration.ofSeconds(10), () -> {
+            waitUntil(Duration.ofSeconds(10), () -> {
                 consumer.poll(Duration.ofMillis(50));
-                return consumer.assignment().size() == 3 && metric(consumer, "member-state") == STABLE;
+                return consumer.assignment().size() == 3 && lanesMetric(consumer, "member-state") == STABLE;
             }, "stable with all partitions");
 
             // Sampler on its own thread: metrics() is not thread-confined.
@@ -224,19 +224,19 @@ class GroupLivenessIT {
             AtomicLong maxMsAgo = new AtomicLong();
             AtomicBoolean sawFenced = new AtomicBoolean();
             Thread sampler = new Thread(() -> {
-                double lastTotal = metric(consumer, "heartbeat-total");
+                double lastTotal = lanesMetric(consumer, "heartbeat-total");
                 long lastChange = System.nanoTime();
                 while (sampling.get()) {
-                    GroupRebalanceIT.sleep(20);
-                    double total = metric(consumer, "heartbeat-total");
+                    sleep(20);
+                    double total = lanesMetric(consumer, "heartbeat-total");
                     long now = System.nanoTime();
                     if (total != lastTotal) {
                         gaps.add((now - lastChange) / 1_000_000);
                         lastTotal = total;
                         lastChange = now;
                     }
-                    maxMsAgo.accumulateAndGet((long) metric(consumer, "last-heartbeat-ms-ago"), Math::max);
-                    long state = (long) metric(consumer, "member-state");
+                    maxMsAgo.accumulateAndGet((long) lanesMetric(consumer, "last-heartbeat-ms-ago"), Math::max);
+                    long state = (long) lanesMetric(consumer, "member-state");
                     if (state == FENCED || state == STALE) {
                         sawFenced.set(true);
                     }
@@ -275,7 +275,7 @@ class GroupLivenessIT {
                     }
                     maxCallNanos = Math.max(maxCallNanos, System.nanoTime() - callStart);
                 }
-                GroupRebalanceIT.sleep(200); // slow processing
+                sleep(200); // slow processing
             }
             sampling.set(false);
             sampler.join(5_000);
@@ -290,8 +290,8 @@ class GroupLivenessIT {
             System.out.printf("flood: heartbeat gaps (interval %.0f ms, sampled every 20 ms): n=%d p50=%d p99=%d max=%d ms; "
                             + "max last-heartbeat-ms-ago=%d; heartbeat-response-time-max=%.1f ms; commitAsync accepted=%d "
                             + "rejected(BackPressure)=%d callbacks ok=%d failed=%d; slowest commitAsync call %.2f ms; records=%d%n",
-                    metric(consumer, "heartbeat-interval-ms"), sorted.size(), p50, p99, maxGap, maxMsAgo.get(),
-                    metric(consumer, "heartbeat-response-time-max"), commits, rejected, completed.get(), failed.get(), maxCallNanos / 1e6, records);
+                    lanesMetric(consumer, "heartbeat-interval-ms"), sorted.size(), p50, p99, maxGap, maxMsAgo.get(),
+                    lanesMetric(consumer, "heartbeat-response-time-max"), commits, rejected, completed.get(), failed.get(), maxCallNanos / 1e6, records);
             assertThat(sorted).as("heartbeats answered during the flood").hasSizeGreaterThan(10);
             assertThat(maxGap).as("max heartbeat gap (loose bound)").isLessThan(3000);
             assertThat(sawFenced.get()).as("member fenced or stale during the flood").isFalse();
@@ -311,13 +311,12 @@ class GroupLivenessIT {
         String topic = "fenced";
         String group = "fenced-group";
         BROKER.broker().createTopic(topic, 2);
-        BROKER.broker().produce(topic, 0, 10, 20);
-        BROKER.broker().produce(topic, 1, 10, 20);
+        produceToEveryPartition(BROKER.broker(), topic, 2, 10, 20);
         BROKER.broker().admin().incrementalAlterConfigs(Map.of(new ConfigResource(ConfigResource.Type.GROUP, group),
                 List.of(new AlterConfigOp(new ConfigEntry("consumer.session.timeout.ms", "3000"), AlterConfigOp.OpType.SET))))
                 .all().get(10, TimeUnit.SECONDS);
         TcpProxy proxy = BROKER.broker().proxy();
-        Map<String, Object> config = config(group, "fenced-client", BROKER.broker().proxiedBootstrapServers());
+        Map<String, Object> config = autoCommitConfig(BROKER.broker().proxiedBootstrapServers(), group, "fenced-client");
         Callbacks callbacks = new Callbacks();
         try (LanesConsumer<String, String> consumer = new LanesConsumer<>(config, new StringDeserializer(), new StringDeserializer())) {
             consumer.subscribe(List.of(topic), callbacks);
@@ -345,13 +344,12 @@ class GroupLivenessIT {
             assertThat(maxPollMs).as("poll(100 ms) returns by its deadline during the stall (loose)").isLessThan(1000);
 
             long restored = System.nanoTime();
-            GroupRebalanceIT.waitUntil(Duration.ofSeconds(30), () -> {
+            waitUntil(Duration.ofSeconds(30), () -> {
                 consumer.poll(Duration.ofMillis(100));
                 return !callbacks.lost.isEmpty() && consumer.assignment().size() == 2;
             }, "partitions lost, then assigned again");
             long rejoinMs = (System.nanoTime() - restored) / 1_000_000;
-            BROKER.broker().produce(topic, 0, 5, 20);
-            BROKER.broker().produce(topic, 1, 5, 20);
+            produceToEveryPartition(BROKER.broker(), topic, 2, 5, 20);
             int got = awaitRecords(consumer, 10, Duration.ofSeconds(20));
             System.out.printf("fenced: rejoined %d ms after restore; member %s epoch %d -> member %s epoch %d; callbacks %s; new records %d%n",
                     rejoinMs, memberIdBefore, epochBefore, consumer.groupMetadata().memberId(),
@@ -366,34 +364,10 @@ class GroupLivenessIT {
 
     // ------------------------------------------------------------------ helpers
 
-    private static Map<String, Object> config(String group, String clientId, String bootstrap) {
-        Map<String, Object> config = new HashMap<>();
-        config.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-        config.put(ConsumerConfig.GROUP_ID_CONFIG, group);
-        config.put(ConsumerConfig.CLIENT_ID_CONFIG, clientId);
-        config.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, true);
-        config.put(ConsumerConfig.AUTO_COMMIT_INTERVAL_MS_CONFIG, 1000);
-        return config;
-    }
-
     private static int awaitRecords(LanesConsumer<String, String> consumer, int count, Duration timeout) {
-        int got = 0;
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (got < count && System.nanoTime() < deadline) {
-            got += consumer.poll(Duration.ofMillis(100)).count();
-        }
+        int got = pollRecords(consumer, count, timeout).size();
         assertThat(got).as("records received within %s", timeout).isGreaterThanOrEqualTo(count);
         return got;
-    }
-
-    private static double metric(LanesConsumer<?, ?> consumer, String name) {
-        for (Map.Entry<MetricName, ? extends Metric> e : consumer.metrics().entrySet()) {
-            if (e.getKey().group().equals(METRICS) && e.getKey().name().equals(name)) {
-                return ((Number) e.getValue().metricValue()).doubleValue();
-            }
-        }
-        throw new AssertionError("no metric " + METRICS + "/" + name);
     }
 
     private static final class Callbacks implements ConsumerRebalanceListener {

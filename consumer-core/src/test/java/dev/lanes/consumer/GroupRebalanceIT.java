@@ -30,10 +30,14 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.BooleanSupplier;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 
+import static dev.lanes.consumer.testing.TestConsumers.autoCommitConfig;
+import static dev.lanes.consumer.testing.TestConsumers.pollRecords;
+import static dev.lanes.consumer.testing.TestConsumers.produceToEveryPartition;
+import static dev.lanes.consumer.testing.TestConsumers.sleep;
+import static dev.lanes.consumer.testing.TestConsumers.waitUntil;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -149,8 +153,7 @@ class GroupRebalanceIT {
         String topic = "revocation-commit";
         String group = "revocation-commit-group";
         BROKER.broker().createTopic(topic, 2);
-        BROKER.broker().produce(topic, 0, 100, 20);
-        BROKER.broker().produce(topic, 1, 100, 20);
+        produceToEveryPartition(BROKER.broker(), topic, 2, 100, 20);
 
         Map<TopicPartition, Long> positionsAtRevocation = new ConcurrentHashMap<>();
         Map<TopicPartition, Long> committedAtRevocation = new ConcurrentHashMap<>();
@@ -174,17 +177,12 @@ class GroupRebalanceIT {
                 public void onPartitionsAssigned(Collection<TopicPartition> assigned) {
                 }
             });
-            int consumed = 0;
-            long deadline = System.currentTimeMillis() + 20_000;
-            while (consumed < 200 && System.currentTimeMillis() < deadline) {
-                consumed += a.poll(Duration.ofMillis(200)).count();
-            }
-            assertThat(consumed).isEqualTo(200);
+            assertThat(pollRecords(a, 200, Duration.ofSeconds(20))).hasSize(200);
             assertThat(committedOffsets(group)).as("nothing committed before the rebalance (interval 60 s)").isEmpty();
 
             b = Member.start("revoke-b", group, topic, ownership, processedByB, Map.of());
             Member bRef = b;
-            deadline = System.currentTimeMillis() + 20_000;
+            long deadline = System.currentTimeMillis() + 20_000;
             while (!(a.assignment().size() == 1 && bRef.assignmentSize.get() == 1) && System.currentTimeMillis() < deadline) {
                 assertThat(a.poll(Duration.ofMillis(100)).count()).isZero();
             }
@@ -256,14 +254,7 @@ class GroupRebalanceIT {
     // ------------------------------------------------------------------ helpers
 
     static Map<String, Object> config(String group, String clientId) {
-        Map<String, Object> config = new HashMap<>();
-        config.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, BROKER.broker().bootstrapServers());
-        config.put(ConsumerConfig.GROUP_ID_CONFIG, group);
-        config.put(ConsumerConfig.CLIENT_ID_CONFIG, clientId);
-        config.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, true);
-        config.put(ConsumerConfig.AUTO_COMMIT_INTERVAL_MS_CONFIG, 1000);
-        return config;
+        return autoCommitConfig(BROKER.broker().bootstrapServers(), group, clientId);
     }
 
     static Map<TopicPartition, Long> committedOffsets(String group) {
@@ -281,25 +272,6 @@ class GroupRebalanceIT {
             }
         });
         return result;
-    }
-
-    static void waitUntil(Duration timeout, BooleanSupplier condition, String what) {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("Timed out after " + timeout.toMillis() + " ms waiting until " + what);
-            }
-            sleep(20);
-        }
-    }
-
-    static void sleep(long ms) {
-        try {
-            Thread.sleep(ms);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        }
     }
 
     /** Who owns which partition, by the rebalance callbacks; records a violation instead of throwing. */

@@ -25,6 +25,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.BooleanSupplier;
 import java.util.regex.Pattern;
 
+import static dev.lanes.consumer.testing.TestConsumers.consumerConfig;
+import static dev.lanes.consumer.testing.TestConsumers.produceToEveryPartition;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowable;
@@ -36,13 +38,7 @@ class GroupSubscriptionIT {
     static final KafkaBrokerExtension BROKER = new KafkaBrokerExtension();
 
     private static Map<String, Object> config(String groupId) {
-        Map<String, Object> config = new HashMap<>();
-        config.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, BROKER.broker().bootstrapServers());
-        if (groupId != null) {
-            config.put(ConsumerConfig.GROUP_ID_CONFIG, groupId);
-        }
-        config.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        return config;
+        return consumerConfig(BROKER.broker().bootstrapServers(), groupId, null);
     }
 
     private static LanesConsumer<String, String> consumer(Map<String, Object> config) {
@@ -129,8 +125,7 @@ class GroupSubscriptionIT {
     @Test
     void brokerSidePatternSubscriptionConsumesMatchingTopics() {
         BROKER.broker().createTopic("srx-1", 2);
-        BROKER.broker().produce("srx-1", 0, 5, 10);
-        BROKER.broker().produce("srx-1", 1, 5, 10);
+        produceToEveryPartition(BROKER.broker(), "srx-1", 2, 5, 10);
         BROKER.broker().createTopic("other-srx", 1);
         BROKER.broker().produce("other-srx", 0, 5, 10);
         try (LanesConsumer<String, String> consumer = consumer(config("g-srx"))) {

@@ -7,7 +7,6 @@ import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.Metric;
 import org.apache.kafka.common.MetricName;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -17,7 +16,6 @@ import javax.management.ObjectName;
 import java.lang.management.ManagementFactory;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -27,6 +25,10 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 
+import static dev.lanes.consumer.testing.TestConsumers.createOffsetsTopic;
+import static dev.lanes.consumer.testing.TestConsumers.manualCommitConfig;
+import static dev.lanes.consumer.testing.TestConsumers.pollRecords;
+import static dev.lanes.consumer.testing.TestConsumers.produceToEveryPartition;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -49,21 +51,12 @@ class MetricsIT {
     @BeforeAll
     static void produce() throws Exception {
         BROKER.broker().createTopic(TOPIC, 2);
-        BROKER.broker().produce(TOPIC, 0, RECORDS / 2, 100);
-        BROKER.broker().produce(TOPIC, 1, RECORDS / 2, 100);
-        // Creates the offsets topic, so that the first FindCoordinator finds a coordinator.
-        BROKER.broker().admin().listConsumerGroupOffsets("warm-up").partitionsToOffsetAndMetadata().get(30, TimeUnit.SECONDS);
+        produceToEveryPartition(BROKER.broker(), TOPIC, 2, RECORDS / 2, 100);
+        createOffsetsTopic(BROKER.broker());
     }
 
     private static Map<String, Object> config() {
-        Map<String, Object> config = new HashMap<>();
-        config.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, BROKER.broker().bootstrapServers());
-        config.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
-        config.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
-        config.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        config.put(ConsumerConfig.GROUP_ID_CONFIG, "metrics-group");
-        config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-        config.put(ConsumerConfig.CLIENT_ID_CONFIG, CLIENT_ID);
+        Map<String, Object> config = manualCommitConfig(BROKER.broker().bootstrapServers(), "metrics-group", CLIENT_ID);
         config.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 7);
         // Short windows, so that rates and ratios are not diluted by time the consumer has not lived yet.
         config.put(ConsumerConfig.METRICS_SAMPLE_WINDOW_MS_CONFIG, 1_000);
@@ -78,12 +71,7 @@ class MetricsIT {
         TopicPartition p1 = new TopicPartition(TOPIC, 1);
         try (LanesConsumer<String, String> consumer = new LanesConsumer<>(config())) {
             consumer.assign(List.of(p0, p1));
-            int consumed = 0;
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-            while (consumed < RECORDS && System.nanoTime() < deadline) {
-                consumed += consumer.poll(Duration.ofMillis(200)).count();
-            }
-            assertThat(consumed).isEqualTo(RECORDS);
+            assertThat(pollRecords(consumer, RECORDS, Duration.ofSeconds(20))).hasSize(RECORDS);
             // Read now: the rate covers the last two 1 s windows only.
             double rateWhileConsuming = value(consumer.metrics(), LANES, "records-consumed-rate", Map.of("client-id", CLIENT_ID));
 

@@ -2,15 +2,13 @@ package dev.lanes.consumer;
 
 import dev.lanes.consumer.testing.KafkaBroker;
 import dev.lanes.consumer.testing.KafkaBrokerExtension;
+import dev.lanes.consumer.testing.TestConsumers;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
-import org.apache.kafka.common.Metric;
-import org.apache.kafka.common.MetricName;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.RetriableException;
 import org.apache.kafka.common.errors.TimeoutException;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -18,7 +16,6 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -26,6 +23,12 @@ import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
+import static dev.lanes.consumer.testing.TestConsumers.lanesMetricOrZero;
+import static dev.lanes.consumer.testing.TestConsumers.manualCommitConfig;
+import static dev.lanes.consumer.testing.TestConsumers.metricOrZero;
+import static dev.lanes.consumer.testing.TestConsumers.pollRecords;
+import static dev.lanes.consumer.testing.TestConsumers.produceToEveryPartition;
+import static dev.lanes.consumer.testing.TestConsumers.requestsSent;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -38,7 +41,6 @@ class ResourcesIT {
     @RegisterExtension
     static final KafkaBrokerExtension BROKER = new KafkaBrokerExtension();
 
-    private static final String LANES = "lanes-consumer-metrics";
     private static final AtomicInteger IDS = new AtomicInteger();
 
     /**
@@ -47,7 +49,7 @@ class ResourcesIT {
      */
     @BeforeAll
     static void createOffsetsTopic() throws Exception {
-        BROKER.broker().admin().listConsumerGroupOffsets("warm-up").partitionsToOffsetAndMetadata().get(30, TimeUnit.SECONDS);
+        TestConsumers.createOffsetsTopic(BROKER.broker());
     }
 
     private static String unique(String prefix) {
@@ -55,34 +57,7 @@ class ResourcesIT {
     }
 
     private static Map<String, Object> config(String group) {
-        Map<String, Object> config = new HashMap<>();
-        config.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, BROKER.broker().bootstrapServers());
-        config.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
-        config.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
-        config.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        config.put(ConsumerConfig.GROUP_ID_CONFIG, group);
-        config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-        config.put(ConsumerConfig.CLIENT_ID_CONFIG, group + "-client");
-        return config;
-    }
-
-    private static double metric(LanesConsumer<?, ?> consumer, String name, String group, Map<String, String> tags) {
-        for (Map.Entry<MetricName, ? extends Metric> entry : consumer.metrics().entrySet()) {
-            MetricName metricName = entry.getKey();
-            if (metricName.name().equals(name) && metricName.group().equals(group)
-                    && metricName.tags().entrySet().containsAll(tags.entrySet())) {
-                return ((Number) entry.getValue().metricValue()).doubleValue();
-            }
-        }
-        return 0.0;
-    }
-
-    private static double lanes(LanesConsumer<?, ?> consumer, String name) {
-        return metric(consumer, name, LANES, Map.of());
-    }
-
-    private static double requestsSent(LanesConsumer<?, ?> consumer, String api) {
-        return metric(consumer, "requests-sent-total", LANES, Map.of("api", api));
+        return manualCommitConfig(BROKER.broker().bootstrapServers(), group, group + "-client");
     }
 
     private static Thread backgroundThread(LanesConsumer<?, ?> consumer) {
@@ -116,8 +91,8 @@ class ResourcesIT {
             }
             long cpuMs = TimeUnit.NANOSECONDS.toMillis(mx.getThreadCpuTime(background.getId()) - cpuBefore);
             long wallMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - wallBefore);
-            double idleRatio = lanes(consumer, "background-thread-idle-ratio");
-            double cpuRatio = lanes(consumer, "background-thread-cpu-ratio");
+            double idleRatio = lanesMetricOrZero(consumer, "background-thread-idle-ratio");
+            double cpuRatio = lanesMetricOrZero(consumer, "background-thread-cpu-ratio");
             System.out.printf("[ResourcesIT] R2 idle: background CPU %d ms over %d ms wall, idle-ratio=%.3f, cpu-ratio=%.4f%n",
                     cpuMs, wallMs, idleRatio, cpuRatio);
             assertThat(cpuMs).isLessThan(200);
@@ -135,17 +110,12 @@ class ResourcesIT {
         TopicPartition tp = new TopicPartition(topic, 0);
         try (LanesConsumer<String, String> consumer = new LanesConsumer<>(config(unique("one-socket-group")))) {
             consumer.assign(List.of(tp, new TopicPartition(topic, 1)));
-            int received = 0;
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-            while (received < 10 && System.nanoTime() < deadline) {
-                received += consumer.poll(Duration.ofMillis(200)).count();
-            }
-            assertThat(received).isEqualTo(10);
+            assertThat(pollRecords(consumer, 10, Duration.ofSeconds(20))).hasSize(10);
             consumer.commitSync(Duration.ofSeconds(10));
             assertThat(consumer.committed(Set.of(tp), Duration.ofSeconds(10)).get(tp).offset()).isEqualTo(10);
             consumer.poll(Duration.ofMillis(200));
-            double connections = metric(consumer, "connection-count", "consumer-metrics", Map.of());
-            double creations = metric(consumer, "connection-creation-total", "consumer-metrics", Map.of());
+            double connections = metricOrZero(consumer, "consumer-metrics", "connection-count", Map.of());
+            double creations = metricOrZero(consumer, "consumer-metrics", "connection-creation-total", Map.of());
             System.out.printf("[ResourcesIT] R6: connection-count=%.0f, connection-creation-total=%.0f, FindCoordinator sent=%.0f%n",
                     connections, creations, requestsSent(consumer, "FindCoordinator"));
             assertThat(connections).isEqualTo(1.0);
@@ -207,7 +177,7 @@ class ResourcesIT {
                 consumer.poll(Duration.ofMillis(100));
             }
             double commits = requestsSent(consumer, "OffsetCommit");
-            double coalesced = lanes(consumer, "requests-coalesced-total");
+            double coalesced = lanesMetricOrZero(consumer, "requests-coalesced-total");
             System.out.printf("[ResourcesIT] R4a: %d commitAsync + 1 commitSync -> %.0f OffsetCommit requests, "
                     + "requests-coalesced-total=%.0f, callbacks=%d (failed %d)%n", calls, commits, coalesced, completed.get(), failed.get());
             assertThat(completed.get()).isEqualTo(calls);
@@ -227,10 +197,10 @@ class ResourcesIT {
         try (LanesConsumer<String, String> consumer = new LanesConsumer<>(config(unique("coalesce-committed-group")))) {
             consumer.assign(List.of(tp));
             consumer.committed(Set.of(tp), Duration.ofSeconds(10)); // coordinator known
-            double coalescedBefore = lanes(consumer, "requests-coalesced-total");
+            double coalescedBefore = lanesMetricOrZero(consumer, "requests-coalesced-total");
             int attempts = 0;
             int timedOut = 0;
-            while (attempts < 20 && lanes(consumer, "requests-coalesced-total") == coalescedBefore) {
+            while (attempts < 20 && lanesMetricOrZero(consumer, "requests-coalesced-total") == coalescedBefore) {
                 attempts++;
                 try {
                     consumer.committed(Set.of(tp), Duration.ofMillis(1));
@@ -239,10 +209,10 @@ class ResourcesIT {
                 }
                 assertThat(consumer.committed(Set.of(tp), Duration.ofSeconds(5))).containsKey(tp);
             }
-            double coalesced = lanes(consumer, "requests-coalesced-total") - coalescedBefore;
+            double coalesced = lanesMetricOrZero(consumer, "requests-coalesced-total") - coalescedBefore;
             System.out.printf("[ResourcesIT] R4b: %d attempts (%d timed out), coalesced +%.0f, OffsetFetch sent=%.0f, "
                     + "expired unsent=%.0f%n", attempts, timedOut, coalesced, requestsSent(consumer, "OffsetFetch"),
-                    lanes(consumer, "requests-expired-unsent-total"));
+                    lanesMetricOrZero(consumer, "requests-expired-unsent-total"));
             assertThat(coalesced).isGreaterThan(0);
         }
     }
@@ -280,7 +250,7 @@ class ResourcesIT {
                     slowestRefusalNanos = Math.max(slowestRefusalNanos, System.nanoTime() - start);
                 }
             }
-            double rejections = lanes(consumer, "back-pressure-rejections-total");
+            double rejections = lanesMetricOrZero(consumer, "back-pressure-rejections-total");
             consumer.commitSync(Map.of(tp, new OffsetAndMetadata(lastAccepted)), Duration.ofSeconds(10));
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
             while (callbacks.get() < accepted && System.nanoTime() < deadline) {
@@ -307,9 +277,7 @@ class ResourcesIT {
         int perPartition = 2_500;
         int valueSize = 1_000;
         int batchSize = 16_384;
-        for (int p = 0; p < 2; p++) {
-            broker.produce(topic, p, perPartition, valueSize); // producer batch.size default 16 KiB
-        }
+        produceToEveryPartition(broker, topic, 2, perPartition, valueSize); // producer batch.size default 16 KiB
         long bound = 65_536;
         Map<String, Object> config = config(unique("bounded-buffer-group"));
         config.put(LanesConsumerConfig.FETCH_BUFFER_MAX_BYTES_CONFIG, bound);
@@ -329,11 +297,11 @@ class ResourcesIT {
             int samples = 0;
             long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
             while (System.nanoTime() < until) {
-                maxSeen = Math.max(maxSeen, lanes(consumer, "fetch-buffer-bytes"));
+                maxSeen = Math.max(maxSeen, lanesMetricOrZero(consumer, "fetch-buffer-bytes"));
                 samples++;
                 Thread.sleep(50);
             }
-            double reportedBound = lanes(consumer, "fetch-buffer-max-bytes");
+            double reportedBound = lanesMetricOrZero(consumer, "fetch-buffer-max-bytes");
             long consumeStart = System.nanoTime();
             long deadline = consumeStart + TimeUnit.SECONDS.toNanos(60);
             int total = firstPoll;
@@ -348,7 +316,7 @@ class ResourcesIT {
             System.out.printf("[ResourcesIT] R9b: bound=%d (metric %.0f), first poll %d records, max fetch-buffer-bytes over %d "
                     + "samples while not polling=%.0f, then %d records in %d ms, duplicates=%d, paused-ratio=%.3f%n",
                     bound, reportedBound, firstPoll, samples, maxSeen, total, consumeMs, duplicates,
-                    lanes(consumer, "fetch-paused-ratio"));
+                    lanesMetricOrZero(consumer, "fetch-paused-ratio"));
             assertThat(reportedBound).isEqualTo(bound);
             assertThat(maxSeen).isPositive();
             assertThat(maxSeen).isLessThanOrEqualTo(bound + batchSize + 1_024);

@@ -13,7 +13,6 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.GroupState;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.GroupIdNotFoundException;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -35,8 +34,12 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.function.BooleanSupplier;
 
+import static dev.lanes.consumer.testing.TestConsumers.pollRecords;
+import static dev.lanes.consumer.testing.TestConsumers.produceToEveryPartition;
+import static dev.lanes.consumer.testing.TestConsumers.sleep;
+import static dev.lanes.consumer.testing.TestConsumers.stringConsumerConfig;
+import static dev.lanes.consumer.testing.TestConsumers.waitUntil;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -63,38 +66,8 @@ class ShutdownIT {
         return prefix + "-" + IDS.incrementAndGet();
     }
 
-    private static Map<String, Object> config(String bootstrap, String group, String clientId) {
-        Map<String, Object> config = new HashMap<>();
-        config.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-        config.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
-        config.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
-        config.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        config.put(ConsumerConfig.GROUP_ID_CONFIG, group);
-        config.put(ConsumerConfig.CLIENT_ID_CONFIG, clientId);
-        return config;
-    }
-
     private static long millisSince(long startNanos) {
         return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos);
-    }
-
-    private static void await(BooleanSupplier condition, Duration timeout, String what) {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("Timed out after " + timeout + " waiting for " + what);
-            }
-            sleep(50);
-        }
-    }
-
-    private static void sleep(long ms) {
-        try {
-            Thread.sleep(ms);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        }
     }
 
     /** The group as the broker describes it, or null when the broker no longer knows it. */
@@ -132,9 +105,7 @@ class ShutdownIT {
         String topic = unique("rebalance-close");
         String group = topic + "-group";
         broker.createTopic(topic, 4);
-        for (int p = 0; p < 4; p++) {
-            broker.produce(topic, p, 20, 30);
-        }
+        produceToEveryPartition(broker, topic, 4, 20, 30);
         CountDownLatch aStable = new CountDownLatch(1);
         CountDownLatch closeNow = new CountDownLatch(1);
         AtomicReference<Throwable> aFailure = new AtomicReference<>();
@@ -146,7 +117,7 @@ class ShutdownIT {
         Thread a = new Thread(() -> {
             LanesConsumer<String, String> consumer = null;
             try {
-                consumer = new LanesConsumer<>(config(broker.bootstrapServers(), group, group + "-a"));
+                consumer = new LanesConsumer<>(stringConsumerConfig(broker.bootstrapServers(), group, group + "-a"));
                 consumer.subscribe(List.of(topic));
                 long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
                 while (consumer.assignment().size() < 4 && System.nanoTime() < deadline) {
@@ -177,7 +148,7 @@ class ShutdownIT {
         Thread b = new Thread(() -> {
             LanesConsumer<String, String> consumer = null;
             try {
-                consumer = new LanesConsumer<>(config(broker.bootstrapServers(), group, group + "-b"));
+                consumer = new LanesConsumer<>(stringConsumerConfig(broker.bootstrapServers(), group, group + "-b"));
                 consumer.subscribe(List.of(topic));
                 for (int i = 0; i < bPollsBeforeClose; i++) {
                     consumer.poll(Duration.ofMillis(50));
@@ -205,7 +176,7 @@ class ShutdownIT {
         assertThat(a.isAlive()).as("member A's thread still running").isFalse();
         assertThat(b.isAlive()).as("member B's thread still running").isFalse();
         long emptyStart = System.nanoTime();
-        await(() -> groupIsEmpty(group), Duration.ofSeconds(10), "group " + group + " to be empty, last: " + describe(group));
+        waitUntil(Duration.ofSeconds(10), () -> groupIsEmpty(group), "group " + group + " to be empty, last: " + describe(group));
         System.out.printf("[ShutdownIT] close during rebalance (B after %d polls, B was %s): A close %d ms, B close %d ms,"
                         + " group empty %d ms after both returned%n",
                 bPollsBeforeClose, bStateAtClose.get(), aCloseMs.get(), bCloseMs.get(), millisSince(emptyStart));
@@ -224,8 +195,7 @@ class ShutdownIT {
         String topic = unique("broker-down");
         String group = topic + "-group";
         broker.createTopic(topic, 2);
-        broker.produce(topic, 0, 30, 40);
-        broker.produce(topic, 1, 30, 40);
+        produceToEveryPartition(broker, topic, 2, 30, 40);
 
         Logger networkLogger = (Logger) LoggerFactory.getLogger("dev.lanes.consumer.internals.engine.NetworkThread");
         Level previousLevel = networkLogger.getLevel();
@@ -235,19 +205,14 @@ class ShutdownIT {
         networkLogger.setLevel(Level.DEBUG);
         String clientId = group + "-client";
         try {
-            Map<String, Object> config = config(broker.proxiedBootstrapServers(), group, clientId);
+            Map<String, Object> config = stringConsumerConfig(broker.proxiedBootstrapServers(), group, clientId);
             config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, autoCommit);
             config.put(ConsumerConfig.AUTO_COMMIT_INTERVAL_MS_CONFIG, 60_000); // so close owes a commit
             LanesConsumer<String, String> consumer = new LanesConsumer<>(config);
             long closeMs;
-            int consumed = 0;
             try {
                 consumer.subscribe(List.of(topic));
-                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-                while (consumed < 60 && System.nanoTime() < deadline) {
-                    consumed += consumer.poll(Duration.ofMillis(100)).count();
-                }
-                assertThat(consumed).isEqualTo(60);
+                assertThat(pollRecords(consumer, 60, Duration.ofSeconds(20))).hasSize(60);
                 broker.proxy().cut(TcpProxy.Cut.BLACKHOLE);
                 // One poll after the cut: fetches and a heartbeat go out into the void.
                 consumer.poll(Duration.ofMillis(600));
@@ -302,7 +267,7 @@ class ShutdownIT {
         AtomicReference<LanesConsumer<String, String>> aRef = new AtomicReference<>();
         CountDownLatch aCreated = new CountDownLatch(1);
         Thread a = new Thread(() -> {
-            try (LanesConsumer<String, String> consumer = new LanesConsumer<>(config(broker.bootstrapServers(), group, group + "-a"))) {
+            try (LanesConsumer<String, String> consumer = new LanesConsumer<>(stringConsumerConfig(broker.bootstrapServers(), group, group + "-a"))) {
                 aRef.set(consumer);
                 consumer.subscribe(List.of(topic));
                 aCreated.countDown();
@@ -321,10 +286,10 @@ class ShutdownIT {
         assertThat(aCreated.await(30, TimeUnit.SECONDS)).isTrue();
         LanesConsumer<String, String> memberA = aRef.get();
         assertThat(memberA).isNotNull();
-        await(() -> memberA.assignmentSnapshot().size() == partitions, Duration.ofSeconds(20), "A to own every partition");
+        waitUntil(Duration.ofSeconds(20), () -> memberA.assignmentSnapshot().size() == partitions, "A to own every partition");
 
         Map<String, Integer> consumedByB = new HashMap<>();
-        try (LanesConsumer<String, String> b = new LanesConsumer<>(config(broker.bootstrapServers(), group, group + "-b"))) {
+        try (LanesConsumer<String, String> b = new LanesConsumer<>(stringConsumerConfig(broker.bootstrapServers(), group, group + "-b"))) {
             Runnable pollB = () -> b.poll(Duration.ofMillis(100)).forEach(r -> consumedByB.merge(r.partition() + "-" + r.offset(), 1, Integer::sum));
             int cycles = 3;
             for (int cycle = 0; cycle < cycles; cycle++) {
@@ -358,9 +323,7 @@ class ShutdownIT {
             assertThat(ownedByB).isNotEmpty().doesNotContainAnyElementsOf(ownedByA);
 
             int perPartition = 10;
-            for (int p = 0; p < partitions; p++) {
-                broker.produce(topic, p, perPartition, 20);
-            }
+            produceToEveryPartition(broker, topic, partitions, perPartition, 20);
             int total = partitions * perPartition;
             long consumeDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
             while (consumedByA.size() + consumedByB.size() < total && System.nanoTime() < consumeDeadline) {

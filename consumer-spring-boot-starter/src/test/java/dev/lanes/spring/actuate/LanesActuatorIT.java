@@ -4,8 +4,6 @@ import dev.lanes.consumer.LanesConsumer;
 import dev.lanes.consumer.testing.KafkaBrokerExtension;
 import dev.lanes.spring.actuate.LanesEndpoint.ContainerDescriptor;
 import dev.lanes.spring.actuate.LanesEndpoint.LanesDescriptor;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -15,11 +13,11 @@ import org.springframework.boot.health.contributor.Health;
 import org.springframework.boot.health.contributor.Status;
 
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
+import static dev.lanes.consumer.testing.TestConsumers.createOffsetsTopic;
+import static dev.lanes.consumer.testing.TestConsumers.stringConsumerConfig;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -39,19 +37,12 @@ class LanesActuatorIT {
     static void topic() throws Exception {
         BROKER.broker().createTopic(TOPIC, 3);
         BROKER.broker().produce(TOPIC, 0, 10, 50);
-        BROKER.broker().admin().listConsumerGroupOffsets("warm-up").partitionsToOffsetAndMetadata().get(30, TimeUnit.SECONDS);
+        createOffsetsTopic(BROKER.broker());
     }
 
     @BeforeEach
     void consumerInAContainer() {
-        Map<String, Object> config = new HashMap<>();
-        config.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, BROKER.broker().bootstrapServers());
-        config.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
-        config.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
-        config.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        config.put(ConsumerConfig.GROUP_ID_CONFIG, "watchers");
-        config.put(ConsumerConfig.CLIENT_ID_CONFIG, "watcher-0");
-        consumer = new LanesConsumer<>(config);
+        consumer = new LanesConsumer<>(stringConsumerConfig(BROKER.broker().bootstrapServers(), "watchers", "watcher-0"));
         consumer.subscribe(List.of(TOPIC));
         await().atMost(Duration.ofSeconds(30)).until(() -> {
             consumer.poll(Duration.ofMillis(100));

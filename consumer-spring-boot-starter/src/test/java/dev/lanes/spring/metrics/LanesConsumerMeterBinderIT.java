@@ -13,18 +13,20 @@ import io.micrometer.core.instrument.distribution.DistributionStatisticConfig;
 import io.micrometer.core.instrument.simple.SimpleConfig;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
+import static dev.lanes.consumer.testing.TestConsumers.createOffsetsTopic;
+import static dev.lanes.consumer.testing.TestConsumers.pollRecords;
+import static dev.lanes.consumer.testing.TestConsumers.produceToEveryPartition;
+import static dev.lanes.consumer.testing.TestConsumers.stringConsumerConfig;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -42,19 +44,12 @@ class LanesConsumerMeterBinderIT {
     @BeforeAll
     static void produce() throws Exception {
         BROKER.broker().createTopic(TOPIC, 2);
-        BROKER.broker().produce(TOPIC, 0, RECORDS / 2, 100);
-        BROKER.broker().produce(TOPIC, 1, RECORDS / 2, 100);
-        BROKER.broker().admin().listConsumerGroupOffsets("warm-up").partitionsToOffsetAndMetadata().get(30, TimeUnit.SECONDS);
+        produceToEveryPartition(BROKER.broker(), TOPIC, 2, RECORDS / 2, 100);
+        createOffsetsTopic(BROKER.broker());
     }
 
     private static Map<String, Object> config() {
-        Map<String, Object> config = new HashMap<>();
-        config.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, BROKER.broker().bootstrapServers());
-        config.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
-        config.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
-        config.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        config.put(ConsumerConfig.GROUP_ID_CONFIG, "binder-group");
-        config.put(ConsumerConfig.CLIENT_ID_CONFIG, "binder-client");
+        Map<String, Object> config = stringConsumerConfig(BROKER.broker().bootstrapServers(), "binder-group", "binder-client");
         config.put(ConsumerConfig.METRICS_SAMPLE_WINDOW_MS_CONFIG, 1_000);
         config.put(LanesConsumerConfig.USER_LANE_CAPACITY_CONFIG, USER_LANE_CAPACITY);
         config.put(LanesConsumerConfig.FETCH_BUFFER_MAX_BYTES_CONFIG, FETCH_BUFFER_MAX_BYTES);
@@ -78,12 +73,7 @@ class LanesConsumerMeterBinderIT {
              LanesConsumerMeterBinder binder = new LanesConsumerMeterBinder(consumer, "orders")) {
             binder.bindTo(registry);
             consumer.subscribe(List.of(TOPIC));
-            int consumed = 0;
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-            while (consumed < RECORDS && System.nanoTime() < deadline) {
-                consumed += consumer.poll(Duration.ofMillis(200)).count();
-            }
-            assertThat(consumed).isEqualTo(RECORDS);
+            assertThat(pollRecords(consumer, RECORDS, Duration.ofSeconds(30))).hasSize(RECORDS);
             consumer.commitSync();
 
             assertThat(registry.get("lanes.consumer.records.consumed").tags(tags).functionCounter().count())
