@@ -1,6 +1,5 @@
 package dev.lanes.consumer;
 
-import dev.lanes.consumer.testing.KafkaBroker;
 import dev.lanes.consumer.testing.KafkaBrokerExtension;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
@@ -127,7 +126,7 @@ class MetricsIT {
             for (String name : List.of("events-expired-total", "requests-expired-unsent-total", "requests-coalesced-total",
                     "back-pressure-rejections-total", "fetch-buffer-bytes", "fetch-buffer-max-bytes", "fetch-paused-ratio",
                     "background-thread-cpu-ratio", "background-thread-idle-ratio", "application-poll-idle-ratio",
-                    "records-consumed-total", "records-consumed-rate")) {
+                    "records-consumed-total", "records-consumed-rate", "fetch-buffer-bytes-peak")) {
                 assertThat(find(metrics, LANES, name, client)).as(name).isNotNull();
                 assertThat(value(metrics, LANES, name, client)).as(name).isGreaterThanOrEqualTo(0.0);
             }

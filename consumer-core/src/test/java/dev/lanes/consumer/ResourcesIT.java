@@ -302,6 +302,7 @@ class ResourcesIT {
                 Thread.sleep(50);
             }
             double reportedBound = lanesMetricOrZero(consumer, "fetch-buffer-max-bytes");
+            double peak = lanesMetricOrZero(consumer, "fetch-buffer-bytes-peak");
             long consumeStart = System.nanoTime();
             long deadline = consumeStart + TimeUnit.SECONDS.toNanos(60);
             int total = firstPoll;
@@ -314,12 +315,14 @@ class ResourcesIT {
             }
             long consumeMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - consumeStart);
             System.out.printf("[ResourcesIT] R9b: bound=%d (metric %.0f), first poll %d records, max fetch-buffer-bytes over %d "
-                    + "samples while not polling=%.0f, then %d records in %d ms, duplicates=%d, paused-ratio=%.3f%n",
-                    bound, reportedBound, firstPoll, samples, maxSeen, total, consumeMs, duplicates,
+                    + "samples while not polling=%.0f (peak metric %.0f), then %d records in %d ms, duplicates=%d, paused-ratio=%.3f%n",
+                    bound, reportedBound, firstPoll, samples, maxSeen, peak, total, consumeMs, duplicates,
                     lanesMetricOrZero(consumer, "fetch-paused-ratio"));
             assertThat(reportedBound).isEqualTo(bound);
             assertThat(maxSeen).isPositive();
             assertThat(maxSeen).isLessThanOrEqualTo(bound + batchSize + 1_024);
+            assertThat(peak).as("fetch-buffer-bytes-peak sees what sampling saw").isGreaterThanOrEqualTo(maxSeen)
+                    .isLessThanOrEqualTo(bound + batchSize + 1_024);
             assertThat(duplicates).isZero();
             assertThat(total).isEqualTo(2 * perPartition);
             assertThat(seen).hasSize(2 * perPartition);
