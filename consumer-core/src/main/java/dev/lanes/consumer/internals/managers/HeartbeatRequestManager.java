@@ -26,6 +26,9 @@ public final class HeartbeatRequestManager implements RequestManager {
 
     private static final Logger log = LoggerFactory.getLogger(HeartbeatRequestManager.class);
 
+    /** The longest a fetch waits on the broker while an acknowledging or leave heartbeat may become due. */
+    static final long CALLBACKS_PENDING_FETCH_WAIT_MS = 50;
+
     private final Clock clock;
     private final MembershipManager membership;
     private final CoordinatorRequestManager coordinator;
@@ -164,9 +167,18 @@ public final class HeartbeatRequestManager implements RequestManager {
         membership.onFatal(error);
     }
 
-    /** How long until the next heartbeat is due, so a long-poll fetch does not hold the connection past it. */
+    /**
+     * How long until the next heartbeat may be due, so a long-poll fetch does not hold the connection past it.
+     * While callbacks of a reconciliation or a leave run on the application thread, the heartbeat that
+     * acknowledges them is due the moment they finish: fetches then wait briefly, so that it is not held
+     * behind a fetch for up to {@code fetch.max.wait.ms}.
+     */
     public long timeUntilNextHeartbeatMs(long nowMs) {
-        if (!membership.state().inGroup()) {
+        MemberState state = membership.state();
+        if (state == MemberState.RECONCILING || state == MemberState.PREPARE_LEAVING) {
+            return CALLBACKS_PENDING_FETCH_WAIT_MS;
+        }
+        if (!state.inGroup()) {
             return Long.MAX_VALUE;
         }
         if (backoff.isInFlight()) {

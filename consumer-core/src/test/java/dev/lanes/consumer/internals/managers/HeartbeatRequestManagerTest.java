@@ -167,4 +167,19 @@ class HeartbeatRequestManagerTest {
         assertThat(h.metrics.value("heartbeat-gap-max", Map.of()))
                 .as("the minute between leaving and joining again is not a heartbeat gap").isEqualTo(3_250.0);
     }
+
+    @Test
+    void fetchesWaitBrieflyWhileTheApplicationRunsReconciliationCallbacks() {
+        h.subscribe();
+        complete(h.nextHeartbeat(), h.response(1, 3_000, 0), null);
+        assertThat(h.membership.state()).isEqualTo(MemberState.RECONCILING);
+        assertThat(h.heartbeats.timeUntilNextHeartbeatMs(h.clock.milliseconds()))
+                .as("the acknowledgement is due as soon as the callbacks ran")
+                .isEqualTo(HeartbeatRequestManager.CALLBACKS_PENDING_FETCH_WAIT_MS);
+
+        h.ack(RebalanceCallback.Kind.ASSIGNED, P0);
+        complete(h.nextHeartbeat(), h.responseWithoutAssignment(1, 3_000), null);
+        assertThat(h.membership.state()).isEqualTo(MemberState.STABLE);
+        assertThat(h.heartbeats.timeUntilNextHeartbeatMs(h.clock.milliseconds())).isEqualTo(3_000);
+    }
 }
