@@ -466,6 +466,7 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
                 runPendingRebalanceCallbacks();
                 throwIfWakeupPending();
                 throwIfBackgroundError();
+                ensureOpen(); // the background thread may have died while this poll waited
                 ConsumerRecords<K, V> records = collector.collect(maxPollRecords);
                 if (!records.isEmpty()) {
                     lanesMetrics.recordsConsumed(records.count());

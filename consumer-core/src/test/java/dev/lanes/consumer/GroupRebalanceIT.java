@@ -250,6 +250,45 @@ class GroupRebalanceIT {
         }
     }
 
+    @Test
+    void aMemberWhoseBackgroundThreadDiesLeavesSoTheOtherGetsEverythingWellBeforeTheSessionTimeout() throws Exception {
+        String topic = "thread-dies-leaves";
+        String group = "thread-dies-leaves-group";
+        int partitions = 4;
+        BROKER.broker().createTopic(topic, partitions);
+        ConfigResource resource = new ConfigResource(ConfigResource.Type.GROUP, group);
+        BROKER.broker().admin().incrementalAlterConfigs(Map.of(resource, List.of(new AlterConfigOp(
+                new ConfigEntry("consumer.session.timeout.ms", "20000"), AlterConfigOp.OpType.SET))))
+                .all().get(10, TimeUnit.SECONDS);
+
+        Ownership ownership = new Ownership();
+        Map<String, AtomicInteger> processed = new ConcurrentHashMap<>();
+        Member dying = Member.start("dies-1", group, topic, ownership, processed, Map.of());
+        Member surviving = Member.start("dies-2", group, topic, ownership, processed, Map.of());
+        try {
+            waitUntil(Duration.ofSeconds(20), () -> dying.assignmentSize.get() == 2 && surviving.assignmentSize.get() == 2,
+                    "two members share the partitions");
+            Thread background = Thread.getAllStackTraces().keySet().stream()
+                    .filter(thread -> thread.getName().equals("lanes-consumer-network-thread | dies-1"))
+                    .findFirst().orElseThrow();
+            long start = System.nanoTime();
+            background.interrupt();
+            waitUntil(Duration.ofSeconds(25), () -> surviving.assignmentSize.get() == partitions,
+                    "the surviving member owns everything");
+            long tookMs = (System.nanoTime() - start) / 1_000_000;
+            System.out.printf("thread dies: the surviving member owned all %d partitions %d ms after the other's "
+                    + "background thread was interrupted (session timeout 20000)%n", partitions, tookMs);
+            assertThat(tookMs).as("well under the 20 s session timeout").isLessThan(10_000);
+            waitUntil(Duration.ofSeconds(15), dying.done::get, "the dying member's poll failed and it closed");
+            assertThat(dying.errors).first().isInstanceOf(ConsumerClosedException.class);
+        } finally {
+            dying.requestClose();
+            surviving.requestClose();
+            dying.thread.join(20_000);
+            surviving.thread.join(20_000);
+        }
+    }
+
     // ------------------------------------------------------------------ helpers
 
     static Map<String, Object> config(String group, String clientId) {

@@ -362,4 +362,28 @@ class ResourcesIT {
         }
         assertThatThrownBy(() -> consumer.poll(Duration.ofMillis(10))).isInstanceOf(IllegalStateException.class);
     }
+
+    @Test
+    void aPollWaitingWhenTheBackgroundThreadDiesThrowsAtOnce() throws Exception {
+        String topic = unique("dies-during-poll");
+        BROKER.broker().createTopic(topic, 1);
+        try (LanesConsumer<String, String> consumer = new LanesConsumer<>(config(unique("dies-during-poll-group")))) {
+            consumer.assign(List.of(new TopicPartition(topic, 0)));
+            consumer.poll(Duration.ofMillis(200));
+            Thread background = backgroundThread(consumer);
+            java.util.concurrent.ScheduledExecutorService killer = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+            try {
+                killer.schedule(background::interrupt, 300, TimeUnit.MILLISECONDS);
+                long start = System.nanoTime();
+                assertThatThrownBy(() -> consumer.poll(Duration.ofSeconds(20)))
+                        .isInstanceOf(ConsumerClosedException.class)
+                        .hasMessageContaining("nterrupt");
+                long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+                System.out.printf("[ResourcesIT] R10: poll(20 s) threw %d ms after it began (thread interrupted at 300 ms)%n", tookMs);
+                assertThat(tookMs).as("the waiting poll learns of the death, not its own timeout").isLessThan(10_000);
+            } finally {
+                killer.shutdownNow();
+            }
+        }
+    }
 }

@@ -58,6 +58,8 @@ public final class NetworkThread implements Runnable, ApplicationEventHandler {
 
     private static final Logger log = LoggerFactory.getLogger(NetworkThread.class);
     public static final String THREAD_NAME_PREFIX = "lanes-consumer-network-thread | ";
+    /** How long a member whose thread died tries to leave its group before the network is closed. */
+    private static final long LEAVE_AFTER_FAILURE_MS = 1_500;
 
     private final String clientId;
     private final Clock clock;
@@ -74,6 +76,7 @@ public final class NetworkThread implements Runnable, ApplicationEventHandler {
     private final TopicMetadataRequestManager topicMetadata;
     private final FetchRequestManager fetches;
     private final Optional<MembershipManager> membership;
+    private final Optional<HeartbeatRequestManager> heartbeat;
     private final List<RequestManager> managers;
     private final LanesConsumerMetrics metrics;
     private final BackgroundThreadGuard guard = new BackgroundThreadGuard();
@@ -115,6 +118,7 @@ public final class NetworkThread implements Runnable, ApplicationEventHandler {
         this.topicMetadata = topicMetadata;
         this.fetches = fetches;
         this.membership = membership;
+        this.heartbeat = heartbeat;
         this.metrics = metrics;
         // The coordinator manager is polled last: the others say during their poll whether they need it.
         // Heartbeats are scheduled before fetches, so a fetch's wait can end before the next heartbeat is due.
@@ -152,7 +156,12 @@ public final class NetworkThread implements Runnable, ApplicationEventHandler {
             failure = t;
             state.set(LoopState.FAILED);
             log.error("The background thread of consumer {} died; the consumer is closed", clientId, t);
-            shutdown(new ConsumerClosedException("The background thread of consumer " + clientId + " died: " + t, t), true);
+            ConsumerClosedException reason = new ConsumerClosedException(
+                    "The background thread of consumer " + clientId + " died: " + t, t);
+            failPendingEvents(reason);
+            fetchBuffer.wakeup(); // a poll waiting for records learns of the failure now, not after the leave
+            leaveAfterFailure();
+            shutdown(reason, true);
         } finally {
             if (closeEvent != null) {
                 closeEvent.future().complete(null);
@@ -335,8 +344,45 @@ public final class NetworkThread implements Runnable, ApplicationEventHandler {
                 && network.inFlightRequestCount() == 0;
     }
 
-    /** Completes everything still pending with {@code reason}, logs what was discarded, releases the network. */
-    private void shutdown(RuntimeException reason, boolean failed) {
+    /**
+     * A member whose thread died would keep its partitions at the coordinator until the session timeout: a
+     * leave, tried for a short while, lets the other members (or a replacement consumer) take them at once.
+     * The failure may have come from the network or the membership itself, so anything may go wrong here;
+     * it is logged and never replaces the original failure. No callbacks run: the application is told of
+     * the failure instead, and what it did not commit is consumed again by the next owner.
+     */
+    private void leaveAfterFailure() {
+        if (membership.isEmpty() || heartbeat.isEmpty() || !membership.get().state().inGroup()) {
+            return;
+        }
+        boolean interrupted = Thread.interrupted(); // the network poll below must not return at once
+        try {
+            fetches.disable();
+            if (!membership.get().leave()) {
+                return;
+            }
+            long deadlineMs = clock.milliseconds() + LEAVE_AFTER_FAILURE_MS;
+            long nowMs;
+            while (membership.get().state() == MemberState.LEAVING && (nowMs = clock.milliseconds()) < deadlineMs) {
+                for (UnsentRequest<?> request : heartbeat.get().poll(nowMs).requests()) {
+                    sender.add(request);
+                }
+                long waitMs = Math.min(sender.sendReady(nowMs), deadlineMs - nowMs);
+                network.poll(Math.max(0, Math.min(waitMs, 100)), nowMs);
+            }
+            log.info("Member {} of consumer {} {} the group after its background thread died", membership.get().memberId(),
+                    clientId, membership.get().state() == MemberState.LEAVING ? "could not leave" : "left");
+        } catch (Throwable t) {
+            log.warn("Consumer {} could not leave its group after its background thread died: {}", clientId, t.toString());
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /** Fails every event not completed yet, so that the application learns of a failure at once. */
+    private int failPendingEvents(RuntimeException reason) {
         int events = 0;
         List<ApplicationEvent<?>> leftovers = new ArrayList<>();
         systemLane.drainTo(leftovers, Integer.MAX_VALUE);
@@ -348,6 +394,12 @@ public final class NetworkThread implements Runnable, ApplicationEventHandler {
                 events++;
             }
         }
+        return events;
+    }
+
+    /** Completes everything still pending with {@code reason}, logs what was discarded, releases the network. */
+    private void shutdown(RuntimeException reason, boolean failed) {
+        int events = failPendingEvents(reason);
         int requests = sender.discardAll(reason)
                 + commits.map(c -> c.discardAll(reason)).orElse(0)
                 + offsets.discardAll(reason)
