@@ -9,7 +9,9 @@ import org.springframework.beans.factory.BeanFactory;
 import org.springframework.beans.factory.BeanFactoryAware;
 import org.springframework.beans.factory.BeanInitializationException;
 import org.springframework.beans.factory.SmartInitializingSingleton;
+import org.springframework.beans.factory.config.BeanExpressionContext;
 import org.springframework.beans.factory.config.BeanPostProcessor;
+import org.springframework.beans.factory.config.ConfigurableListableBeanFactory;
 import org.springframework.context.EnvironmentAware;
 import org.springframework.core.MethodIntrospector;
 import org.springframework.core.ResolvableType;
@@ -29,7 +31,8 @@ import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
 
 /**
- * Finds {@link LanesListener} methods on beans, resolves their {@code ${...}} placeholders, checks their
+ * Finds {@link LanesListener} methods on beans, resolves their {@code ${...}} placeholders and
+ * {@code #{...}} expressions, checks their
  * shape, and hands them to the {@link LanesListenerEndpointRegistrar} once all singletons exist. It only
  * finds and registers; the registry creates, starts and stops the containers.
  */
@@ -103,9 +106,11 @@ public class LanesListenerAnnotationBeanPostProcessor
         }
         List<String> topics = new ArrayList<>();
         for (String topic : annotation.topics()) {
-            for (String part : resolve(topic, where, "topics").split(",")) {
-                if (!part.isBlank()) {
-                    topics.add(part.trim());
+            for (String resolved : resolveAll(topic, where, "topics")) {
+                for (String part : resolved.split(",")) {
+                    if (!part.isBlank()) {
+                        topics.add(part.trim());
+                    }
                 }
             }
         }
@@ -182,14 +187,57 @@ public class LanesListenerAnnotationBeanPostProcessor
         return LanesListenerEndpoint.Shape.VALUE;
     }
 
+    /** One attribute value: placeholders resolved, then a {@code #{...}} expression evaluated to a single value. */
     private String resolve(String value, String where, String attribute) {
+        Object resolved = evaluate(value, where, attribute);
+        if (resolved instanceof Pattern pattern) {
+            return pattern.pattern();
+        }
+        if (resolved instanceof String || resolved instanceof Number || resolved instanceof Boolean
+                || resolved instanceof Character) {
+            return resolved.toString();
+        }
+        throw invalid(where, attribute + " '" + value + "' evaluated to a " + resolved.getClass().getName()
+                + "; a single value was expected");
+    }
+
+    /** As {@link #resolve}, except that an expression may also give an array or a collection of values. */
+    private List<String> resolveAll(String value, String where, String attribute) {
+        Object resolved = evaluate(value, where, attribute);
+        Collection<?> values = resolved instanceof Object[] array ? Arrays.asList(array)
+                : resolved instanceof Collection<?> collection ? collection : null;
+        if (values == null) {
+            return List.of(resolve(value, where, attribute));
+        }
+        List<String> all = new ArrayList<>();
+        for (Object element : values) {
+            if (!(element instanceof String text)) {
+                throw invalid(where, attribute + " '" + value + "' gave " + element + ", which is not a String");
+            }
+            all.add(text);
+        }
+        return all;
+    }
+
+    private Object evaluate(String value, String where, String attribute) {
         if (value == null || value.isEmpty()) {
             return "";
         }
+        String resolved;
         try {
-            return environment.resolveRequiredPlaceholders(value);
+            resolved = environment.resolveRequiredPlaceholders(value);
         } catch (IllegalArgumentException e) {
             throw invalid(where, "cannot resolve " + attribute + " '" + value + "': " + e.getMessage());
+        }
+        if (!resolved.contains("#{") || !(beanFactory instanceof ConfigurableListableBeanFactory factory)
+                || factory.getBeanExpressionResolver() == null) {
+            return resolved;
+        }
+        try {
+            Object evaluated = factory.getBeanExpressionResolver().evaluate(resolved, new BeanExpressionContext(factory, null));
+            return evaluated == null ? "" : evaluated;
+        } catch (BeansException e) {
+            throw invalid(where, "cannot evaluate " + attribute + " '" + value + "': " + e.getMessage());
         }
     }
 

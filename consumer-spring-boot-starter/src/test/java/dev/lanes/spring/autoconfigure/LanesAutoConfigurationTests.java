@@ -188,6 +188,30 @@ class LanesAutoConfigurationTests {
     }
 
     @Test
+    void listenerAttributesMayBeExpressionsOverBeansAndProperties() {
+        runner.withUserConfiguration(ExpressionListeners.class)
+                .withPropertyValues("lanes.consumer.group-id=g", "my.topics=audit,billing", "my.threads=3")
+                .run(context -> {
+                    assertThat(context).hasNotFailed();
+                    LanesListenerContainerRegistry registry = context.getBean(LanesListenerContainerRegistry.class);
+                    DefaultLanesListenerContainer split =
+                            (DefaultLanesListenerContainer) registry.container("split-orders").orElseThrow();
+                    assertThat(split.topics()).containsExactly("audit", "billing", "orders-eu", "orders-us");
+                    assertThat(split.getConcurrency()).isEqualTo(3);
+                    assertThat(split.groupId()).isEqualTo("regions-group");
+                });
+    }
+
+    @Test
+    void anExpressionOfTheWrongKindFailsStartupNamingTheAttribute() {
+        runner.withUserConfiguration(BadExpressionListener.class).withPropertyValues("lanes.consumer.group-id=g")
+                .run(context -> assertThat(context.getStartupFailure()).rootCause()
+                        .hasMessageContaining(BadExpressionListener.class.getName() + ".listen")
+                        .hasMessageContaining("concurrency")
+                        .hasMessageContaining("a single value was expected"));
+    }
+
+    @Test
     void aListenerMethodOfTheWrongShapeFailsStartupNamingTheMethod() {
         runner.withUserConfiguration(BadListener.class).withPropertyValues("lanes.consumer.group-id=g").run(context -> {
             assertThat(context).hasFailed();
@@ -319,6 +343,38 @@ class LanesAutoConfigurationTests {
 
         @LanesListener(id = "pattern", topicPattern = "ord.*", autoStartup = "false")
         void pattern(ConsumerRecord<String, String> record) {
+        }
+    }
+
+    @Configuration(proxyBeanMethods = false)
+    static class ExpressionListeners {
+        @Bean
+        List<String> regions() {
+            return List.of("orders-eu", "orders-us");
+        }
+
+        @Bean
+        ExpressionListener expressionListener() {
+            return new ExpressionListener();
+        }
+    }
+
+    static class ExpressionListener {
+        @LanesListener(id = "#{'split-' + 'orders'}", topics = {"#{'${my.topics}'.split(',')}", "#{@regions}"},
+                concurrency = "#{${my.threads}}", groupId = "#{'regions' + '-group'}", autoStartup = "false")
+        void listen(String value) {
+        }
+    }
+
+    @Configuration(proxyBeanMethods = false)
+    static class BadExpressionListener {
+        @Bean
+        BadExpressionListener badExpression() {
+            return new BadExpressionListener();
+        }
+
+        @LanesListener(topics = "t", concurrency = "#{{1, 2}}", autoStartup = "false")
+        void listen(String value) {
         }
     }
 
