@@ -8,6 +8,7 @@ import dev.lanes.consumer.internals.engine.FetchBuffer;
 import dev.lanes.consumer.internals.metrics.LanesConsumerMetrics;
 import dev.lanes.consumer.internals.state.SubscriptionState;
 import org.apache.kafka.clients.consumer.OffsetOutOfRangeException;
+import org.apache.kafka.common.IsolationLevel;
 import org.apache.kafka.common.Node;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.InvalidMetadataException;
@@ -24,6 +25,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
+import java.util.function.LongUnaryOperator;
 
 /**
  * Fetches records for the assigned partitions that have a position and are not paused: one Fetch in
@@ -39,7 +41,7 @@ public final class FetchRequestManager implements RequestManager {
 
     /** The fetch settings of ConsumerConfig. */
     public record FetchConfig(int minBytes, int maxBytes, int maxWaitMs, int partitionMaxBytes,
-                              org.apache.kafka.common.IsolationLevel isolationLevel, String rackId,
+                              IsolationLevel isolationLevel, String rackId,
                               long requestTimeoutMs, long retryBackoffMs) {
     }
 
@@ -56,7 +58,7 @@ public final class FetchRequestManager implements RequestManager {
     private long reservedBytes;
     private long pausedSinceNanos = -1;
     private boolean enabled = true;
-    private java.util.function.LongUnaryOperator timeUntilNextHeartbeat = nowMs -> Long.MAX_VALUE;
+    private LongUnaryOperator timeUntilNextHeartbeat = nowMs -> Long.MAX_VALUE;
 
     public FetchRequestManager(Clock clock, Network network, SubscriptionState subscriptions, FetchBuffer buffer,
                                LanesConsumerMetrics metrics, FetchConfig config) {
@@ -72,7 +74,7 @@ public final class FetchRequestManager implements RequestManager {
      * A broker answers one request per connection at a time, so a fetch waiting on the broker holds back a
      * heartbeat sent behind it (R6): each fetch's wait ends before the next heartbeat is due.
      */
-    public void boundWaitBy(java.util.function.LongUnaryOperator timeUntilNextHeartbeat) {
+    public void boundWaitBy(LongUnaryOperator timeUntilNextHeartbeat) {
         this.timeUntilNextHeartbeat = timeUntilNextHeartbeat;
     }
 

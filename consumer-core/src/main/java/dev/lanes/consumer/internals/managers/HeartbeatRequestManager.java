@@ -1,5 +1,6 @@
 package dev.lanes.consumer.internals.managers;
 
+import dev.lanes.consumer.ConsumerClosedException;
 import dev.lanes.consumer.internals.adapter.GroupHeartbeat;
 import dev.lanes.consumer.internals.engine.Clock;
 import dev.lanes.consumer.internals.engine.PollTracker;
@@ -143,7 +144,7 @@ public final class HeartbeatRequestManager implements RequestManager {
         }
         backoff.onFailure(nowMs);
         nextHeartbeatMs = nowMs;
-        if (error instanceof dev.lanes.consumer.ConsumerClosedException) {
+        if (error instanceof ConsumerClosedException) {
             log.debug("Heartbeat of member {} discarded at close", membership.memberId());
         } else if (CoordinatorErrors.coordinatorLost(error)) {
             coordinator.markUnknown(error.getClass().getSimpleName());

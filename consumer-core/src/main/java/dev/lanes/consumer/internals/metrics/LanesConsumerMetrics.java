@@ -1,8 +1,10 @@
 package dev.lanes.consumer.internals.metrics;
 
+import dev.lanes.consumer.QueueTimeObserver;
 import dev.lanes.consumer.internals.engine.LaneName;
 import org.apache.kafka.common.MetricName;
 import org.apache.kafka.common.metrics.Gauge;
+import org.apache.kafka.common.metrics.MetricConfig;
 import org.apache.kafka.common.metrics.Metrics;
 import org.apache.kafka.common.metrics.Sensor;
 import org.apache.kafka.common.metrics.stats.Avg;
@@ -12,11 +14,14 @@ import org.apache.kafka.common.metrics.stats.Max;
 import org.apache.kafka.common.metrics.stats.Percentile;
 import org.apache.kafka.common.metrics.stats.Percentiles;
 import org.apache.kafka.common.metrics.stats.Rate;
+import org.apache.kafka.common.metrics.stats.WindowedCount;
 
 import java.util.EnumMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.LongSupplier;
 
 /**
@@ -50,8 +55,7 @@ public final class LanesConsumerMetrics implements AutoCloseable {
     private final Sensor applicationPollTime;
     private final Sensor recordsConsumed;
     private final Map<String, Sensor> requestsSent = new ConcurrentHashMap<>();
-    private final java.util.List<dev.lanes.consumer.QueueTimeObserver> queueTimeObservers =
-            new java.util.concurrent.CopyOnWriteArrayList<>();
+    private final List<QueueTimeObserver> queueTimeObservers = new CopyOnWriteArrayList<>();
     private final Sensor heartbeatResponseTime;
     private final Sensor heartbeatGap;
     private final Sensor fetchBufferBytes;
@@ -93,7 +97,7 @@ public final class LanesConsumerMetrics implements AutoCloseable {
         heartbeatResponseTime.add(metrics.metricName("heartbeat-response-time-max", GROUP,
                 "Longest time from sending a group heartbeat to its response, in ms", tags), new Max());
         heartbeatResponseTime.add(metrics.metricName("heartbeat-rate", GROUP, "Group heartbeats answered per second", tags),
-                new Rate(new org.apache.kafka.common.metrics.stats.WindowedCount()));
+                new Rate(new WindowedCount()));
         heartbeatResponseTime.add(metrics.metricName("heartbeat-total", GROUP, "Group heartbeats answered", tags),
                 new CumulativeCount());
         heartbeatGap = metrics.sensor("lanes.heartbeat-gap");
@@ -199,16 +203,16 @@ public final class LanesConsumerMetrics implements AutoCloseable {
 
     public void laneQueueTime(LaneName lane, long nanos) {
         laneQueueTime.get(lane).record(nanos / 1_000_000.0);
-        for (dev.lanes.consumer.QueueTimeObserver observer : queueTimeObservers) {
+        for (QueueTimeObserver observer : queueTimeObservers) {
             observer.queued(lane.tag(), nanos);
         }
     }
 
-    public void addQueueTimeObserver(dev.lanes.consumer.QueueTimeObserver observer) {
+    public void addQueueTimeObserver(QueueTimeObserver observer) {
         queueTimeObservers.add(observer);
     }
 
-    public void removeQueueTimeObserver(dev.lanes.consumer.QueueTimeObserver observer) {
+    public void removeQueueTimeObserver(QueueTimeObserver observer) {
         queueTimeObservers.remove(observer);
     }
 
@@ -279,7 +283,7 @@ public final class LanesConsumerMetrics implements AutoCloseable {
      */
     private static final class TimeRatio extends Rate {
         @Override
-        public double measure(org.apache.kafka.common.metrics.MetricConfig config, long now) {
+        public double measure(MetricConfig config, long now) {
             return Math.min(1.0, super.measure(config, now));
         }
     }
