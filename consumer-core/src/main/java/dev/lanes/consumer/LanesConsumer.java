@@ -10,6 +10,7 @@ import dev.lanes.consumer.internals.engine.Lane;
 import dev.lanes.consumer.internals.engine.LaneName;
 import dev.lanes.consumer.internals.engine.LoopState;
 import dev.lanes.consumer.internals.engine.NetworkThread;
+import dev.lanes.consumer.internals.engine.PendingAsyncCommits;
 import dev.lanes.consumer.internals.engine.PollTracker;
 import dev.lanes.consumer.internals.engine.RebalanceCallbackQueue;
 import dev.lanes.consumer.internals.engine.RequestSender;
@@ -80,8 +81,6 @@ import java.util.OptionalLong;
 import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -107,6 +106,12 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
 
     private static final Logger log = LoggerFactory.getLogger(LanesConsumer.class);
     private static final AtomicInteger CLIENT_SEQUENCE = new AtomicInteger(1);
+    /** Without a callback of its own, a failed asynchronous commit is logged. */
+    private static final OffsetCommitCallback LOG_FAILED_COMMIT = (offsets, exception) -> {
+        if (exception != null) {
+            log.error("Offset commit of {} failed", offsets, exception);
+        }
+    };
     private static final ConsumerRebalanceListener NO_OP_LISTENER = new ConsumerRebalanceListener() {
         @Override
         public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
@@ -139,9 +144,7 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
     private final long defaultApiTimeoutMs;
     private final boolean autoCommitEnabled;
     private final ApplicationThreadGuard threadGuard = new ApplicationThreadGuard();
-    private final ConcurrentLinkedQueue<Runnable> completedCommitCallbacks = new ConcurrentLinkedQueue<>();
-    /** Asynchronous commits not finished yet, each with the future that completes once its callback is queued. */
-    private final Map<CompletableFuture<?>, CompletableFuture<?>> pendingAsyncCommits = new ConcurrentHashMap<>();
+    private final PendingAsyncCommits asyncCommits = new PendingAsyncCommits(this::onCommit);
     private final AtomicBoolean wakeupPending = new AtomicBoolean();
     private final AtomicReference<CompletableFuture<?>> awaiting = new AtomicReference<>();
     private volatile boolean closed;
@@ -462,7 +465,7 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
             long deadlineNanos = clock.nanoseconds() + timeoutNanos;
             notePoll();
             while (true) {
-                invokeCompletedCommitCallbacks();
+                asyncCommits.runCompletedCallbacks();
                 runPendingRebalanceCallbacks();
                 throwIfWakeupPending();
                 throwIfBackgroundError();
@@ -607,14 +610,14 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
     private void commitSyncInternal(Map<TopicPartition, OffsetAndMetadata> offsets, Duration timeout) {
         long deadlineMs = clock.deadlineAfter(requireNonNegative(timeout, "timeout").toMillis());
         requireGroup("commit offsets");
-        invokeCompletedCommitCallbacks();
+        asyncCommits.runCompletedCallbacks();
         CommitEvent event = new CommitEvent(offsets, true, deadlineMs);
         submitBlocking(event);
         try {
             Map<TopicPartition, OffsetAndMetadata> committed = await(event, "commitSync");
             onCommit(committed);
         } finally {
-            invokeCompletedCommitCallbacks();
+            asyncCommits.runCompletedCallbacks();
         }
     }
 
@@ -645,37 +648,10 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
 
     private void commitAsyncInternal(Map<TopicPartition, OffsetAndMetadata> offsets, OffsetCommitCallback callback) {
         requireGroup("commit offsets");
-        invokeCompletedCommitCallbacks();
+        asyncCommits.runCompletedCallbacks();
         CommitEvent event = new CommitEvent(offsets, false, clock.deadlineAfter(defaultApiTimeoutMs));
         submitNonBlocking(event);
-        CompletableFuture<?> callbackQueued = event.future().whenComplete((committed, error) -> completedCommitCallbacks.add(() -> {
-            Exception exception = error == null ? null
-                    : error instanceof Exception ? (Exception) error : new KafkaException(error);
-            // A merged request (R4) committed at least these offsets; each caller hears about its own,
-            // as with KafkaConsumer.
-            if (exception == null) {
-                onCommit(offsets);
-            }
-            if (callback != null) {
-                callback.onComplete(offsets, exception);
-            } else if (exception != null) {
-                log.error("Offset commit of {} failed", offsets, exception);
-            }
-        }));
-        pendingAsyncCommits.put(event.future(), callbackQueued);
-        callbackQueued.whenComplete((ignored, error) -> pendingAsyncCommits.remove(event.future()));
-    }
-
-    /**
-     * Fails the asynchronous commits the background thread has not completed (it may still be running
-     * when close's deadline passes) and waits until their callbacks are queued, so that close runs
-     * every callback (R11).
-     */
-    private void failPendingAsyncCommits() {
-        pendingAsyncCommits.forEach((commit, callbackQueued) -> {
-            commit.completeExceptionally(new ConsumerClosedException("The consumer was closed before this commit completed", null));
-            callbackQueued.exceptionally(error -> null).join();
-        });
+        asyncCommits.add(offsets, event.future(), callback != null ? callback : LOG_FAILED_COMMIT);
     }
 
     private void onCommit(Map<TopicPartition, OffsetAndMetadata> committed) {
@@ -685,14 +661,6 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
             } catch (Exception e) {
                 log.warn("Interceptor {} threw in onCommit", interceptor.getClass().getName(), e);
             }
-        }
-    }
-
-    /** Runs the callbacks of finished asynchronous commits, here on the application thread. */
-    private void invokeCompletedCommitCallbacks() {
-        Runnable callback;
-        while ((callback = completedCommitCallbacks.poll()) != null) {
-            callback.run();
         }
     }
 
@@ -1062,7 +1030,7 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
             // The last part of the budget is kept for the background thread to discard what is left, log it and
             // release its sockets, so that all of that happens before close returns, even with the broker down.
             long workDeadlineMs = deadlineMs - Math.min(CLOSE_SHUTDOWN_RESERVE_MS, timeout.toMillis() / 4);
-            invokeCompletedCommitCallbacks();
+            asyncCommits.runCompletedCallbacks();
             if (networkThread.state() == LoopState.RUNNING) {
                 if (subscriptions.hasGroupSubscription()) {
                     try {
@@ -1091,8 +1059,10 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
             }
             collector.clear();
             fetchBuffer.clear();
-            failPendingAsyncCommits();
-            invokeCompletedCommitCallbacks();
+            // Commits the background thread did not finish (it may still be running at the deadline) fail
+            // here, so that close runs every callback (R11).
+            asyncCommits.failAll(new ConsumerClosedException("The consumer was closed before this commit completed", null));
+            asyncCommits.runCompletedCallbacks();
             interceptors.forEach(interceptor -> Utils.closeQuietly(interceptor, "consumer interceptor"));
             Utils.closeQuietly(keyDeserializer, "key deserializer");
             Utils.closeQuietly(valueDeserializer, "value deserializer");
