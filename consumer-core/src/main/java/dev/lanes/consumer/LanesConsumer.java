@@ -3,6 +3,7 @@ package dev.lanes.consumer;
 import dev.lanes.consumer.internals.adapter.ClientMetrics;
 import dev.lanes.consumer.internals.adapter.KafkaNetwork;
 import dev.lanes.consumer.internals.engine.ApplicationThreadGuard;
+import dev.lanes.consumer.internals.engine.BackgroundSide;
 import dev.lanes.consumer.internals.engine.Clock;
 import dev.lanes.consumer.internals.engine.FetchBuffer;
 import dev.lanes.consumer.internals.engine.FetchCollector;
@@ -13,7 +14,6 @@ import dev.lanes.consumer.internals.engine.NetworkThread;
 import dev.lanes.consumer.internals.engine.PendingAsyncCommits;
 import dev.lanes.consumer.internals.engine.PollTracker;
 import dev.lanes.consumer.internals.engine.RebalanceCallbackQueue;
-import dev.lanes.consumer.internals.engine.RequestSender;
 import dev.lanes.consumer.internals.events.ApplicationEvent;
 import dev.lanes.consumer.internals.events.AwaitPositionsEvent;
 import dev.lanes.consumer.internals.events.CloseEvent;
@@ -25,14 +25,8 @@ import dev.lanes.consumer.internals.events.RebalanceCallback;
 import dev.lanes.consumer.internals.events.RebalanceCallbackCompletedEvent;
 import dev.lanes.consumer.internals.events.SubscriptionChangedEvent;
 import dev.lanes.consumer.internals.events.TopicMetadataEvent;
-import dev.lanes.consumer.internals.managers.CommitRequestManager;
-import dev.lanes.consumer.internals.managers.CoordinatorRequestManager;
-import dev.lanes.consumer.internals.managers.FetchRequestManager;
-import dev.lanes.consumer.internals.managers.HeartbeatRequestManager;
 import dev.lanes.consumer.internals.managers.MemberState;
 import dev.lanes.consumer.internals.managers.MembershipManager;
-import dev.lanes.consumer.internals.managers.OffsetsRequestManager;
-import dev.lanes.consumer.internals.managers.TopicMetadataRequestManager;
 import dev.lanes.consumer.internals.metrics.LanesConsumerMetrics;
 import dev.lanes.consumer.internals.state.ListedOffset;
 import dev.lanes.consumer.internals.state.OffsetResetStrategy;
@@ -183,9 +177,6 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
         this.defaultApiTimeoutMs = config.getInt(ConsumerConfig.DEFAULT_API_TIMEOUT_MS_CONFIG);
         IsolationLevel isolationLevel = IsolationLevel.valueOf(
                 config.getString(ConsumerConfig.ISOLATION_LEVEL_CONFIG).toUpperCase(Locale.ROOT));
-        long retryBackoffMs = config.getLong(ConsumerConfig.RETRY_BACKOFF_MS_CONFIG);
-        long retryBackoffMaxMs = config.getLong(ConsumerConfig.RETRY_BACKOFF_MAX_MS_CONFIG);
-        int requestTimeoutMs = config.getInt(ConsumerConfig.REQUEST_TIMEOUT_MS_CONFIG);
 
         Metrics createdMetrics = null;
         KafkaNetwork network = null;
@@ -223,50 +214,14 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
             this.collector = new FetchCollector<>(fetchBuffer, subscriptions, isolationLevel,
                     config.getBoolean(ConsumerConfig.CHECK_CRCS_CONFIG), this.keyDeserializer, this.valueDeserializer);
 
-            Optional<CoordinatorRequestManager> coordinator = groupId.map(group ->
-                    new CoordinatorRequestManager(group, clock, retryBackoffMs, retryBackoffMaxMs, requestTimeoutMs));
-            Optional<CommitRequestManager> commits = coordinator.map(found -> new CommitRequestManager(groupId.get(), clock,
-                    found, subscriptions, lanesMetrics, autoCommitEnabled,
-                    config.getInt(ConsumerConfig.AUTO_COMMIT_INTERVAL_MS_CONFIG), retryBackoffMs, retryBackoffMaxMs,
-                    isolationLevel == IsolationLevel.READ_COMMITTED));
-            OffsetsRequestManager offsets = new OffsetsRequestManager(clock, network, subscriptions, commits, lanesMetrics,
-                    isolationLevel, requestTimeoutMs, retryBackoffMs, retryBackoffMaxMs, fetchBuffer::notifyStateChanged);
-            TopicMetadataRequestManager topicMetadata = new TopicMetadataRequestManager(clock, lanesMetrics,
-                    retryBackoffMs, retryBackoffMaxMs);
             this.pollTracker = new PollTracker(clock.milliseconds());
             this.rebalanceCallbacks = new RebalanceCallbackQueue(fetchBuffer);
-            long maxPollIntervalMs = config.getInt(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG);
-            KafkaNetwork createdNetwork = network;
-            this.membership = commits.map(commitManager -> new MembershipManager(groupId.get(),
-                    Optional.ofNullable(config.getString(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG)), clock, subscriptions,
-                    createdNetwork, commitManager, rebalanceCallbacks, lanesMetrics, autoCommitEnabled, maxPollIntervalMs));
-            Optional<HeartbeatRequestManager> heartbeat = membership.map(member -> new HeartbeatRequestManager(clock,
-                    member, coordinator.get(), pollTracker, lanesMetrics, maxPollIntervalMs, requestTimeoutMs,
-                    retryBackoffMs, retryBackoffMaxMs,
-                    Optional.ofNullable(config.getString(ConsumerConfig.CLIENT_RACK_CONFIG)).filter(rack -> !rack.isEmpty()),
-                    Optional.ofNullable(config.getString(ConsumerConfig.GROUP_REMOTE_ASSIGNOR_CONFIG))));
-            membership.ifPresent(member -> {
-                commits.get().useMemberIdentity(() -> member.state().inGroup() ? member.memberId() : "",
-                        () -> member.state().inGroup() ? member.memberEpoch() : -1);
-                lanesMetrics.registerGroup(heartbeat.get()::heartbeatIntervalMs, heartbeat.get()::lastHeartbeatMsAgo,
-                        () -> member.state().ordinal(), java.util.Arrays.toString(MemberState.values()),
-                        () -> subscriptions.assignedPartitions().size());
-            });
-            FetchRequestManager fetches = new FetchRequestManager(clock, network, subscriptions, fetchBuffer, lanesMetrics,
-                    new FetchRequestManager.FetchConfig(
-                            config.getInt(ConsumerConfig.FETCH_MIN_BYTES_CONFIG),
-                            config.getInt(ConsumerConfig.FETCH_MAX_BYTES_CONFIG),
-                            config.getInt(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG),
-                            config.getInt(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG),
-                            isolationLevel,
-                            config.getString(ConsumerConfig.CLIENT_RACK_CONFIG),
-                            requestTimeoutMs,
-                            retryBackoffMs));
-            heartbeat.ifPresent(beat -> fetches.boundWaitBy(beat::timeUntilNextHeartbeatMs));
-            this.networkThread = new NetworkThread(clientId, clock, systemLane, userLane,
-                    lanesConfig.getInt(LanesConsumerConfig.USER_LANE_DRAIN_BUDGET_CONFIG), network,
-                    new RequestSender(network, lanesMetrics, requestTimeoutMs), subscriptions, fetchBuffer,
-                    coordinator, commits, offsets, topicMetadata, fetches, membership, heartbeat, lanesMetrics);
+            BackgroundSide background = BackgroundSide.assemble(config,
+                    lanesConfig.getInt(LanesConsumerConfig.USER_LANE_DRAIN_BUDGET_CONFIG), groupId, autoCommitEnabled,
+                    isolationLevel, clock, network, lanesMetrics, subscriptions, systemLane, userLane, fetchBuffer,
+                    pollTracker, rebalanceCallbacks);
+            this.membership = background.membership();
+            this.networkThread = background.networkThread();
             threadRef.set(networkThread);
             networkThread.start();
             log.debug("Lanes consumer {} started (group {})", clientId, groupId.orElse("none"));
