@@ -14,6 +14,7 @@ import dev.lanes.consumer.internals.engine.NetworkThread;
 import dev.lanes.consumer.internals.engine.PendingAsyncCommits;
 import dev.lanes.consumer.internals.engine.PollTracker;
 import dev.lanes.consumer.internals.engine.RebalanceCallbackQueue;
+import dev.lanes.consumer.internals.engine.RebalanceListenerInvoker;
 import dev.lanes.consumer.internals.events.ApplicationEvent;
 import dev.lanes.consumer.internals.events.AwaitPositionsEvent;
 import dev.lanes.consumer.internals.events.CloseEvent;
@@ -22,7 +23,6 @@ import dev.lanes.consumer.internals.events.FetchCommittedOffsetsEvent;
 import dev.lanes.consumer.internals.events.LeaveGroupEvent;
 import dev.lanes.consumer.internals.events.ListOffsetsEvent;
 import dev.lanes.consumer.internals.events.RebalanceCallback;
-import dev.lanes.consumer.internals.events.RebalanceCallbackCompletedEvent;
 import dev.lanes.consumer.internals.events.SubscriptionChangedEvent;
 import dev.lanes.consumer.internals.events.TopicMetadataEvent;
 import dev.lanes.consumer.internals.managers.MemberState;
@@ -82,6 +82,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.regex.Pattern;
 
+import static dev.lanes.consumer.internals.engine.RebalanceListenerInvoker.NO_OP_LISTENER;
+
 /**
  * A Kafka consumer with an application thread and one background network thread joined by bounded,
  * prioritized lanes. A drop-in {@link Consumer}: configure it like {@code KafkaConsumer}, plus the
@@ -106,15 +108,6 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
             log.error("Offset commit of {} failed", offsets, exception);
         }
     };
-    private static final ConsumerRebalanceListener NO_OP_LISTENER = new ConsumerRebalanceListener() {
-        @Override
-        public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
-        }
-
-        @Override
-        public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
-        }
-    };
 
     private final String clientId;
     private final Optional<String> groupId;
@@ -129,8 +122,7 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
     private final NetworkThread networkThread;
     private final Optional<MembershipManager> membership;
     private final PollTracker pollTracker;
-    private final RebalanceCallbackQueue rebalanceCallbacks;
-    private ConsumerRebalanceListener rebalanceListener = NO_OP_LISTENER;
+    private final RebalanceListenerInvoker rebalanceListener;
     private final Deserializer<K> keyDeserializer;
     private final Deserializer<V> valueDeserializer;
     private final List<ConsumerInterceptor<K, V>> interceptors;
@@ -215,13 +207,15 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
                     config.getBoolean(ConsumerConfig.CHECK_CRCS_CONFIG), this.keyDeserializer, this.valueDeserializer);
 
             this.pollTracker = new PollTracker(clock.milliseconds());
-            this.rebalanceCallbacks = new RebalanceCallbackQueue(fetchBuffer);
+            RebalanceCallbackQueue rebalanceCallbacks = new RebalanceCallbackQueue(fetchBuffer);
             BackgroundSide background = BackgroundSide.assemble(config,
                     lanesConfig.getInt(LanesConsumerConfig.USER_LANE_DRAIN_BUDGET_CONFIG), groupId, autoCommitEnabled,
                     isolationLevel, clock, network, lanesMetrics, subscriptions, systemLane, userLane, fetchBuffer,
                     pollTracker, rebalanceCallbacks);
             this.membership = background.membership();
             this.networkThread = background.networkThread();
+            this.rebalanceListener = new RebalanceListenerInvoker(rebalanceCallbacks, systemLane, networkThread::wakeup,
+                    collector::drop);
             threadRef.set(networkThread);
             networkThread.start();
             log.debug("Lanes consumer {} started (group {})", clientId, groupId.orElse("none"));
@@ -288,7 +282,7 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
                 leaveGroup(deadlineMs);
             }
             collector.drop(subscriptions.unsubscribe());
-            rebalanceListener = NO_OP_LISTENER;
+            rebalanceListener.use(NO_OP_LISTENER);
         } finally {
             release();
         }
@@ -368,7 +362,7 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
         }
         requireGroup("subscribe to topics");
         subscribe.run();
-        rebalanceListener = listener;
+        rebalanceListener.use(listener);
         SubscriptionChangedEvent event = new SubscriptionChangedEvent(clock.deadlineAfter(defaultApiTimeoutMs));
         submitBlocking(event);
     }
@@ -379,17 +373,17 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
      * fenced or left for a poll timeout).
      */
     private void releaseGroupPartitions(long deadlineMs) {
-        runPendingRebalanceCallbacks();
+        rebalanceListener.runRequested();
         Set<TopicPartition> owned = subscriptions.assignedPartitions();
         MemberState state = membership.map(MembershipManager::state).orElse(MemberState.UNSUBSCRIBED);
         if (owned.isEmpty()) {
             return;
         }
         if (state == MemberState.FENCED || state == MemberState.STALE || state == MemberState.FATAL) {
-            invokeListener(RebalanceCallback.Kind.LOST, owned);
+            rebalanceListener.invoke(RebalanceCallback.Kind.LOST, owned);
         } else {
             commitOnClose(deadlineMs);
-            invokeListener(RebalanceCallback.Kind.REVOKED, owned);
+            rebalanceListener.invoke(RebalanceCallback.Kind.REVOKED, owned);
         }
     }
 
@@ -421,7 +415,7 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
             notePoll();
             while (true) {
                 asyncCommits.runCompletedCallbacks();
-                runPendingRebalanceCallbacks();
+                rebalanceListener.runRequested();
                 throwIfWakeupPending();
                 throwIfBackgroundError();
                 ensureOpen(); // the background thread may have died while this poll waited
@@ -453,51 +447,6 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
         pollTracker.polled(clock.milliseconds());
         if (membership.isPresent() && membership.get().state() == MemberState.STALE) {
             networkThread.wakeup();
-        }
-    }
-
-    /** Runs the rebalance callbacks the background thread asked for, here on the application thread (R3). */
-    private void runPendingRebalanceCallbacks() {
-        RebalanceCallback callback;
-        RuntimeException firstError = null;
-        while ((callback = rebalanceCallbacks.next()) != null) {
-            Optional<Exception> error = Optional.empty();
-            try {
-                invokeListener(callback.kind(), callback.partitions());
-            } catch (RuntimeException e) {
-                error = Optional.of(e);
-                if (firstError == null) {
-                    firstError = e;
-                }
-            }
-            if (callback.kind() != RebalanceCallback.Kind.ASSIGNED) {
-                collector.drop(callback.partitions());
-            }
-            if (!systemLane.offer(new RebalanceCallbackCompletedEvent(callback.id(), error))) {
-                throw new IllegalStateException("The system lane is full; rebalance callback " + callback.id()
-                        + " cannot be acknowledged");
-            }
-            networkThread.wakeup();
-        }
-        if (firstError != null) {
-            throw firstError;
-        }
-    }
-
-    private void invokeListener(RebalanceCallback.Kind kind, Set<TopicPartition> partitions) {
-        ConsumerRebalanceListener listener = rebalanceListener;
-        switch (kind) {
-            case REVOKED:
-                listener.onPartitionsRevoked(partitions);
-                break;
-            case ASSIGNED:
-                listener.onPartitionsAssigned(partitions);
-                break;
-            case LOST:
-                listener.onPartitionsLost(partitions);
-                break;
-            default:
-                throw new IllegalStateException("Unknown rebalance callback " + kind);
         }
     }
 
