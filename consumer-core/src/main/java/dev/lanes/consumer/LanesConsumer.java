@@ -134,6 +134,8 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
     private final AtomicBoolean wakeupPending = new AtomicBoolean();
     private final AtomicReference<CompletableFuture<?>> awaiting = new AtomicReference<>();
     private volatile boolean closed;
+    /** Set when close starts, before {@link #closed}; read and written by the application thread only. */
+    private boolean closing;
 
     public LanesConsumer(Map<String, Object> configs) {
         this(configs, null, null);
@@ -926,26 +928,33 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
         requireNonNegative(timeout, "timeout");
         threadGuard.acquire();
         try {
-            if (closed) {
+            if (closed || closing) {
                 return;
             }
-            closed = true;
+            closing = true;
             long deadlineMs = clock.deadlineAfter(timeout.toMillis());
             // The last part of the budget is kept for the background thread to discard what is left, log it and
             // release its sockets, so that all of that happens before close returns, even with the broker down.
             long workDeadlineMs = deadlineMs - Math.min(CLOSE_SHUTDOWN_RESERVE_MS, timeout.toMillis() / 4);
             asyncCommits.runCompletedCallbacks();
-            if (networkThread.state() == LoopState.RUNNING) {
-                if (subscriptions.hasGroupSubscription()) {
+            boolean running = networkThread.state() == LoopState.RUNNING;
+            try {
+                // Still open here, as with KafkaConsumer: onPartitionsRevoked may commit, the usual place for a
+                // manual commit. A close called from a callback returns at once (closing).
+                if (running && subscriptions.hasGroupSubscription()) {
                     try {
                         releaseGroupPartitions(workDeadlineMs);
                     } catch (RuntimeException e) {
                         log.warn("A rebalance callback threw while the consumer was closing", e);
                     }
                     leaveGroup(workDeadlineMs);
-                } else {
+                } else if (running) {
                     commitOnClose(workDeadlineMs);
                 }
+            } finally {
+                closed = true;
+            }
+            if (running) {
                 CloseEvent closeEvent = new CloseEvent(workDeadlineMs);
                 if (systemLane.offer(closeEvent)) {
                     networkThread.wakeup();

@@ -3,6 +3,7 @@ package dev.lanes.consumer;
 import dev.lanes.consumer.testing.KafkaBrokerExtension;
 import org.apache.kafka.clients.admin.AlterConfigOp;
 import org.apache.kafka.clients.admin.ConfigEntry;
+import org.apache.kafka.clients.consumer.CloseOptions;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -211,6 +212,52 @@ class GroupRebalanceIT {
                 b.thread.join(20_000);
             }
         }
+    }
+
+    // ------------------------------------------------------------------ commit in onPartitionsRevoked during close
+
+    @Test
+    void aCommitSyncInOnPartitionsRevokedDuringCloseCommits() {
+        String topic = "close-revocation-commit";
+        String group = "close-revocation-commit-group";
+        BROKER.broker().createTopic(topic, 2);
+        BROKER.broker().produce(topic, 0, 50, 20);
+        BROKER.broker().produce(topic, 1, 50, 20);
+        Map<String, Object> config = config(group, "close-revocation-commit");
+        config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        List<Throwable> callbackErrors = new CopyOnWriteArrayList<>();
+        AtomicInteger revocations = new AtomicInteger();
+        LanesConsumer<String, String> consumer = new LanesConsumer<>(config, new StringDeserializer(), new StringDeserializer());
+        try {
+            consumer.subscribe(List.of(topic), new ConsumerRebalanceListener() {
+                @Override
+                public void onPartitionsRevoked(Collection<TopicPartition> revoked) {
+                    revocations.incrementAndGet();
+                    try {
+                        consumer.commitSync(Duration.ofSeconds(5)); // the usual place to commit manually
+                    } catch (RuntimeException e) {
+                        callbackErrors.add(e);
+                    }
+                }
+
+                @Override
+                public void onPartitionsAssigned(Collection<TopicPartition> assigned) {
+                }
+            });
+            int consumed = 0;
+            long deadline = System.currentTimeMillis() + 20_000;
+            while (consumed < 100 && System.currentTimeMillis() < deadline) {
+                consumed += consumer.poll(Duration.ofMillis(200)).count();
+            }
+            assertThat(consumed).isEqualTo(100);
+            assertThat(committedOffsets(group)).as("nothing committed before close").isEmpty();
+        } finally {
+            consumer.close(CloseOptions.timeout(Duration.ofSeconds(10)));
+        }
+        assertThat(revocations.get()).as("onPartitionsRevoked ran in close").isEqualTo(1);
+        assertThat(callbackErrors).as("exceptions from commitSync in onPartitionsRevoked during close").isEmpty();
+        assertThat(committedOffsets(group)).containsOnly(
+                Map.entry(new TopicPartition(topic, 0), 50L), Map.entry(new TopicPartition(topic, 1), 50L));
     }
 
     // ------------------------------------------------------------------ close leaves
