@@ -72,7 +72,11 @@ import scala.Tuple2;
  * go to the broker itself through it), {@code CONTROLLER}, and, when started behind a proxy,
  * {@code PROXIED}, which advertises the proxy's address. A client bootstrapped to the proxy therefore
  * reaches the broker and its group coordinator only through the proxy, while {@link #admin()} and
- * {@link #produce} stay direct and keep working while the proxy is cut.
+ * {@link #produce} stay direct and keep working while the proxy is cut. With
+ * {@link Builder#behindProxies(int)} there is one such listener per proxy ({@code PROXIED},
+ * {@code PROXIED2}, ...): a broker answers metadata with the addresses of the listener a request
+ * came in on, so each client stays behind the proxy it was bootstrapped to, and one client's network
+ * can be cut while the others' is not.
  *
  * <p>Optional secured listeners for clients (inter-broker traffic stays on {@code INTERNAL}, plaintext):
  * {@code SASL} ({@code SASL_PLAINTEXT} with the {@code PLAIN} mechanism and the users of {@link #SASL_USERS},
@@ -103,7 +107,7 @@ public final class KafkaBroker implements AutoCloseable {
     private final KafkaConfig config;
     private final Map<String, Integer> listenerPorts;
     private final int port;
-    private final TcpProxy proxy;
+    private final List<TcpProxy> proxies;
     private final int saslPort;
     private final int sslPort;
     private final SelfSignedCertificate certificate;
@@ -112,7 +116,7 @@ public final class KafkaBroker implements AutoCloseable {
 
     private KafkaBroker(Path dataDir, ControllerServer controller, BrokerServer broker,
                         TestFaultHandlers faultHandlers, KafkaConfig config, Map<String, Integer> listenerPorts,
-                        int port, TcpProxy proxy, int saslPort, int sslPort, SelfSignedCertificate certificate) {
+                        int port, List<TcpProxy> proxies, int saslPort, int sslPort, SelfSignedCertificate certificate) {
         this.dataDir = dataDir;
         this.controller = controller;
         this.broker = broker;
@@ -120,7 +124,7 @@ public final class KafkaBroker implements AutoCloseable {
         this.config = config;
         this.listenerPorts = Map.copyOf(listenerPorts);
         this.port = port;
-        this.proxy = proxy;
+        this.proxies = List.copyOf(proxies);
         this.saslPort = saslPort;
         this.sslPort = sslPort;
         this.certificate = certificate;
@@ -150,12 +154,25 @@ public final class KafkaBroker implements AutoCloseable {
         return proxy().address();
     }
 
+    /** Bootstrap servers that reach the broker only through {@link #proxy(int) proxy(index)}. */
+    public String proxiedBootstrapServers(int index) {
+        return proxy(index).address();
+    }
+
     /** The proxy in front of the {@code PROXIED} listener; only for a broker started behind a proxy. */
     public TcpProxy proxy() {
-        if (proxy == null) {
+        return proxy(0);
+    }
+
+    /** The {@code index}-th proxy (from 0) of a broker started {@link Builder#behindProxies(int) behind proxies}. */
+    public TcpProxy proxy(int index) {
+        if (proxies.isEmpty()) {
             throw new IllegalStateException("This broker was not started behind a proxy; use KafkaBroker.startBehindProxy()");
         }
-        return proxy;
+        if (index < 0 || index >= proxies.size()) {
+            throw new IllegalArgumentException("No proxy " + index + "; this broker has " + proxies.size());
+        }
+        return proxies.get(index);
     }
 
     /** Bootstrap servers of the {@code SASL_PLAINTEXT} (PLAIN) listener; only for a broker built {@link Builder#withSaslPlain()}. */
@@ -401,7 +418,7 @@ public final class KafkaBroker implements AutoCloseable {
             Utils.closeQuietly(producer, "producer");
             Utils.closeQuietly(admin, "admin");
         }
-        Utils.closeQuietly(proxy, "proxy");
+        proxies.forEach(proxy -> Utils.closeQuietly(proxy, "proxy"));
         synchronized (this) {
             shutdown(broker, controller);
         }
@@ -425,7 +442,7 @@ public final class KafkaBroker implements AutoCloseable {
     /** Options for a broker; {@link #start()} formats a fresh temporary directory and starts it. */
     public static final class Builder {
         private final Map<String, String> serverProperties = new LinkedHashMap<>();
-        private boolean behindProxy;
+        private int proxyCount;
         private boolean saslPlain;
         private boolean ssl;
 
@@ -458,7 +475,18 @@ public final class KafkaBroker implements AutoCloseable {
 
         /** Puts a {@link TcpProxy} in front of a {@code PROXIED} listener that advertises the proxy's port. */
         public Builder behindProxy() {
-            behindProxy = true;
+            return behindProxies(1);
+        }
+
+        /**
+         * Puts {@code count} proxies in front of as many listeners ({@code PROXIED}, {@code PROXIED2}, ...),
+         * each advertising its own proxy's port, so that clients can be cut off one by one.
+         */
+        public Builder behindProxies(int count) {
+            if (count < 1) {
+                throw new IllegalArgumentException("count must be at least 1");
+            }
+            proxyCount = count;
             return this;
         }
 
@@ -479,7 +507,7 @@ public final class KafkaBroker implements AutoCloseable {
             LoopbackSockets sockets = new LoopbackSockets();
             TestFaultHandlers faultHandlers = new TestFaultHandlers();
             Path dataDir = null;
-            TcpProxy proxy = null;
+            List<TcpProxy> proxies = new ArrayList<>();
             SelfSignedCertificate certificate = null;
             int saslPort = -1;
             int sslPort = -1;
@@ -493,11 +521,16 @@ public final class KafkaBroker implements AutoCloseable {
                 String listeners = INTERNAL + "://" + LOOPBACK + ":" + internalPort
                         + "," + CONTROLLER + "://" + LOOPBACK + ":" + controllerPort;
                 String advertised = INTERNAL + "://" + LOOPBACK + ":" + internalPort;
-                if (behindProxy) {
-                    int proxiedPort = sockets.bind(PROXIED);
-                    proxy = TcpProxy.start(LOOPBACK, proxiedPort);
-                    listeners += "," + PROXIED + "://" + LOOPBACK + ":" + proxiedPort;
-                    advertised += "," + PROXIED + "://" + LOOPBACK + ":" + proxy.port();
+                String protocolMap = INTERNAL + ":PLAINTEXT," + CONTROLLER + ":PLAINTEXT,"
+                        + SASL + ":SASL_PLAINTEXT," + SSL + ":SSL";
+                for (int i = 0; i < proxyCount; i++) {
+                    String name = proxiedListener(i);
+                    int proxiedPort = sockets.bind(name);
+                    TcpProxy proxy = TcpProxy.start(LOOPBACK, proxiedPort);
+                    proxies.add(proxy);
+                    listeners += "," + name + "://" + LOOPBACK + ":" + proxiedPort;
+                    advertised += "," + name + "://" + LOOPBACK + ":" + proxy.port();
+                    protocolMap += "," + name + ":PLAINTEXT";
                 }
                 Map<String, String> securityProps = new HashMap<>();
                 if (saslPlain) {
@@ -532,9 +565,7 @@ public final class KafkaBroker implements AutoCloseable {
                 props.put("controller.listener.names", CONTROLLER);
                 props.put("listeners", listeners);
                 props.put("advertised.listeners", advertised);
-                props.put("listener.security.protocol.map",
-                        INTERNAL + ":PLAINTEXT," + CONTROLLER + ":PLAINTEXT," + PROXIED + ":PLAINTEXT,"
-                                + SASL + ":SASL_PLAINTEXT," + SSL + ":SSL");
+                props.put("listener.security.protocol.map", protocolMap);
                 props.putAll(securityProps);
                 props.put("inter.broker.listener.name", INTERNAL);
                 props.put("log.dirs", logDir.toString());
@@ -560,14 +591,14 @@ public final class KafkaBroker implements AutoCloseable {
                 broker.startup();
 
                 log.info("Kafka broker started on {}{}{}{} in {} ms", LOOPBACK + ":" + internalPort,
-                        proxy == null ? "" : " (proxied at " + proxy.address() + ")",
+                        proxies.isEmpty() ? "" : " (proxied at " + proxies.stream().map(TcpProxy::address).toList() + ")",
                         saslPort < 0 ? "" : " (SASL_PLAINTEXT at " + LOOPBACK + ":" + saslPort + ")",
                         sslPort < 0 ? "" : " (SSL at " + LOOPBACK + ":" + sslPort + ")",
                         (System.nanoTime() - started) / 1_000_000);
                 return new KafkaBroker(dataDir, controller, broker, faultHandlers, config, listenerPorts,
-                        internalPort, proxy, saslPort, sslPort, certificate);
+                        internalPort, proxies, saslPort, sslPort, certificate);
             } catch (Exception e) {
-                Utils.closeQuietly(proxy, "proxy");
+                proxies.forEach(proxy -> Utils.closeQuietly(proxy, "proxy"));
                 try {
                     shutdown(broker, controller);
                 } catch (RuntimeException suppressed) {
@@ -578,6 +609,11 @@ public final class KafkaBroker implements AutoCloseable {
                 throw new IllegalStateException("Kafka broker did not start", e);
             }
         }
+    }
+
+    // PROXIED, PROXIED2, PROXIED3, ...: the first keeps the name single-proxy brokers have always had.
+    private static String proxiedListener(int index) {
+        return index == 0 ? PROXIED : PROXIED + (index + 1);
     }
 
     /**

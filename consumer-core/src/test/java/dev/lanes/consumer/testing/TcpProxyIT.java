@@ -26,11 +26,12 @@ import org.junit.jupiter.params.provider.EnumSource;
 class TcpProxyIT {
 
     @RegisterExtension
-    static final KafkaBrokerExtension BROKER = new KafkaBrokerExtension(KafkaBroker.builder().behindProxy());
+    static final KafkaBrokerExtension BROKER = new KafkaBrokerExtension(KafkaBroker.builder().behindProxies(2));
 
     @AfterEach
     void restoreProxy() {
-        BROKER.broker().proxy().restore();
+        BROKER.broker().proxy(0).restore();
+        BROKER.broker().proxy(1).restore();
     }
 
     @Test
@@ -102,6 +103,35 @@ class TcpProxyIT {
 
             broker.proxy().restore();
             assertThat(poll(consumer, 5, Duration.ofSeconds(15))).hasSize(5);
+        }
+    }
+
+    @Test
+    void eachProxyHasItsOwnListenerSoCuttingOneLeavesTheOthersClientsAlone() {
+        KafkaBroker broker = BROKER.broker();
+        String topic = "two-proxies";
+        broker.createTopic(topic, 1);
+        broker.produce(topic, 0, 5, 10);
+        TopicPartition partition = new TopicPartition(topic, 0);
+
+        try (KafkaConsumer<byte[], byte[]> first = proxiedConsumer(Map.of());
+             KafkaConsumer<byte[], byte[]> second = proxiedConsumer(Map.of(
+                     ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.proxiedBootstrapServers(1)))) {
+            assertThat(second.partitionsFor(topic)).singleElement()
+                    .satisfies(p -> assertThat(p.leader().port()).isEqualTo(broker.proxy(1).port()));
+            for (KafkaConsumer<byte[], byte[]> consumer : List.of(first, second)) {
+                consumer.assign(List.of(partition));
+                consumer.seekToBeginning(List.of(partition));
+                assertThat(poll(consumer, 5, Duration.ofSeconds(15))).hasSize(5);
+            }
+
+            broker.proxy(0).cut(Cut.STALL);
+            broker.produce(topic, 0, 5, 10);
+            assertThat(poll(second, 5, Duration.ofSeconds(15))).hasSize(5);
+            assertThat(poll(first, 1, Duration.ofSeconds(1))).isEmpty();
+
+            broker.proxy(0).restore();
+            assertThat(poll(first, 5, Duration.ofSeconds(15))).hasSize(5);
         }
     }
 
