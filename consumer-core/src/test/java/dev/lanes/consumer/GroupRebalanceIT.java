@@ -267,11 +267,7 @@ class GroupRebalanceIT {
         String topic = "close-leaves";
         String group = "close-leaves-group";
         int partitions = 4;
-        BROKER.broker().createTopic(topic, partitions);
-        ConfigResource resource = new ConfigResource(ConfigResource.Type.GROUP, group);
-        BROKER.broker().admin().incrementalAlterConfigs(Map.of(resource, List.of(new AlterConfigOp(
-                new ConfigEntry("consumer.session.timeout.ms", "20000"), AlterConfigOp.OpType.SET))))
-                .all().get(10, TimeUnit.SECONDS);
+        createTopicForGroupWithSessionTimeout(topic, partitions, group, 20_000);
 
         Ownership ownership = new Ownership();
         Map<String, AtomicInteger> processed = new ConcurrentHashMap<>();
@@ -302,11 +298,7 @@ class GroupRebalanceIT {
         String topic = "thread-dies-leaves";
         String group = "thread-dies-leaves-group";
         int partitions = 4;
-        BROKER.broker().createTopic(topic, partitions);
-        ConfigResource resource = new ConfigResource(ConfigResource.Type.GROUP, group);
-        BROKER.broker().admin().incrementalAlterConfigs(Map.of(resource, List.of(new AlterConfigOp(
-                new ConfigEntry("consumer.session.timeout.ms", "20000"), AlterConfigOp.OpType.SET))))
-                .all().get(10, TimeUnit.SECONDS);
+        createTopicForGroupWithSessionTimeout(topic, partitions, group, 20_000);
 
         Ownership ownership = new Ownership();
         Map<String, AtomicInteger> processed = new ConcurrentHashMap<>();
@@ -337,6 +329,16 @@ class GroupRebalanceIT {
     }
 
     // ------------------------------------------------------------------ helpers
+
+    /** A topic, and a session timeout for the group that consumes it (longer than a test's bound on a takeover). */
+    static void createTopicForGroupWithSessionTimeout(String topic, int partitions, String group, int sessionTimeoutMs)
+            throws Exception {
+        BROKER.broker().createTopic(topic, partitions);
+        ConfigResource resource = new ConfigResource(ConfigResource.Type.GROUP, group);
+        BROKER.broker().admin().incrementalAlterConfigs(Map.of(resource, List.of(new AlterConfigOp(
+                new ConfigEntry("consumer.session.timeout.ms", String.valueOf(sessionTimeoutMs)), AlterConfigOp.OpType.SET))))
+                .all().get(10, TimeUnit.SECONDS);
+    }
 
     static Map<String, Object> config(String group, String clientId) {
         return autoCommitConfig(BROKER.broker().bootstrapServers(), group, clientId);
