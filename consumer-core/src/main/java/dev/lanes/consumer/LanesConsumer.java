@@ -444,9 +444,15 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
         }
     }
 
-    /** Tells the background thread the application is polling (max.poll.interval.ms); wakes it if it left. */
+    /**
+     * Tells the background thread the application is polling (max.poll.interval.ms, and positions of newly
+     * assigned partitions may be looked up now); wakes it if it needs to act on that.
+     */
     private void notePoll() {
         pollTracker.polled(clock.milliseconds());
+        if (subscriptions.requestPositions()) {
+            networkThread.wakeup();
+        }
         if (membership.isPresent() && membership.get().state() == MemberState.STALE) {
             networkThread.wakeup();
         }

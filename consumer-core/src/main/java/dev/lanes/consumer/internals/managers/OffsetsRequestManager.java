@@ -105,6 +105,7 @@ public final class OffsetsRequestManager implements RequestManager {
 
     /** Completes the future once every partition has a position (or one of them cannot get one). */
     public void awaitPositions(Set<TopicPartition> partitions, CompletableFuture<Void> future) {
+        subscriptions.requestPositions();
         waiters.add(new PositionWaiter(partitions, future));
     }
 
@@ -119,6 +120,9 @@ public final class OffsetsRequestManager implements RequestManager {
 
     private long resolvePositions(long nowMs, List<UnsentRequest<?>> requests) {
         resolving.keySet().removeIf(partition -> !subscriptions.isAssigned(partition));
+        if (!subscriptions.positionsRequested()) {
+            return Long.MAX_VALUE; // the application polls or asks for a position first; that wakes us
+        }
         if (!positionBackoff.canSend(nowMs) && !positionBackoff.isInFlight()) {
             return positionBackoff.remainingBackoffMs(nowMs);
         }

@@ -65,6 +65,12 @@ public final class SubscriptionState {
     private final OffsetResetStrategy defaultResetStrategy;
     private final Map<TopicPartition, PartitionState> assignment = new LinkedHashMap<>();
     private int assignmentVersion;
+    /**
+     * Whether the application has asked for records or positions since it last assigned new partitions:
+     * only then are their starting positions looked up, so that a seek right after assign() needs no lookup
+     * (and no group coordinator, R14), as with KafkaConsumer.
+     */
+    private volatile boolean positionsRequested = true;
     private SubscriptionType subscriptionType = SubscriptionType.NONE;
     private Set<String> subscribedTopics = Set.of();
     private java.util.regex.Pattern clientPattern;
@@ -151,6 +157,9 @@ public final class SubscriptionState {
 
     /** Replaces the assignment; partitions kept keep their positions. Returns the partitions removed. */
     public synchronized Set<TopicPartition> assignFromUser(Collection<TopicPartition> partitions) {
+        if (!assignment.keySet().containsAll(partitions)) {
+            positionsRequested = false;
+        }
         if (partitions.isEmpty()) {
             if (subscriptionType == SubscriptionType.USER_ASSIGNED) {
                 subscriptionType = SubscriptionType.NONE;
@@ -159,6 +168,23 @@ public final class SubscriptionState {
             setSubscriptionType(SubscriptionType.USER_ASSIGNED);
         }
         return replaceAssignment(partitions);
+    }
+
+    /**
+     * The application polls or asks for a position: partitions without one may now be looked up. Returns
+     * whether this changed anything, so that the caller wakes the background thread only then. Any thread.
+     */
+    public boolean requestPositions() {
+        if (positionsRequested) {
+            return false;
+        }
+        positionsRequested = true;
+        return true;
+    }
+
+    /** Whether partitions without a position may be looked up now (see {@link #requestPositions()}). */
+    public boolean positionsRequested() {
+        return positionsRequested;
     }
 
     /** Background thread: partitions given by the group coordinator join the assignment, without positions. */

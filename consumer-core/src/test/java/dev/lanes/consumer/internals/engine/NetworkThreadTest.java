@@ -117,6 +117,29 @@ class NetworkThreadTest {
     }
 
     @Test
+    void aNewlyAssignedPartitionIsLookedUpOnlyOnceTheApplicationAsksSoASeekAfterAssignNeedsNoCoordinator() {
+        TopicPartition p1 = new TopicPartition("topic", 1);
+        NetworkThread thread = thread(8);
+        network.ready(FakeNetwork.NODE_0, true);
+
+        subscriptions.assignFromUser(Set.of(P0));
+        thread.runOnce();
+        subscriptions.seek(P0, 5, Optional.empty());
+        assertThat(subscriptions.requestPositions()).as("the first poll after assign() asks").isTrue();
+        thread.runOnce();
+        assertThat(network.sentNames()).doesNotContain("FindCoordinator", "OffsetFetch");
+
+        // A partition assigned without a seek starts at its committed offset, looked up once the application asks.
+        subscriptions.assignFromUser(Set.of(P0, p1));
+        thread.runOnce();
+        assertThat(network.sentNames()).doesNotContain("FindCoordinator", "OffsetFetch");
+        subscriptions.requestPositions();
+        thread.runOnce(); // the committed-offset lookup asks for the coordinator...
+        thread.runOnce(); // ...which is looked up in the next iteration
+        assertThat(network.sentNames()).contains("FindCoordinator");
+    }
+
+    @Test
     void userLaneOfCommitEventsIsDrainedAtMostBudgetPerIteration() {
         NetworkThread thread = thread(3);
         for (int i = 0; i < 10; i++) {
