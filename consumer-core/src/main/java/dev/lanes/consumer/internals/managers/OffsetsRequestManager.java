@@ -126,10 +126,12 @@ public final class OffsetsRequestManager implements RequestManager {
         if (!positionBackoff.canSend(nowMs) && !positionBackoff.isInFlight()) {
             return positionBackoff.remainingBackoffMs(nowMs);
         }
+        long wait = Long.MAX_VALUE;
         Set<TopicPartition> initializing = notResolving(subscriptions.partitionsIn(FetchState.INITIALIZING));
         if (!initializing.isEmpty()) {
             if (commits.isPresent()) {
                 fetchCommittedPositions(initializing, nowMs);
+                wait = 0; // the commit manager was polled before this one: it sends the lookup next time round
             } else {
                 initializing.forEach(partition ->
                         subscriptions.fallBackToReset(partition, subscriptions.positionEpoch(partition)));
@@ -160,7 +162,7 @@ public final class OffsetsRequestManager implements RequestManager {
                     Priority.SYSTEM, nowMs + requestTimeoutMs,
                     (listed, error) -> onResetResponse(epochs, listed, error)));
         });
-        return Long.MAX_VALUE;
+        return wait;
     }
 
     private Set<TopicPartition> notResolving(Set<TopicPartition> partitions) {

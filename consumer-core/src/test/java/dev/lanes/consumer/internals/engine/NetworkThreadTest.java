@@ -134,8 +134,9 @@ class NetworkThreadTest {
         thread.runOnce();
         assertThat(network.sentNames()).doesNotContain("FindCoordinator", "OffsetFetch");
         subscriptions.requestPositions();
-        thread.runOnce(); // the committed-offset lookup asks for the coordinator...
-        thread.runOnce(); // ...which is looked up in the next iteration
+        thread.runOnce();
+        assertThat(network.polls()).as("the lookup goes out next time round: no waiting for a wakeup").endsWith(0L);
+        thread.runOnce();
         assertThat(network.sentNames()).contains("FindCoordinator");
     }
 
