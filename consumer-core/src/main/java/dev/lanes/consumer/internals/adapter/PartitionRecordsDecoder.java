@@ -19,7 +19,6 @@ import org.apache.kafka.common.utils.BufferSupplier;
 import org.apache.kafka.common.utils.CloseableIterator;
 
 import java.nio.ByteBuffer;
-import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashSet;
 import java.util.Iterator;
@@ -33,7 +32,7 @@ import java.util.Set;
  * records before the fetch offset, control batches and (with {@code read_committed}) aborted transactions are
  * skipped, and the position to resume from is {@link #nextOffset()}.
  *
- * <p>Batches are decoded lazily, one at a time, as {@link #take} asks for records, so a fetch costs nothing
+ * <p>Batches are decoded lazily, one at a time, as {@link #takeInto} asks for records, so a fetch costs nothing
  * until the application consumes it and a seek can discard the rest cheaply.
  *
  * <p>Used only by the application thread (decoding and deserializing is application work, R3); not
@@ -76,8 +75,9 @@ public final class PartitionRecordsDecoder {
     }
 
     /**
-     * Decodes up to {@code maxRecords} records at or after {@link #nextOffset()}; returns fewer when the data
-     * runs out. Called from the application thread.
+     * Decodes up to {@code maxRecords} records at or after {@link #nextOffset()} and appends them to
+     * {@code into} (so that {@code poll()} builds each partition's list once); returns how many, fewer when
+     * the data runs out. Called from the application thread.
      *
      * <p>A failure after some records were decoded returns those records and is thrown by the next call, so
      * no record is lost. A deserialization failure is retried by the next call (as KafkaConsumer does).
@@ -85,18 +85,6 @@ public final class PartitionRecordsDecoder {
      * @throws CorruptRecordException naming the partition and offset, when a batch or record is invalid
      * @throws RecordDeserializationException when a deserializer fails; {@link #nextOffset()} is then that
      *         record's offset
-     */
-    public <K, V> List<ConsumerRecord<K, V>> take(int maxRecords,
-                                                  Deserializer<K> keyDeserializer,
-                                                  Deserializer<V> valueDeserializer) {
-        List<ConsumerRecord<K, V>> taken = new ArrayList<>();
-        takeInto(taken, maxRecords, keyDeserializer, valueDeserializer);
-        return taken;
-    }
-
-    /**
-     * As {@link #take}, appending to {@code into}, so that {@code poll()} builds each partition's list once
-     * instead of copying it. Returns how many records were appended.
      */
     public <K, V> int takeInto(List<ConsumerRecord<K, V>> into, int maxRecords,
                                Deserializer<K> keyDeserializer,
@@ -124,7 +112,7 @@ public final class PartitionRecordsDecoder {
             }
             if (maxRecords > 0 && pending == null) {
                 // Look one record ahead so that isDrained() and nextOffset() are exact as soon as the last
-                // record is out, not one take() later; that record would be read by the next take() anyway.
+                // record is out, not one call later; that record would be read by the next call anyway.
                 pending = nextReturnableRecord();
             }
         } catch (CorruptRecordException e) {

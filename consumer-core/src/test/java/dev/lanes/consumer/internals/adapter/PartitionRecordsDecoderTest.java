@@ -88,7 +88,7 @@ class PartitionRecordsDecoderTest {
         log.append(0, Compression.NONE, TimestampType.CREATE_TIME, 0, new SimpleRecord(timestampOf(0), (byte[]) null, null));
         PartitionRecordsDecoder decoder = decoder(0, log.records());
 
-        List<ConsumerRecord<String, String>> taken = decoder.take(10, failingOn("anything"), failingOn("anything"));
+        List<ConsumerRecord<String, String>> taken = take(decoder, 10, failingOn("anything"), failingOn("anything"));
 
         assertThat(taken).hasSize(1);
         assertThat(taken.get(0).key()).isNull();
@@ -221,7 +221,7 @@ class PartitionRecordsDecoderTest {
             }
         };
 
-        ConsumerRecord<String, String> record = decoder(0, log.records()).take(1, recordingHeaders, recordingHeaders).get(0);
+        ConsumerRecord<String, String> record = take(decoder(0, log.records()), 1, recordingHeaders, recordingHeaders).get(0);
 
         assertThat(record.key()).isEqualTo("k0");
         assertThat(record.value()).isEqualTo("a");
@@ -411,12 +411,12 @@ class PartitionRecordsDecoderTest {
     void valueDeserializerFailureStopsAtThatRecordAfterReturningTheOnesBefore() {
         PartitionRecordsDecoder decoder = decoder(0, new Log().batch(0, 2, "a", "b", "boom", "d").records());
 
-        List<ConsumerRecord<String, String>> before = decoder.take(10, STRINGS, failingOn("boom"));
+        List<ConsumerRecord<String, String>> before = take(decoder, 10, STRINGS, failingOn("boom"));
 
         assertThat(before).extracting(ConsumerRecord::value).containsExactly("a", "b");
         assertThat(decoder.nextOffset()).isEqualTo(2);
         RecordDeserializationException failure = catchThrowableOfType(RecordDeserializationException.class,
-                () -> decoder.take(10, STRINGS, failingOn("boom")));
+                () -> take(decoder, 10, STRINGS, failingOn("boom")));
         assertThat(failure.origin()).isEqualTo(DeserializationExceptionOrigin.VALUE);
         assertThat(failure.topicPartition()).isEqualTo(PARTITION);
         assertThat(failure.offset()).isEqualTo(2);
@@ -428,7 +428,7 @@ class PartitionRecordsDecoderTest {
         assertThat(failure).hasMessageContaining("orders-3").hasMessageContaining("offset 2");
         assertThat(decoder.nextOffset()).isEqualTo(2);
         assertThat(decoder.isDrained()).isFalse();
-        assertThatThrownBy(() -> decoder.take(10, STRINGS, failingOn("boom")))
+        assertThatThrownBy(() -> take(decoder, 10, STRINGS, failingOn("boom")))
                 .isInstanceOf(RecordDeserializationException.class);
         assertThat(decoder.nextOffset()).isEqualTo(2);
     }
@@ -438,7 +438,7 @@ class PartitionRecordsDecoderTest {
         PartitionRecordsDecoder decoder = decoder(0, new Log().batch(0, 2, "a").records());
 
         RecordDeserializationException failure = catchThrowableOfType(RecordDeserializationException.class,
-                () -> decoder.take(10, failingOn("k0"), STRINGS));
+                () -> take(decoder, 10, failingOn("k0"), STRINGS));
 
         assertThat(failure.origin()).isEqualTo(DeserializationExceptionOrigin.KEY);
         assertThat(failure.offset()).isZero();
@@ -456,9 +456,9 @@ class PartitionRecordsDecoderTest {
             return new String(data, StandardCharsets.UTF_8);
         };
 
-        assertThatThrownBy(() -> decoder.take(10, STRINGS, failsOnce)).isInstanceOf(RecordDeserializationException.class);
+        assertThatThrownBy(() -> take(decoder, 10, STRINGS, failsOnce)).isInstanceOf(RecordDeserializationException.class);
 
-        assertThat(decoder.take(10, STRINGS, failsOnce)).extracting(ConsumerRecord::value).containsExactly("a", "b");
+        assertThat(take(decoder, 10, STRINGS, failsOnce)).extracting(ConsumerRecord::value).containsExactly("a", "b");
         assertThat(decoder.nextOffset()).isEqualTo(2);
     }
 
@@ -495,7 +495,15 @@ class PartitionRecordsDecoderTest {
     }
 
     private static List<ConsumerRecord<String, String>> take(PartitionRecordsDecoder decoder, int maxRecords) {
-        return decoder.take(maxRecords, STRINGS, STRINGS);
+        return take(decoder, maxRecords, STRINGS, STRINGS);
+    }
+
+    private static <K, V> List<ConsumerRecord<K, V>> take(PartitionRecordsDecoder decoder, int maxRecords,
+                                                          Deserializer<K> keyDeserializer,
+                                                          Deserializer<V> valueDeserializer) {
+        List<ConsumerRecord<K, V>> taken = new ArrayList<>();
+        decoder.takeInto(taken, maxRecords, keyDeserializer, valueDeserializer);
+        return taken;
     }
 
     private static AbortedTransaction aborted(long producerId, long firstOffset) {
