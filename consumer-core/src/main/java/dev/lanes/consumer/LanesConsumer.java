@@ -128,6 +128,8 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
     private final List<ConsumerInterceptor<K, V>> interceptors;
     private final int maxPollRecords;
     private final long defaultApiTimeoutMs;
+    private final long heartbeatOverdueHoldMs;
+    private boolean holding;
     private final boolean autoCommitEnabled;
     private final ApplicationThreadGuard threadGuard = new ApplicationThreadGuard();
     private final PendingAsyncCommits asyncCommits = new PendingAsyncCommits(this::onCommit);
@@ -169,6 +171,7 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
         this.autoCommitEnabled = groupId.isPresent() && autoCommitAsked;
         this.maxPollRecords = config.getInt(ConsumerConfig.MAX_POLL_RECORDS_CONFIG);
         this.defaultApiTimeoutMs = config.getInt(ConsumerConfig.DEFAULT_API_TIMEOUT_MS_CONFIG);
+        this.heartbeatOverdueHoldMs = lanesConfig.getLong(LanesConsumerConfig.HEARTBEAT_OVERDUE_HOLD_MS_CONFIG);
         IsolationLevel isolationLevel = IsolationLevel.valueOf(
                 config.getString(ConsumerConfig.ISOLATION_LEVEL_CONFIG).toUpperCase(Locale.ROOT));
 
@@ -278,6 +281,7 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
     public void unsubscribe() {
         acquireAndEnsureOpen();
         try {
+            subscriptions.markConsumed();
             if (subscriptions.hasGroupSubscription()) {
                 long deadlineMs = clock.deadlineAfter(defaultApiTimeoutMs);
                 releaseGroupPartitions(deadlineMs);
@@ -415,33 +419,65 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
             }
             long deadlineNanos = clock.nanoseconds() + timeoutNanos;
             notePoll();
-            while (true) {
-                asyncCommits.runCompletedCallbacks();
-                rebalanceListener.runRequested();
-                throwIfWakeupPending();
-                throwIfBackgroundError();
-                ensureOpen(); // the background thread may have died while this poll waited
-                ConsumerRecords<K, V> records = collector.collect(maxPollRecords);
-                if (!records.isEmpty()) {
-                    lanesMetrics.recordsConsumed(records.count());
-                    return onConsume(records);
-                }
-                long remaining = deadlineNanos - clock.nanoseconds();
-                if (remaining <= 0) {
-                    return ConsumerRecords.empty();
-                }
-                long waitStart = clock.nanoseconds();
-                try {
-                    fetchBuffer.await(remaining);
-                } catch (InterruptedException e) {
-                    throw new InterruptException(e);
-                } finally {
-                    lanesMetrics.applicationPollIdle(clock.nanoseconds() - waitStart);
-                }
+            try {
+                return pollUntil(deadlineNanos);
+            } finally {
+                pollTracker.exit(clock.milliseconds());
             }
         } finally {
             release();
         }
+    }
+
+    private ConsumerRecords<K, V> pollUntil(long deadlineNanos) {
+        while (true) {
+            asyncCommits.runCompletedCallbacks();
+            rebalanceListener.runRequested();
+            throwIfWakeupPending();
+            throwIfBackgroundError();
+            ensureOpen(); // the background thread may have died while this poll waited
+            boolean held = holdWhileUnconfirmed();
+            ConsumerRecords<K, V> records = held ? ConsumerRecords.empty() : collector.collect(maxPollRecords);
+            if (!records.isEmpty()) {
+                lanesMetrics.recordsConsumed(records.count());
+                return onConsume(records);
+            }
+            long remaining = deadlineNanos - clock.nanoseconds();
+            if (remaining <= 0) {
+                return ConsumerRecords.empty();
+            }
+            long waitStart = clock.nanoseconds();
+            try {
+                if (held) {
+                    fetchBuffer.awaitStateChange(remaining);
+                } else {
+                    fetchBuffer.await(remaining);
+                }
+            } catch (InterruptedException e) {
+                throw new InterruptException(e);
+            } finally {
+                lanesMetrics.applicationPollIdle(clock.nanoseconds() - waitStart);
+            }
+        }
+    }
+
+    /**
+     * Whether records are held back because the member's heartbeats have gone unanswered for too long: it may
+     * have been fenced, and its partitions processed by another member (lanes.heartbeat.overdue.hold.ms). Logged
+     * once per episode.
+     */
+    private boolean holdWhileUnconfirmed() {
+        boolean hold = membership.isPresent()
+                && membership.get().ownershipUnconfirmed(clock.milliseconds(), heartbeatOverdueHoldMs);
+        if (hold && !holding) {
+            log.warn("Consumer {} holds back records: no heartbeat answer for {} ms, so the group may have given its "
+                    + "partitions to another member; records are returned again once an answer confirms the membership",
+                    clientId, clock.milliseconds() - membership.get().lastConfirmedMs());
+        } else if (!hold && holding) {
+            log.info("Consumer {}: membership confirmed again, records are returned", clientId);
+        }
+        holding = hold;
+        return hold;
     }
 
     /**
@@ -449,8 +485,9 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
      * assigned partitions may be looked up now); wakes it if it needs to act on that.
      */
     private void notePoll() {
-        pollTracker.polled(clock.milliseconds());
-        if (subscriptions.requestPositions()) {
+        subscriptions.markConsumed();
+        boolean awaited = pollTracker.enter(clock.milliseconds());
+        if (subscriptions.requestPositions() || awaited) {
             networkThread.wakeup();
         }
         if (membership.isPresent() && membership.get().state() == MemberState.STALE) {
@@ -498,7 +535,7 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
     public void commitSync(Duration timeout) {
         acquireAndEnsureOpen();
         try {
-            commitSyncInternal(consumedOffsets(), timeout);
+            commitSyncInternal(subscriptions.allConsumed(), timeout);
         } finally {
             release();
         }
@@ -542,7 +579,7 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
     public void commitAsync(OffsetCommitCallback callback) {
         acquireAndEnsureOpen();
         try {
-            commitAsyncInternal(consumedOffsets(), callback);
+            commitAsyncInternal(subscriptions.allConsumed(), callback);
         } finally {
             release();
         }
@@ -574,13 +611,6 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
                 log.warn("Interceptor {} threw in onCommit", interceptor.getClass().getName(), e);
             }
         }
-    }
-
-    private Map<TopicPartition, OffsetAndMetadata> consumedOffsets() {
-        Map<TopicPartition, OffsetAndMetadata> offsets = new LinkedHashMap<>();
-        subscriptions.consumedPositions().forEach((partition, offset) ->
-                offsets.put(partition, new OffsetAndMetadata(offset, subscriptions.leaderEpoch(partition), "")));
-        return offsets;
     }
 
     // ---------------------------------------------------------------- positions
@@ -938,6 +968,7 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
                 return;
             }
             closing = true;
+            subscriptions.markConsumed();
             long deadlineMs = clock.deadlineAfter(timeout.toMillis());
             // The last part of the budget is kept for the background thread to discard what is left, log it and
             // release its sockets, so that all of that happens before close returns, even with the broker down.
@@ -997,7 +1028,7 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
         if (!autoCommitEnabled) {
             return;
         }
-        Map<TopicPartition, OffsetAndMetadata> offsets = consumedOffsets();
+        Map<TopicPartition, OffsetAndMetadata> offsets = subscriptions.allConsumed();
         if (offsets.isEmpty()) {
             return;
         }

@@ -34,6 +34,14 @@ public final class LanesConsumerConfig extends AbstractConfig {
             + "the application. At the bound the background thread stops fetching (other work goes on) until poll "
             + "frees room; each fetch asks for no more than the room left.";
 
+    public static final String HEARTBEAT_OVERDUE_HOLD_MS_CONFIG = "lanes.heartbeat.overdue.hold.ms";
+    private static final String HEARTBEAT_OVERDUE_HOLD_MS_DOC = "How long past one heartbeat interval the answer to "
+            + "a group member's heartbeats may be missing before poll() holds back records of its partitions, until "
+            + "an answer confirms that the member still owns them. After a network cut longer than the session "
+            + "timeout, the member was fenced and its partitions given to others: held records are never processed "
+            + "twice. The price: while the group coordinator is unreachable but the partitions' leaders are not, no "
+            + "records are returned after this long. -1 never holds records back.";
+
     private static final ConfigDef CONFIG = new ConfigDef()
             .define(USER_LANE_CAPACITY_CONFIG, ConfigDef.Type.INT, 1024, ConfigDef.Range.between(1, 1 << 20),
                     ConfigDef.Importance.MEDIUM, USER_LANE_CAPACITY_DOC)
@@ -43,7 +51,10 @@ public final class LanesConsumerConfig extends AbstractConfig {
                     ConfigDef.Importance.LOW, SYSTEM_LANE_CAPACITY_DOC)
             .define(FETCH_BUFFER_MAX_BYTES_CONFIG, ConfigDef.Type.LONG, 64L * 1024 * 1024,
                     ConfigDef.Range.between(1024L, Long.MAX_VALUE / 2), ConfigDef.Importance.MEDIUM,
-                    FETCH_BUFFER_MAX_BYTES_DOC);
+                    FETCH_BUFFER_MAX_BYTES_DOC)
+            .define(HEARTBEAT_OVERDUE_HOLD_MS_CONFIG, ConfigDef.Type.LONG, 5_000L,
+                    ConfigDef.Range.between(-1L, 24L * 60 * 60 * 1000), ConfigDef.Importance.MEDIUM,
+                    HEARTBEAT_OVERDUE_HOLD_MS_DOC);
 
     public LanesConsumerConfig(Map<String, ?> lanesSettings) {
         super(CONFIG, rejectUnknown(lanesSettings), false);

@@ -82,10 +82,15 @@ public final class KafkaNetwork implements Network {
         return client.ready(node, nowMs);
     }
 
-    /** The authentication failure of the last attempt to connect to {@code node}, if it failed that way. */
     @Override
-    public Optional<AuthenticationException> authenticationFailure(Node node) {
-        return client.connectionFailed(node) ? Optional.ofNullable(client.authenticationException(node)) : Optional.empty();
+    public Optional<RuntimeException> connectionFailure(Node node) {
+        if (!client.connectionFailed(node)) {
+            return Optional.empty();
+        }
+        AuthenticationException authentication = client.authenticationException(node);
+        return Optional.of(authentication != null ? authentication
+                : new DisconnectException("The connection to node " + node.id() + " (" + node.host() + ":" + node.port()
+                        + ") failed; the request is retried after the reconnect back-off"));
     }
 
     /** How long until a connection attempt to {@code node} may be made (reconnect back-off). */

@@ -2,7 +2,6 @@ package dev.lanes.consumer.internals.adapter;
 
 import org.apache.kafka.common.Node;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.AuthenticationException;
 
 import java.util.Map;
 import java.util.Optional;
@@ -18,7 +17,11 @@ public interface Network extends AutoCloseable {
 
     boolean ready(Node node, long nowMs);
 
-    Optional<AuthenticationException> authenticationFailure(Node node);
+    /**
+     * Why the last connection attempt to {@code node} failed, if the node is disconnected now: its
+     * authentication failure, or a retriable {@link org.apache.kafka.common.errors.DisconnectException}.
+     */
+    Optional<RuntimeException> connectionFailure(Node node);
 
     long connectionDelay(Node node, long nowMs);
 

@@ -58,7 +58,7 @@ public record BackgroundSide(NetworkThread networkThread, Optional<MembershipMan
                 retryBackoffMs, retryBackoffMaxMs);
         Optional<MembershipManager> membership = commits.map(commitManager -> new MembershipManager(groupId.get(),
                 Optional.ofNullable(config.getString(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG)), clock, subscriptions,
-                network, commitManager, rebalanceCallbacks, metrics, autoCommitEnabled, maxPollIntervalMs));
+                network, commitManager, rebalanceCallbacks, pollTracker, metrics, autoCommitEnabled, maxPollIntervalMs));
         Optional<HeartbeatRequestManager> heartbeat = membership.map(member -> new HeartbeatRequestManager(clock,
                 member, coordinator.get(), pollTracker, metrics, maxPollIntervalMs, requestTimeoutMs,
                 retryBackoffMs, retryBackoffMaxMs,
@@ -82,6 +82,7 @@ public record BackgroundSide(NetworkThread networkThread, Optional<MembershipMan
                         requestTimeoutMs,
                         retryBackoffMs));
         heartbeat.ifPresent(beat -> fetches.boundWaitBy(beat::timeUntilNextHeartbeatMs));
+        coordinator.ifPresent(found -> fetches.keepCoordinatorConnectionFree(found::knownNodeId, pollTracker));
         NetworkThread networkThread = new NetworkThread(clientId, clock, systemLane, userLane, userLaneBudget, network,
                 new RequestSender(network, metrics, requestTimeoutMs), subscriptions, fetchBuffer,
                 coordinator, commits, offsets, topicMetadata, fetches, membership, heartbeat, metrics);

@@ -155,11 +155,24 @@ public final class FetchBuffer {
      * whether it was woken by {@link #wakeup()} (and clears that).
      */
     public boolean await(long nanos) throws InterruptedException {
+        return await(nanos, false);
+    }
+
+    /**
+     * Like {@link #await(long)}, but data already buffered does not end the wait, only new state does: for a
+     * poll that holds records back until the background thread says otherwise.
+     */
+    public boolean awaitStateChange(long nanos) throws InterruptedException {
+        return await(nanos, true);
+    }
+
+    private boolean await(long nanos, boolean ignoreBuffered) throws InterruptedException {
         lock.lock();
         try {
             long remaining = nanos;
             long changesAtStart = stateChanges;
-            while (fetched.isEmpty() && errors.isEmpty() && !wokenUp && stateChanges == changesAtStart && remaining > 0) {
+            while ((ignoreBuffered || fetched.isEmpty()) && errors.isEmpty() && !wokenUp && stateChanges == changesAtStart
+                    && remaining > 0) {
                 remaining = changed.awaitNanos(remaining);
             }
             boolean woken = wokenUp;

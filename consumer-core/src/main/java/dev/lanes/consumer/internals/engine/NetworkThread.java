@@ -95,6 +95,7 @@ public final class NetworkThread implements Runnable, ApplicationEventHandler {
     private CloseEvent closeEvent;
     private LeaveGroupEvent leaveEvent;
     private MemberState lastMemberState = MemberState.UNSUBSCRIBED;
+    private long lastConfirmedMs = -1;
     private long lastCpuNanos = -1;
 
     public NetworkThread(String clientId, Clock clock, Lane systemLane, Lane userLane, int userLaneBudget,
@@ -292,8 +293,11 @@ public final class NetworkThread implements Runnable, ApplicationEventHandler {
             leaveEvent.future().complete(null);
             leaveEvent = null;
         }
-        if (state != lastMemberState) {
+        long confirmedMs = membership.get().lastConfirmedMs();
+        if (state != lastMemberState || confirmedMs != lastConfirmedMs) {
+            // A poll holding records back while the membership was unconfirmed looks again at each answer.
             lastMemberState = state;
+            lastConfirmedMs = confirmedMs;
             fetchBuffer.notifyStateChanged();
         }
     }
@@ -338,10 +342,14 @@ public final class NetworkThread implements Runnable, ApplicationEventHandler {
         return flushed() || clock.milliseconds() >= closeEvent.deadlineMs();
     }
 
+    /**
+     * Whether closing owes nothing more: every commit accepted before close() is answered and the leave is done.
+     * Fetches, metadata and lookups in flight are not waited for (nobody needs their answers any more), so a
+     * broker that went away cannot hold close() up to its deadline.
+     */
     private boolean flushed() {
-        return userLane.isEmpty() && leaveEvent == null && sender.isEmpty()
-                && commits.map(c -> !c.hasPendingCommits()).orElse(true)
-                && network.inFlightRequestCount() == 0;
+        return userLane.isEmpty() && leaveEvent == null
+                && commits.map(c -> !c.hasPendingCommits()).orElse(true);
     }
 
     /**

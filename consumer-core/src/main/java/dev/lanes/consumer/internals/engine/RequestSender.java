@@ -5,7 +5,6 @@ import dev.lanes.consumer.internals.managers.Priority;
 import dev.lanes.consumer.internals.managers.UnsentRequest;
 import dev.lanes.consumer.internals.metrics.LanesConsumerMetrics;
 import org.apache.kafka.common.Node;
-import org.apache.kafka.common.errors.AuthenticationException;
 import org.apache.kafka.common.errors.TimeoutException;
 
 import java.util.ArrayDeque;
@@ -15,7 +14,7 @@ import java.util.Optional;
 /**
  * Holds requests until their broker is ready and sends them, system requests first (R7). A request whose
  * deadline passes while it waits is dropped unsent and completed with a TimeoutException (R5); a request
- * that is sent gets only what is left of its deadline as its request timeout. Background thread only.
+ * for a broker that cannot be reached fails at once. Background thread only.
  */
 public final class RequestSender {
 
@@ -57,10 +56,13 @@ public final class RequestSender {
                     send(request, node.get(), nowMs);
                     continue;
                 }
-                Optional<AuthenticationException> authFailure = node.flatMap(network::authenticationFailure);
-                if (authFailure.isPresent()) {
+                // A broker that cannot be reached fails what waits for it at once, with a retriable disconnect (or
+                // its authentication failure), so the caller can retry elsewhere (a new coordinator, a new leader)
+                // within its deadline instead of waiting for it here.
+                Optional<RuntimeException> connectionFailure = node.flatMap(network::connectionFailure);
+                if (connectionFailure.isPresent()) {
                     iterator.remove();
-                    request.complete(null, authFailure.get());
+                    request.complete(null, connectionFailure.get());
                     continue;
                 }
                 nextDeadline = Math.min(nextDeadline, request.deadlineMs());
@@ -76,10 +78,14 @@ public final class RequestSender {
         return nextDeadline == Long.MAX_VALUE ? Long.MAX_VALUE : Math.max(0, nextDeadline - nowMs);
     }
 
+    /**
+     * A request in flight always gets the full {@code request.timeout.ms}: when it times out, the network layer
+     * closes the broker's connection, and with it every other request on it (heartbeats, fetches). A caller
+     * whose own deadline is shorter stops waiting at its deadline; the request is simply no longer awaited.
+     */
     private <R> void send(UnsentRequest<R> request, Node node, long nowMs) {
-        int timeoutMs = (int) Math.max(1, Math.min(requestTimeoutMs, request.deadlineMs() - nowMs));
         metrics.requestSent(request.request().name());
-        network.send(node, request.request(), nowMs, timeoutMs, request::complete);
+        network.send(node, request.request(), nowMs, requestTimeoutMs, request::complete);
     }
 
     public boolean isEmpty() {

@@ -4,11 +4,13 @@ import dev.lanes.consumer.internals.adapter.Requests;
 import dev.lanes.consumer.internals.engine.Clock;
 import dev.lanes.consumer.internals.metrics.LanesConsumerMetrics;
 import dev.lanes.consumer.internals.state.SubscriptionState;
+import org.apache.kafka.clients.consumer.CommitFailedException;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.consumer.RetriableCommitFailedException;
 import org.apache.kafka.common.Node;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.RetriableException;
+import org.apache.kafka.common.errors.StaleMemberEpochException;
 import org.apache.kafka.common.errors.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -36,6 +38,7 @@ import java.util.concurrent.CompletableFuture;
 public final class CommitRequestManager implements RequestManager {
 
     private static final Logger log = LoggerFactory.getLogger(CommitRequestManager.class);
+    private static final int NO_EPOCH = Integer.MIN_VALUE;
 
     /** Commits of the same batch: one OffsetCommit request serves every caller in it. */
     private final class PendingCommit {
@@ -45,6 +48,11 @@ public final class CommitRequestManager implements RequestManager {
         final Priority priority;
         final RetryBackoff backoff = new RetryBackoff(retryBackoffMs, retryBackoffMaxMs);
         long deadlineMs;
+        /** The member epoch and the coordinator of the attempt in flight. */
+        int epochSent = NO_EPOCH;
+        int coordinatorSent;
+        /** The epoch the coordinator called stale: the retry waits for the next one. */
+        int staleEpoch = NO_EPOCH;
 
         PendingCommit(boolean retryUntilDeadline, Priority priority, long deadlineMs) {
             this.retryUntilDeadline = retryUntilDeadline;
@@ -73,7 +81,7 @@ public final class CommitRequestManager implements RequestManager {
     private java.util.function.Supplier<String> memberId = () -> "";
     private java.util.function.IntSupplier memberEpoch = () -> -1;
     private long nextAutoCommitMs;
-    private Map<TopicPartition, Long> lastAutoCommitted = Map.of();
+    private Map<TopicPartition, OffsetAndMetadata> lastAutoCommitted = Map.of();
 
     public CommitRequestManager(String groupId, Clock clock, CoordinatorRequestManager coordinator,
                                 SubscriptionState subscriptions, LanesConsumerMetrics metrics,
@@ -165,11 +173,9 @@ public final class CommitRequestManager implements RequestManager {
         }
         if (nowMs >= nextAutoCommitMs) {
             nextAutoCommitMs = nowMs + autoCommitIntervalMs;
-            Map<TopicPartition, Long> positions = subscriptions.consumedPositions();
-            if (!positions.isEmpty() && !positions.equals(lastAutoCommitted)) {
-                Map<TopicPartition, OffsetAndMetadata> offsets = new LinkedHashMap<>();
-                positions.forEach((partition, offset) -> offsets.put(partition,
-                        new OffsetAndMetadata(offset, subscriptions.leaderEpoch(partition), "")));
+            // Only what the application had consumed when it last entered poll(): never a batch in progress.
+            Map<TopicPartition, OffsetAndMetadata> offsets = subscriptions.consumedAtLastPoll();
+            if (!offsets.isEmpty() && !offsets.equals(lastAutoCommitted)) {
                 PendingCommit pending = new PendingCommit(false, Priority.SYSTEM, nowMs + autoCommitIntervalMs);
                 pending.offsets.putAll(offsets);
                 CompletableFuture<Map<TopicPartition, OffsetAndMetadata>> future = new CompletableFuture<>();
@@ -177,7 +183,7 @@ public final class CommitRequestManager implements RequestManager {
                     if (error != null) {
                         log.warn("Auto-commit of offsets {} for group {} failed: {}", offsets, groupId, error.toString());
                     } else {
-                        lastAutoCommitted = positions;
+                        lastAutoCommitted = offsets;
                     }
                 });
                 pending.callers.add(future);
@@ -188,8 +194,11 @@ public final class CommitRequestManager implements RequestManager {
     }
 
     private long pollCommits(long nowMs, List<UnsentRequest<?>> requests) {
-        // Commits whose callers all gave up (deadline passed) are dropped unsent (R5).
-        while (!commits.isEmpty() && !commits.peekFirst().backoff.isInFlight() && commits.peekFirst().abandoned()) {
+        // Commits whose callers all gave up are dropped unsent (R5). One in flight past its deadline is no longer
+        // waited for either: the commits behind it go out (behind it on the same connection, so still in order),
+        // and its late answer changes nothing.
+        while (!commits.isEmpty() && commits.peekFirst().abandoned()
+                && (!commits.peekFirst().backoff.isInFlight() || nowMs >= commits.peekFirst().deadlineMs)) {
             commits.pollFirst();
         }
         PendingCommit head = commits.peekFirst();
@@ -204,15 +213,21 @@ public final class CommitRequestManager implements RequestManager {
         if (!head.backoff.canSend(nowMs)) {
             return head.backoff.remainingBackoffMs(nowMs);
         }
+        int epoch = memberEpoch.getAsInt();
+        if (head.staleEpoch != NO_EPOCH && epoch == head.staleEpoch) {
+            return Math.max(0, head.deadlineMs - nowMs); // the heartbeat that brings the new epoch wakes the loop
+        }
         Optional<Node> node = coordinator.coordinator();
         if (node.isEmpty()) {
             coordinator.fatalError().ifPresent(error -> failCommit(commits.pollFirst(), error));
             return Math.max(0, head.deadlineMs - nowMs);
         }
         head.backoff.onSend();
+        head.epochSent = epoch;
+        head.coordinatorSent = coordinator.generation();
         Map<TopicPartition, OffsetAndMetadata> offsets = Map.copyOf(head.offsets);
         requests.add(new UnsentRequest<>(
-                Requests.offsetCommit(groupId, memberId.get(), memberEpoch.getAsInt(), Optional.empty(), offsets),
+                Requests.offsetCommit(groupId, memberId.get(), epoch, Optional.empty(), offsets),
                 node, head.priority, head.deadlineMs,
                 (failed, error) -> onCommitResponse(head, failed, error)));
         return Long.MAX_VALUE;
@@ -231,11 +246,21 @@ public final class CommitRequestManager implements RequestManager {
             return;
         }
         if (CoordinatorErrors.coordinatorLost(error)) {
-            coordinator.markUnknown(error.getClass().getSimpleName());
+            coordinator.markUnknown(pending.coordinatorSent, error.getClass().getSimpleName());
         }
-        // A stale member epoch means a heartbeat is about to bring the new one: worth retrying.
-        boolean retriable = error instanceof RetriableException
-                || error instanceof org.apache.kafka.common.errors.StaleMemberEpochException;
+        if (!commits.contains(pending)) {
+            return; // abandoned past its deadline: nobody waits for it any more
+        }
+        if (error instanceof StaleMemberEpochException && nowMs < pending.deadlineMs && stillOwned(pending)) {
+            // The member moved to a new epoch (a reconciliation) and still owns these partitions: the heartbeat
+            // that brings the new epoch is near, and the commit is retried with it.
+            log.debug("Commit of {} at stale member epoch {} is retried with the next epoch", pending.offsets,
+                    pending.epochSent);
+            pending.staleEpoch = pending.epochSent;
+            pending.backoff.onFailure(nowMs);
+            return;
+        }
+        boolean retriable = error instanceof RetriableException;
         if (retriable && pending.retryUntilDeadline && nowMs < pending.deadlineMs) {
             pending.backoff.onFailure(nowMs);
             return;
@@ -243,7 +268,11 @@ public final class CommitRequestManager implements RequestManager {
         commits.remove(pending);
         pending.backoff.onFailure(nowMs);
         RuntimeException failure;
-        if (retriable && pending.retryUntilDeadline) {
+        if (CoordinatorErrors.membershipLost(error)) {
+            failure = new CommitFailedException("Offset commit cannot be completed: the member is no longer part of "
+                    + "the group or no longer owns these partitions (" + error.getMessage() + "). Its partitions may "
+                    + "have been reassigned; the records are consumed again by their new owner.");
+        } else if (retriable && pending.retryUntilDeadline) {
             // A synchronous commit never surfaces a retriable error: its deadline ran out while retrying.
             failure = new TimeoutException("Commit of offsets " + pending.offsets
                     + " could not be completed before its deadline", error);
@@ -253,6 +282,12 @@ public final class CommitRequestManager implements RequestManager {
             failure = error instanceof RuntimeException ? (RuntimeException) error : new RuntimeException(error);
         }
         failCommit(pending, failure);
+    }
+
+    /** Whether a group member still owns every partition of the commit (a non-member commit owns none and needs none). */
+    private boolean stillOwned(PendingCommit pending) {
+        Set<TopicPartition> assigned = subscriptions.assignedPartitions();
+        return !memberId.get().isEmpty() && assigned.containsAll(pending.offsets.keySet());
     }
 
     private static void failCommit(PendingCommit pending, RuntimeException error) {
@@ -272,6 +307,7 @@ public final class CommitRequestManager implements RequestManager {
                 continue;
             }
             lookup.backoff().onSend();
+            int sentToCoordinator = coordinator.generation();
             requests.add(new UnsentRequest<>(Requests.offsetFetch(groupId, lookup.key(), requireStableOffsets),
                     node, Priority.USER, lookup.deadlineMs(), (committed, error) -> {
                         if (error == null) {
@@ -279,7 +315,7 @@ public final class CommitRequestManager implements RequestManager {
                             return;
                         }
                         if (CoordinatorErrors.coordinatorLost(error)) {
-                            coordinator.markUnknown(error.getClass().getSimpleName());
+                            coordinator.markUnknown(sentToCoordinator, error.getClass().getSimpleName());
                         }
                         offsetFetches.failed(lookup, error, clock.milliseconds(),
                                 "Fetching committed offsets of " + lookup.key());

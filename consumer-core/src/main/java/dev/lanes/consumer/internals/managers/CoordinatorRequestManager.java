@@ -25,6 +25,8 @@ public final class CoordinatorRequestManager implements RequestManager {
     private final RetryBackoff backoff;
     private final long requestTimeoutMs;
     private Node coordinator;
+    /** Changes whenever the coordinator is found or forgotten, so a late answer of an older one is recognised. */
+    private int generation;
     private boolean wanted;
     private RuntimeException fatalError;
 
@@ -44,17 +46,33 @@ public final class CoordinatorRequestManager implements RequestManager {
         return Optional.ofNullable(coordinator);
     }
 
+    /** The coordinator's node id if it is known, else -1; unlike {@link #coordinator()}, never asks for a lookup. */
+    public int knownNodeId() {
+        Node known = coordinator;
+        return known == null ? -1 : known.id();
+    }
+
     /** A non-retriable lookup failure (for example group authorization), to fail the waiting operations. */
     public Optional<RuntimeException> fatalError() {
         return Optional.ofNullable(fatalError);
     }
 
-    /** Forgets the coordinator after an error that says it moved or is gone. */
-    public void markUnknown(String reason) {
-        if (coordinator != null) {
+    /** Which coordinator a request goes to: pass it back to {@link #markUnknown} with that request's error. */
+    public int generation() {
+        return generation;
+    }
+
+    /**
+     * Forgets the coordinator after an error that says it moved or is gone, unless the request that failed went
+     * to an earlier coordinator ({@code sentToGeneration} is older): a late failure from a broker that was left
+     * behind says nothing about the one found since.
+     */
+    public void markUnknown(int sentToGeneration, String reason) {
+        if (coordinator != null && sentToGeneration == generation) {
             log.info("Group coordinator {} of group {} is unavailable or invalid ({}); it will be looked up again",
                     coordinator, groupId, reason);
             coordinator = null;
+            generation++;
         }
     }
 
@@ -76,6 +94,7 @@ public final class CoordinatorRequestManager implements RequestManager {
         if (error == null) {
             backoff.onSuccess();
             coordinator = node;
+            generation++;
             wanted = false;
             fatalError = null;
             log.debug("Found group coordinator {} for group {}", node, groupId);

@@ -5,6 +5,7 @@ import dev.lanes.consumer.internals.adapter.FetchedPartition;
 import dev.lanes.consumer.internals.adapter.Network;
 import dev.lanes.consumer.internals.engine.Clock;
 import dev.lanes.consumer.internals.engine.FetchBuffer;
+import dev.lanes.consumer.internals.engine.PollTracker;
 import dev.lanes.consumer.internals.metrics.LanesConsumerMetrics;
 import dev.lanes.consumer.internals.state.SubscriptionState;
 import org.apache.kafka.clients.consumer.OffsetOutOfRangeException;
@@ -25,6 +26,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
+import java.util.function.IntSupplier;
 import java.util.function.LongUnaryOperator;
 
 /**
@@ -55,6 +57,10 @@ public final class FetchRequestManager implements RequestManager {
     /** Where to fetch a partition next while earlier data of it waits in the buffer. */
     private final Map<TopicPartition, Long> chainedOffsets = new HashMap<>();
     private final Map<Integer, Long> nodeBackoffUntilMs = new HashMap<>();
+    /** Brokers whose last fetch came back without records: the consumer has caught up with them. */
+    private final Set<Integer> caughtUpNodes = new HashSet<>();
+    private IntSupplier coordinatorNodeId = () -> -1;
+    private PollTracker pollTracker;
     private long reservedBytes;
     private long pausedSinceNanos = -1;
     private boolean enabled = true;
@@ -76,6 +82,22 @@ public final class FetchRequestManager implements RequestManager {
      */
     public void boundWaitBy(LongUnaryOperator timeUntilNextHeartbeat) {
         this.timeUntilNextHeartbeat = timeUntilNextHeartbeat;
+    }
+
+    /**
+     * Keeps the group coordinator's connection free for commits. A broker answers one request per connection at a
+     * time (R6), so a commit sent while a fetch long-polls a caught-up broker waits up to {@code fetch.max.wait.ms}.
+     * A commit comes from the application thread outside poll(), after records were returned; so, on the
+     * coordinator's broker, a fetch after one that returned records does not wait on the broker (with data
+     * flowing it returns at once anyway), and once caught up, no fetch goes there while the application is outside
+     * poll(): the next one goes out, long-polling as configured, when it enters poll() again, as with a
+     * single-threaded consumer. Not with {@code fetch.min.bytes} above 1, whose batching needs the wait.
+     */
+    public void keepCoordinatorConnectionFree(IntSupplier coordinatorNodeId, PollTracker pollTracker) {
+        if (config.minBytes() <= 1) {
+            this.coordinatorNodeId = coordinatorNodeId;
+            this.pollTracker = pollTracker;
+        }
     }
 
     /** Stops fetching for good (the consumer is closing). */
@@ -107,6 +129,8 @@ public final class FetchRequestManager implements RequestManager {
         }
         Map<Node, Map<TopicPartition, FetchSessions.PartitionFetch>> byLeader = new LinkedHashMap<>();
         long wait = Long.MAX_VALUE;
+        int coordinatorNode = coordinatorNodeId.getAsInt();
+        boolean deferred = false;
         for (Map.Entry<TopicPartition, Long> entry : subscriptions.fetchablePositions().entrySet()) {
             TopicPartition partition = entry.getKey();
             long offset = entry.getValue();
@@ -133,8 +157,15 @@ public final class FetchRequestManager implements RequestManager {
                 wait = Math.min(wait, backoffUntil - nowMs);
                 continue;
             }
+            if (nodeId == coordinatorNode && caughtUpNodes.contains(nodeId) && !pollTracker.inPoll()) {
+                deferred = true;
+                continue;
+            }
             byLeader.computeIfAbsent(leader.get(), node -> new LinkedHashMap<>())
                     .put(partition, new FetchSessions.PartitionFetch(offset, network.leaderEpoch(partition)));
+        }
+        if (deferred) {
+            pollTracker.requestWakeOnEntry();
         }
         List<UnsentRequest<?>> requests = new ArrayList<>();
         // The room is shared by the brokers fetched from now, so that none of them waits for another.
@@ -149,7 +180,8 @@ public final class FetchRequestManager implements RequestManager {
             room -= maxBytes;
             reservedBytes += maxBytes;
             nodesInFlight.add(node.id());
-            int maxWaitMs = (int) Math.max(1, Math.min(config.maxWaitMs(), timeUntilNextHeartbeat.applyAsLong(nowMs)));
+            int maxWaitMs = node.id() == coordinatorNode && !caughtUpNodes.contains(node.id()) ? 0
+                    : (int) Math.max(1, Math.min(config.maxWaitMs(), timeUntilNextHeartbeat.applyAsLong(nowMs)));
             FetchSessions.FetchLimits limits = new FetchSessions.FetchLimits(maxWaitMs, config.minBytes(),
                     maxBytes, partitionMaxBytes, config.isolationLevel(), config.rackId());
             // A seek or reset while the fetch is in flight makes its answer stale: remember the epochs.
@@ -168,6 +200,7 @@ public final class FetchRequestManager implements RequestManager {
         reservedBytes -= reserved;
         long nowMs = clock.milliseconds();
         if (error != null) {
+            caughtUpNodes.remove(node.id());
             network.fetchFailed(node.id(), error);
             nodeBackoffUntilMs.put(node.id(), nowMs + config.retryBackoffMs());
             if (!(error instanceof RetriableException)) {
@@ -175,7 +208,9 @@ public final class FetchRequestManager implements RequestManager {
             }
             return;
         }
+        boolean records = false;
         for (FetchedPartition fetched : result.data().values()) {
+            records |= fetched.sizeInBytes() > 0;
             TopicPartition partition = fetched.partition();
             subscriptions.updateFetchOffsets(partition, fetched.highWatermark(), fetched.lastStableOffset(),
                     fetched.logStartOffset());
@@ -187,6 +222,11 @@ public final class FetchRequestManager implements RequestManager {
                 buffer.add(fetched);
                 chainedOffsets.put(partition, fetched.nextFetchOffset());
             }
+        }
+        if (records) {
+            caughtUpNodes.remove(node.id());
+        } else {
+            caughtUpNodes.add(node.id());
         }
         metrics.fetchBufferFilled(buffer.bytes());
         result.errors().forEach((partition, partitionError) -> {

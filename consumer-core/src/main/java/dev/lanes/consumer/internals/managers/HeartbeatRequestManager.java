@@ -45,6 +45,9 @@ public final class HeartbeatRequestManager implements RequestManager {
     private volatile long lastAnsweredMs = -1;
     private long nextHeartbeatMs;
     private long sentAtMs;
+    /** The coordinator the heartbeat in flight went to, and its attempt number: a later one makes it stale. */
+    private int sentToCoordinator;
+    private long attempt;
 
     public HeartbeatRequestManager(Clock clock, MembershipManager membership, CoordinatorRequestManager coordinator,
                                    PollTracker pollTracker, LanesConsumerMetrics metrics, long maxPollIntervalMs,
@@ -70,7 +73,7 @@ public final class HeartbeatRequestManager implements RequestManager {
             state = membership.state();
         }
         long untilPollTimeout = Long.MAX_VALUE;
-        if (state.inGroup()) {
+        if (state.inGroup() && !pollTracker.inPoll()) {
             long pollDeadline = pollTracker.lastPollMs() + maxPollIntervalMs;
             if (nowMs >= pollDeadline) {
                 membership.onPollTimeout(maxPollIntervalMs);
@@ -83,7 +86,14 @@ public final class HeartbeatRequestManager implements RequestManager {
             return PollResult.NOTHING;
         }
         if (backoff.isInFlight()) {
-            return PollResult.waitFor(untilPollTimeout);
+            if (sentToCoordinator == coordinator.generation()) {
+                return PollResult.waitFor(untilPollTimeout);
+            }
+            // The coordinator it went to was forgotten or replaced since (another request learned it moved): its
+            // answer, if one ever comes, is ignored, and the next heartbeat goes to the new coordinator at once.
+            log.debug("Heartbeat of member {} in flight to an earlier coordinator is abandoned", membership.memberId());
+            backoff.abandonInFlight();
+            membership.requestHeartbeatAgain();
         }
         boolean urgent = membership.takeHeartbeatNow();
         if (urgent) {
@@ -109,10 +119,16 @@ public final class HeartbeatRequestManager implements RequestManager {
         GroupHeartbeat.Request request = membership.heartbeatRequest(epoch, rackId, serverAssignor);
         backoff.onSend();
         sentAtMs = nowMs;
+        sentToCoordinator = coordinator.generation();
+        long thisAttempt = ++attempt;
         // Until the answer comes, the next regular heartbeat is not due; a lost answer times out the request.
         nextHeartbeatMs = Long.MAX_VALUE;
         UnsentRequest<GroupHeartbeat.Response> unsent = new UnsentRequest<>(GroupHeartbeat.request(request), node,
-                Priority.SYSTEM, nowMs + requestTimeoutMs, (response, error) -> onResponse(leaving, response, error));
+                Priority.SYSTEM, nowMs + requestTimeoutMs, (response, error) -> {
+                    if (thisAttempt == attempt && backoff.isInFlight()) {
+                        onResponse(leaving, response, error);
+                    }
+                });
         return new PollResult(untilPollTimeout, List.of(unsent));
     }
 
@@ -147,7 +163,7 @@ public final class HeartbeatRequestManager implements RequestManager {
         if (error instanceof ConsumerClosedException) {
             log.debug("Heartbeat of member {} discarded at close", membership.memberId());
         } else if (CoordinatorErrors.coordinatorLost(error)) {
-            coordinator.markUnknown(error.getClass().getSimpleName());
+            coordinator.markUnknown(sentToCoordinator, error.getClass().getSimpleName());
             membership.requestHeartbeatAgain();
         } else if (error instanceof FencedMemberEpochException || error instanceof UnknownMemberIdException) {
             membership.onFenced((RuntimeException) error);

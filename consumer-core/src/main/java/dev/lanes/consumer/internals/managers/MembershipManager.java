@@ -3,6 +3,7 @@ package dev.lanes.consumer.internals.managers;
 import dev.lanes.consumer.internals.adapter.GroupHeartbeat;
 import dev.lanes.consumer.internals.adapter.Network;
 import dev.lanes.consumer.internals.engine.Clock;
+import dev.lanes.consumer.internals.engine.PollTracker;
 import dev.lanes.consumer.internals.engine.RebalanceCallbackQueue;
 import dev.lanes.consumer.internals.events.RebalanceCallback;
 import dev.lanes.consumer.internals.metrics.LanesConsumerMetrics;
@@ -40,6 +41,7 @@ public final class MembershipManager {
     private final Network network;
     private final CommitRequestManager commits;
     private final RebalanceCallbackQueue callbacks;
+    private final PollTracker pollTracker;
     private final LanesConsumerMetrics metrics;
     private final boolean autoCommit;
     private final long rebalanceTimeoutMs;
@@ -48,6 +50,9 @@ public final class MembershipManager {
     private volatile MemberState state = MemberState.UNSUBSCRIBED;
     private volatile int memberEpoch = GroupHeartbeat.JOIN_EPOCH;
     private volatile RuntimeException fatalError;
+    /** When a heartbeat answer last confirmed the membership, and the interval it gave; -1 before the first. */
+    private volatile long lastConfirmedMs = -1;
+    private volatile long heartbeatIntervalMs;
 
     /** The latest target assignment from the coordinator, by topic id. */
     private Map<Uuid, Set<Integer>> target;
@@ -56,11 +61,15 @@ public final class MembershipManager {
     private int reconciliationGeneration;
     private long reconciliationStartNanos;
     private final Map<Long, CompletableFuture<Void>> awaitingCallbacks = new HashMap<>();
+    /** Completed once the application is in poll() again (see {@link #awaitApplicationPoll()}); null if nothing waits. */
+    private CompletableFuture<Void> applicationPoll;
+    private long pollMark;
     private boolean heartbeatNow;
 
     public MembershipManager(String groupId, Optional<String> groupInstanceId, Clock clock, SubscriptionState subscriptions,
                              Network network, CommitRequestManager commits, RebalanceCallbackQueue callbacks,
-                             LanesConsumerMetrics metrics, boolean autoCommit, long rebalanceTimeoutMs) {
+                             PollTracker pollTracker, LanesConsumerMetrics metrics, boolean autoCommit,
+                             long rebalanceTimeoutMs) {
         this.groupId = groupId;
         this.groupInstanceId = groupInstanceId;
         this.clock = clock;
@@ -68,6 +77,7 @@ public final class MembershipManager {
         this.network = network;
         this.commits = commits;
         this.callbacks = callbacks;
+        this.pollTracker = pollTracker;
         this.metrics = metrics;
         this.autoCommit = autoCommit;
         this.rebalanceTimeoutMs = rebalanceTimeoutMs;
@@ -89,6 +99,23 @@ public final class MembershipManager {
 
     public Optional<RuntimeException> fatalError() {
         return Optional.ofNullable(fatalError);
+    }
+
+    /** When a heartbeat answer last confirmed the membership; -1 before the first. */
+    public long lastConfirmedMs() {
+        return lastConfirmedMs;
+    }
+
+    /**
+     * Whether the answer to the member's heartbeats is overdue by more than {@code graceMs} past one interval:
+     * the coordinator may have fenced it and given its partitions to others. Never with a negative grace.
+     */
+    public boolean ownershipUnconfirmed(long nowMs, long graceMs) {
+        long confirmed = lastConfirmedMs;
+        MemberState current = state;
+        boolean owning = current == MemberState.STABLE || current == MemberState.RECONCILING
+                || current == MemberState.ACKNOWLEDGING;
+        return graceMs >= 0 && owning && confirmed >= 0 && nowMs - confirmed > heartbeatIntervalMs + graceMs;
     }
 
     public String groupId() {
@@ -161,6 +188,8 @@ public final class MembershipManager {
             return;
         }
         memberEpoch = response.memberEpoch();
+        heartbeatIntervalMs = Math.max(0, response.heartbeatIntervalMs());
+        lastConfirmedMs = clock.milliseconds();
         if (response.assignment().isPresent()) {
             target = response.assignment().get();
         }
@@ -175,6 +204,9 @@ public final class MembershipManager {
 
     /** Starts reconciling toward the target if it differs from what is owned and nothing is in progress. */
     public void maybeReconcile() {
+        if (applicationPoll != null && pollTracker.enteredSince(pollMark)) {
+            releaseApplicationPollWaiter();
+        }
         if (target == null || reconciling || !state.inGroup()) {
             return;
         }
@@ -213,7 +245,9 @@ public final class MembershipManager {
         int generation = ++reconciliationGeneration;
         log.info("Member {} of group {} reconciling at epoch {}: revoking {}, adding {}", memberId, groupId,
                 memberEpoch, revoked, added);
-        revoke(revoked)
+        subscriptions.markPendingRevocation(revoked);
+        commitBeforeReconciling(owned, generation)
+                .thenCompose(ignored -> stillCurrent(generation) ? revoke(revoked) : CompletableFuture.completedFuture(null))
                 .thenCompose(ignored -> stillCurrent(generation) ? assign(added) : CompletableFuture.completedFuture(null))
                 .whenComplete((ignored, error) -> {
                     if (!stillCurrent(generation)) {
@@ -229,6 +263,13 @@ public final class MembershipManager {
                 });
     }
 
+    /** Ends the reconciliation in progress, if any: its later steps see that and do nothing. */
+    private void stopReconciliation() {
+        reconciliationGeneration++;
+        reconciling = false;
+        releaseApplicationPollWaiter();
+    }
+
     private boolean stillCurrent(int generation) {
         return generation == reconciliationGeneration && state == MemberState.RECONCILING;
     }
@@ -237,10 +278,7 @@ public final class MembershipManager {
         if (revoked.isEmpty()) {
             return CompletableFuture.completedFuture(null);
         }
-        subscriptions.markPendingRevocation(revoked);
-        return commitBeforeRevocation(revoked)
-                .thenCompose(ignored -> runCallback(RebalanceCallback.Kind.REVOKED, revoked))
-                .thenRun(() -> subscriptions.removeFromGroup(revoked));
+        return runCallback(RebalanceCallback.Kind.REVOKED, revoked).thenRun(() -> subscriptions.removeFromGroup(revoked));
     }
 
     private CompletableFuture<Void> assign(Set<TopicPartition> added) {
@@ -248,25 +286,52 @@ public final class MembershipManager {
         return runCallback(RebalanceCallback.Kind.ASSIGNED, added);
     }
 
-    /** With auto-commit, the offsets of partitions being revoked are committed before they are given up (R15). */
-    private CompletableFuture<Void> commitBeforeRevocation(Set<TopicPartition> revoked) {
-        if (!autoCommit) {
+    /**
+     * With auto-commit, every reconciliation first commits what the application has consumed (R15), as
+     * KafkaConsumer does: of every owned partition, not only the revoked ones. "Consumed" is what poll()
+     * had returned when the application last entered it, so the commit waits until the application is in
+     * poll() again; the callbacks run there anyway, and a batch that was being processed when the
+     * reconciliation began is committed instead of being handed to the next owner again.
+     */
+    private CompletableFuture<Void> commitBeforeReconciling(Set<TopicPartition> owned, int generation) {
+        if (!autoCommit || owned.isEmpty()) {
             return CompletableFuture.completedFuture(null);
         }
-        Map<TopicPartition, OffsetAndMetadata> offsets = new LinkedHashMap<>();
-        subscriptions.consumedPositions().forEach((partition, offset) -> {
-            if (revoked.contains(partition)) {
-                offsets.put(partition, new OffsetAndMetadata(offset, subscriptions.leaderEpoch(partition), ""));
+        return awaitApplicationPoll().thenCompose(ignored -> {
+            if (!stillCurrent(generation)) {
+                return CompletableFuture.completedFuture(null);
             }
+            Map<TopicPartition, OffsetAndMetadata> offsets = subscriptions.consumedAtLastPoll();
+            CompletableFuture<Map<TopicPartition, OffsetAndMetadata>> committed = new CompletableFuture<>();
+            commits.commit(offsets, true, clock.milliseconds() + rebalanceTimeoutMs, committed);
+            return committed.handle((result, error) -> {
+                if (error != null) {
+                    log.warn("Committing offsets {} before a reconciliation failed: {}", offsets, error.toString());
+                }
+                return null;
+            });
         });
-        CompletableFuture<Map<TopicPartition, OffsetAndMetadata>> committed = new CompletableFuture<>();
-        commits.commit(offsets, true, clock.milliseconds() + rebalanceTimeoutMs, committed);
-        return committed.handle((result, error) -> {
-            if (error != null) {
-                log.warn("Committing offsets {} of revoked partitions failed: {}", offsets, error.toString());
-            }
-            return null;
-        });
+    }
+
+    /** Completes once the application is in poll(): at once if it is there now, else at its next entry. */
+    private CompletableFuture<Void> awaitApplicationPoll() {
+        releaseApplicationPollWaiter();
+        pollTracker.requestWakeOnEntry();
+        pollMark = pollTracker.entries();
+        if (pollTracker.inPoll()) {
+            return CompletableFuture.completedFuture(null);
+        }
+        applicationPoll = new CompletableFuture<>();
+        return applicationPoll;
+    }
+
+    /** Lets a reconciliation waiting for the application go on (it then sees whether it is still current). */
+    private void releaseApplicationPollWaiter() {
+        CompletableFuture<Void> waiter = applicationPoll;
+        if (waiter != null) {
+            applicationPoll = null;
+            waiter.complete(null);
+        }
     }
 
     private CompletableFuture<Void> runCallback(RebalanceCallback.Kind kind, Set<TopicPartition> partitions) {
@@ -293,8 +358,7 @@ public final class MembershipManager {
         }
         log.warn("Member {} of group {} was fenced at epoch {} ({}); its partitions are lost and it rejoins",
                 memberId, groupId, memberEpoch, error.toString());
-        reconciliationGeneration++;
-        reconciling = false;
+        stopReconciliation();
         transitionTo(MemberState.FENCED);
         releaseAsLost().whenComplete((ignored, e) -> {
             if (state == MemberState.FENCED) {
@@ -327,8 +391,7 @@ public final class MembershipManager {
         log.warn("Member {} of group {} is leaving the group: poll() was not called within max.poll.interval.ms "
                 + "({} ms). Its partitions are released; it rejoins on the next poll. If processing takes this long, "
                 + "raise max.poll.interval.ms or lower max.poll.records.", memberId, groupId, maxPollIntervalMs);
-        reconciliationGeneration++;
-        reconciling = false;
+        stopReconciliation();
         transitionTo(MemberState.PREPARE_LEAVING);
         transitionTo(MemberState.LEAVING);
         leavingForPollTimeout = true;
@@ -344,8 +407,7 @@ public final class MembershipManager {
         if (!state.inGroup() && state != MemberState.FENCED) {
             return false;
         }
-        reconciliationGeneration++;
-        reconciling = false;
+        stopReconciliation();
         // The application already ran onPartitionsRevoked: nothing more is fetched or handed out.
         subscriptions.markPendingRevocation(ownedPartitions());
         transitionTo(MemberState.PREPARE_LEAVING);
@@ -392,8 +454,7 @@ public final class MembershipManager {
 
     public void onFatal(RuntimeException error) {
         fatalError = error;
-        reconciliationGeneration++;
-        reconciling = false;
+        stopReconciliation();
         transitionTo(MemberState.FATAL);
     }
 

@@ -46,6 +46,11 @@ public final class RetryBackoff {
         nextAttemptMs = nowMs + (long) Math.min(maxMs, exp * jitter);
     }
 
+    /** The attempt in flight is no longer waited for (its answer will be ignored); the timing stays as it was. */
+    public void abandonInFlight() {
+        inFlight = false;
+    }
+
     public boolean isInFlight() {
         return inFlight;
     }

@@ -1,5 +1,6 @@
 package dev.lanes.consumer.internals.state;
 
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
 
 import java.util.Collection;
@@ -60,6 +61,9 @@ public final class SubscriptionState {
         RuntimeException positionError;
         /** Bumped on every position change not caused by consuming, so the resolvers see their answer is stale. */
         int positionEpoch;
+        /** The position when the application last entered poll(), close() or unsubscribe(); -1 if it had none. */
+        long consumedPosition = -1L;
+        Optional<Integer> consumedLeaderEpoch = Optional.empty();
     }
 
     private final OffsetResetStrategy defaultResetStrategy;
@@ -335,12 +339,39 @@ public final class SubscriptionState {
         return state != null && state.fetchState == FetchState.FETCHING && state.position == fetchOffset;
     }
 
-    /** The positions the application has consumed up to, for commits (auto-commit and commitSync()). */
-    public synchronized Map<TopicPartition, Long> consumedPositions() {
-        Map<TopicPartition, Long> positions = new LinkedHashMap<>();
+    /** The current positions, for commitSync() and commitAsync() without offsets. */
+    public synchronized Map<TopicPartition, OffsetAndMetadata> allConsumed() {
+        Map<TopicPartition, OffsetAndMetadata> positions = new LinkedHashMap<>();
         assignment.forEach((partition, state) -> {
             if (state.fetchState == FetchState.FETCHING) {
-                positions.put(partition, state.position);
+                positions.put(partition, new OffsetAndMetadata(state.position, state.leaderEpoch, ""));
+            }
+        });
+        return positions;
+    }
+
+    /**
+     * Application thread, on entering poll(), close() or unsubscribe(): the records returned so far count
+     * as consumed. Only what is marked here is committed by auto-commit and before a reconciliation, so a
+     * batch the application is still processing is never committed (at-least-once, as with KafkaConsumer).
+     */
+    public synchronized void markConsumed() {
+        for (PartitionState state : assignment.values()) {
+            if (state.fetchState == FetchState.FETCHING) {
+                state.consumedPosition = state.position;
+                state.consumedLeaderEpoch = state.leaderEpoch;
+            } else {
+                state.consumedPosition = -1L;
+            }
+        }
+    }
+
+    /** The positions as of the last {@link #markConsumed()}, of the partitions still assigned: what auto-commit owes. */
+    public synchronized Map<TopicPartition, OffsetAndMetadata> consumedAtLastPoll() {
+        Map<TopicPartition, OffsetAndMetadata> positions = new LinkedHashMap<>();
+        assignment.forEach((partition, state) -> {
+            if (state.consumedPosition >= 0) {
+                positions.put(partition, new OffsetAndMetadata(state.consumedPosition, state.consumedLeaderEpoch, ""));
             }
         });
         return positions;

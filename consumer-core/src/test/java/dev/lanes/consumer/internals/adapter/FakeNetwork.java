@@ -2,7 +2,6 @@ package dev.lanes.consumer.internals.adapter;
 
 import org.apache.kafka.common.Node;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.AuthenticationException;
 import org.apache.kafka.common.requests.AbstractRequest;
 
 import java.util.ArrayList;
@@ -59,6 +58,7 @@ public final class FakeNetwork implements Network {
 
     private final List<Sent<?>> sent = new ArrayList<>();
     private final Set<Integer> readyNodes = new HashSet<>();
+    private final Map<Integer, RuntimeException> failedConnections = new java.util.HashMap<>();
     private final List<Long> polls = new ArrayList<>();
     private volatile RuntimeException pollFailure;
     private volatile boolean closed;
@@ -105,8 +105,18 @@ public final class FakeNetwork implements Network {
     }
 
     @Override
-    public Optional<AuthenticationException> authenticationFailure(Node node) {
-        return Optional.empty();
+    public Optional<RuntimeException> connectionFailure(Node node) {
+        return Optional.ofNullable(failedConnections.get(node.id()));
+    }
+
+    /** The next connection attempts to {@code nodeId} fail with {@code error} (null: they succeed again). */
+    public FakeNetwork failConnections(int nodeId, RuntimeException error) {
+        if (error == null) {
+            failedConnections.remove(nodeId);
+        } else {
+            failedConnections.put(nodeId, error);
+        }
+        return this;
     }
 
     @Override
@@ -194,12 +204,19 @@ public final class FakeNetwork implements Network {
                                                                   Map<TopicPartition, FetchSessions.PartitionFetch> partitions,
                                                                   FetchSessions.FetchLimits limits) {
         fetches.add(new java.util.LinkedHashMap<>(partitions));
+        fetchLimits.add(limits);
         return new OutboundRequest<>("Fetch", null, (response, version) -> {
             throw new UnsupportedOperationException("fake fetches are completed by the test");
         });
     }
 
     private final List<Map<TopicPartition, FetchSessions.PartitionFetch>> fetches = new java.util.ArrayList<>();
+    private final List<FetchSessions.FetchLimits> fetchLimits = new java.util.ArrayList<>();
+
+    /** The limits (wait, sizes) of every Fetch request built, in order. */
+    public List<FetchSessions.FetchLimits> fetchLimits() {
+        return fetchLimits;
+    }
 
     /** The partitions and offsets of every Fetch request built, in order. */
     public List<Map<TopicPartition, FetchSessions.PartitionFetch>> fetches() {

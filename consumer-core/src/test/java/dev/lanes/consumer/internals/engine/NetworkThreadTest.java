@@ -20,6 +20,8 @@ import dev.lanes.consumer.internals.state.SubscriptionState;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.IsolationLevel;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.DisconnectException;
+import org.apache.kafka.common.errors.RetriableException;
 import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.metrics.Metrics;
 import org.junit.jupiter.api.AfterEach;
@@ -48,7 +50,8 @@ class NetworkThreadTest {
     private final FetchBuffer fetchBuffer = new FetchBuffer(1 << 20, () -> { });
     private final Lane systemLane = new Lane(LaneName.SYSTEM, 32, clock);
     private final Lane userLane = new Lane(LaneName.USER, 64, clock);
-    private final RequestSender sender = new RequestSender(network, metrics, 30_000);
+    private static final int REQUEST_TIMEOUT_MS = 30_000;
+    private final RequestSender sender = new RequestSender(network, metrics, REQUEST_TIMEOUT_MS);
     private final CoordinatorRequestManager coordinator = new CoordinatorRequestManager("group", clock, 100, 1_000, 30_000);
     private final CommitRequestManager commits = new CommitRequestManager("group", clock, coordinator, subscriptions,
             metrics, false, 5_000, 100, 1_000, false);
@@ -199,7 +202,7 @@ class NetworkThreadTest {
     }
 
     @Test
-    void sentRequestGetsOnlyWhatIsLeftOfItsDeadlineAsTimeout() {
+    void sentRequestGetsTheFullRequestTimeoutSoAShortCallerDeadlineNeverClosesTheSharedConnection() {
         sender.add(new UnsentRequest<>(Requests.findCoordinator("group"), Optional.empty(), Priority.SYSTEM,
                 clock.milliseconds() + 700, (r, e) -> { }));
         network.ready(FakeNetwork.NODE_0, true);
@@ -207,7 +210,21 @@ class NetworkThreadTest {
 
         sender.sendReady(clock.milliseconds());
 
-        assertThat(network.sent()).singleElement().satisfies(sent -> assertThat(sent.timeoutMs).isEqualTo(500));
+        assertThat(network.sent()).singleElement().satisfies(sent -> assertThat(sent.timeoutMs).isEqualTo(REQUEST_TIMEOUT_MS));
+    }
+
+    @Test
+    void requestForABrokerThatCannotBeReachedFailsAtOnceWithARetriableDisconnect() {
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        sender.add(new UnsentRequest<>(Requests.offsetFetch("group", Set.of(P0), false), Optional.of(FakeNetwork.NODE_0),
+                Priority.USER, clock.milliseconds() + 10_000, (r, e) -> failure.set(e)));
+        assertThat(sender.sendReady(clock.milliseconds())).as("connecting").isEqualTo(10_000);
+        assertThat(failure.get()).isNull();
+
+        network.failConnections(FakeNetwork.NODE_0.id(), new DisconnectException("refused"));
+        sender.sendReady(clock.milliseconds());
+        assertThat(failure.get()).isInstanceOf(DisconnectException.class).isInstanceOf(RetriableException.class);
+        assertThat(sender.isEmpty()).isTrue();
     }
 
     @Test

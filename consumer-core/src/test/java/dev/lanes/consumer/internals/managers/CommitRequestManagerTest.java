@@ -5,13 +5,18 @@ import dev.lanes.consumer.internals.engine.ManualClock;
 import dev.lanes.consumer.internals.metrics.LanesConsumerMetrics;
 import dev.lanes.consumer.internals.state.OffsetResetStrategy;
 import dev.lanes.consumer.internals.state.SubscriptionState;
+import org.apache.kafka.clients.consumer.CommitFailedException;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.consumer.RetriableCommitFailedException;
 import org.apache.kafka.common.Node;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.CoordinatorLoadInProgressException;
+import org.apache.kafka.common.errors.DisconnectException;
+import org.apache.kafka.common.errors.FencedMemberEpochException;
 import org.apache.kafka.common.errors.NotCoordinatorException;
+import org.apache.kafka.common.errors.StaleMemberEpochException;
 import org.apache.kafka.common.errors.TimeoutException;
+import org.apache.kafka.common.errors.UnknownMemberIdException;
 import org.apache.kafka.common.message.OffsetCommitRequestData;
 import org.apache.kafka.common.metrics.Metrics;
 import org.apache.kafka.common.requests.OffsetCommitRequest;
@@ -287,6 +292,110 @@ class CommitRequestManagerTest {
         clock.advance(5_000);
         assertThat(poll()).isEmpty();
         assertThat(commits.hasPendingCommits()).isFalse();
+    }
+
+    /** Commits carry a member identity whose epoch the test moves, as heartbeats would. */
+    private int[] asMember(int epoch) {
+        int[] current = {epoch};
+        commits.useMemberIdentity(() -> "member-1", () -> current[0]);
+        return current;
+    }
+
+    private static int epochOf(UnsentRequest<?> request) {
+        return ((OffsetCommitRequest) FakeNetwork.build(request.request())).data().generationIdOrMemberEpoch();
+    }
+
+    @Test
+    void commitAtAStaleEpochIsRetriedWithTheNextEpochWhileThePartitionsAreStillOwned() {
+        knowCoordinator();
+        subscriptions.addFromGroup(List.of(P0, P1));
+        int[] epoch = asMember(4);
+        var sync = future();
+        var async = future();
+        commits.commit(offsets(P0, 5), true, clock.milliseconds() + 10_000, sync);
+        List<UnsentRequest<?>> first = poll();
+        assertThat(epochOf(first.get(0))).isEqualTo(4);
+        commits.commit(offsets(P1, 9), false, clock.milliseconds() + 10_000, async);
+
+        complete(first.get(0), null, new StaleMemberEpochException("stale"));
+        clock.advance(RETRY_BACKOFF_MAX_MS);
+        assertThat(poll()).as("no retry at the epoch the coordinator called stale").isEmpty();
+        assertThat(sync).isNotDone();
+
+        epoch[0] = 5; // the heartbeat answer of the reconciliation
+        List<UnsentRequest<?>> retry = poll();
+        assertThat(retry).singleElement().satisfies(r -> assertThat(epochOf(r)).isEqualTo(5));
+        complete(retry.get(0), Map.of(), null);
+        assertThat(sync).isCompletedWithValue(offsets(P0, 5));
+
+        complete(poll().get(0), null, new StaleMemberEpochException("stale again"));
+        epoch[0] = 6;
+        clock.advance(RETRY_BACKOFF_MAX_MS);
+        complete(poll().get(0), Map.of(), null);
+        assertThat(async).as("an asynchronous commit too").isCompletedWithValue(offsets(P1, 9));
+    }
+
+    @Test
+    void commitOfPartitionsNoLongerOwnedOrOfAMemberTheCoordinatorForgotFailsWithCommitFailedException() {
+        knowCoordinator();
+        subscriptions.addFromGroup(List.of(P0));
+        asMember(4);
+        var notOwned = future();
+        commits.commit(offsets(P1, 5), true, clock.milliseconds() + 10_000, notOwned);
+        complete(poll().get(0), null, new StaleMemberEpochException("stale"));
+        assertThat(catchThrowable(notOwned::join)).hasCauseInstanceOf(CommitFailedException.class);
+
+        for (RuntimeException refusal : List.of(new UnknownMemberIdException("unknown"),
+                new FencedMemberEpochException("fenced"))) {
+            var sync = future();
+            var async = future();
+            commits.commit(offsets(P0, 6), true, clock.milliseconds() + 10_000, sync);
+            complete(poll().get(0), null, refusal);
+            commits.commit(offsets(P0, 7), false, clock.milliseconds() + 10_000, async);
+            complete(poll().get(0), null, refusal);
+            assertThat(catchThrowable(sync::join)).as("sync, %s", refusal).hasCauseInstanceOf(CommitFailedException.class)
+                    .rootCause().hasMessageContaining(refusal.getMessage());
+            assertThat(catchThrowable(async::join)).as("async, %s", refusal).hasCauseInstanceOf(CommitFailedException.class);
+        }
+    }
+
+    @Test
+    void aCommitInFlightPastItsCallersDeadlineNoLongerHoldsBackTheNextOne() {
+        knowCoordinator();
+        var slow = future();
+        commits.commit(offsets(P0, 5), true, clock.milliseconds() + 2_000, slow);
+        List<UnsentRequest<?>> inFlight = poll();
+        var next = future();
+        commits.commit(offsets(P0, 6), true, clock.milliseconds() + 10_000, next);
+        assertThat(poll()).as("one commit at a time").isEmpty();
+
+        clock.advance(2_000);
+        slow.completeExceptionally(new TimeoutException("commitSync timed out")); // the caller stops waiting
+        List<UnsentRequest<?>> sent = poll();
+        assertThat(sent).as("the next commit goes out behind it").singleElement()
+                .satisfies(r -> assertThat(committedOffsets(r)).isEqualTo(Map.of(P0, 6L)));
+
+        complete(inFlight.get(0), null, new NotCoordinatorException("late failure"));
+        assertThat(coordinator.coordinator()).as("the coordinator both were sent to is forgotten").isEmpty();
+        complete(sent.get(0), Map.of(), null);
+        assertThat(next).isCompletedWithValue(offsets(P0, 6));
+    }
+
+    @Test
+    void aLateFailureFromAnEarlierCoordinatorNeverForgetsTheCurrentOne() {
+        knowCoordinator();
+        var first = future();
+        commits.commit(offsets(P0, 5), true, clock.milliseconds() + 10_000, first);
+        UnsentRequest<?> toOld = poll().get(0);
+        int oldGeneration = coordinator.generation();
+        coordinator.markUnknown(oldGeneration, "NotCoordinatorException");
+        knowCoordinator();
+
+        complete(toOld, null, new DisconnectException("the old coordinator's broker went away"));
+        assertThat(coordinator.coordinator()).contains(COORDINATOR);
+        clock.advance(RETRY_BACKOFF_MAX_MS);
+        complete(poll().get(0), Map.of(), null);
+        assertThat(first).isCompletedWithValue(offsets(P0, 5));
     }
 
     @Test

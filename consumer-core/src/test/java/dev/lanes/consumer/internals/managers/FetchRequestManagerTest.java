@@ -6,6 +6,7 @@ import dev.lanes.consumer.internals.adapter.FetchedPartition;
 import dev.lanes.consumer.internals.adapter.FetchedPartitions;
 import dev.lanes.consumer.internals.engine.FetchBuffer;
 import dev.lanes.consumer.internals.engine.ManualClock;
+import dev.lanes.consumer.internals.engine.PollTracker;
 import dev.lanes.consumer.internals.metrics.LanesConsumerMetrics;
 import dev.lanes.consumer.internals.state.OffsetResetStrategy;
 import dev.lanes.consumer.internals.state.SubscriptionState;
@@ -88,6 +89,32 @@ class FetchRequestManagerTest {
         assignAtZero();
         onlyRequest(fetches.poll(clock.milliseconds()));
         assertThat(fetches.poll(clock.milliseconds()).requests()).isEmpty();
+    }
+
+    @Test
+    void onTheCoordinatorsBrokerACaughtUpConsumerLongPollsOnlyWhileTheApplicationIsInPoll() {
+        PollTracker application = new PollTracker(clock.milliseconds());
+        fetches.keepCoordinatorConnectionFree(() -> FakeNetwork.NODE_0.id(), application);
+        assignAtZero();
+        application.enter(clock.milliseconds());
+
+        complete(onlyRequest(fetches.poll(clock.milliseconds())), FetchedPartitions.records(P0, 0, 5));
+        complete(onlyRequest(fetches.poll(clock.milliseconds())));
+        assertThat(lastWaits(2)).as("after records, no waiting on the broker").containsExactly(0, 0);
+
+        complete(onlyRequest(fetches.poll(clock.milliseconds())));
+        assertThat(lastWaits(1)).as("caught up, the application waiting in poll()").containsExactly(500);
+
+        application.exit(clock.milliseconds()); // the application processes and may commit: the connection stays free
+        assertThat(fetches.poll(clock.milliseconds()).requests()).isEmpty();
+        assertThat(application.enter(clock.milliseconds())).as("its next poll() wakes the background thread").isTrue();
+        onlyRequest(fetches.poll(clock.milliseconds()));
+        assertThat(lastWaits(1)).containsExactly(500);
+    }
+
+    private List<Integer> lastWaits(int count) {
+        List<FetchSessions.FetchLimits> limits = network.fetchLimits();
+        return limits.subList(limits.size() - count, limits.size()).stream().map(FetchSessions.FetchLimits::maxWaitMs).toList();
     }
 
     private void assignAtZero() {

@@ -61,10 +61,16 @@ final class GroupManagersHarness implements AutoCloseable {
         commits = new CommitRequestManager("group", clock, coordinator, subscriptions, metrics, autoCommit, 5_000,
                 RETRY_BACKOFF_MS, RETRY_BACKOFF_MAX_MS, false);
         membership = new MembershipManager("group", instanceId, clock, subscriptions, network, commits, callbacks,
-                metrics, autoCommit, REBALANCE_TIMEOUT_MS);
+                pollTracker, metrics, autoCommit, REBALANCE_TIMEOUT_MS);
         heartbeats = new HeartbeatRequestManager(clock, membership, coordinator, pollTracker, metrics,
                 MAX_POLL_INTERVAL_MS, 30_000, RETRY_BACKOFF_MS, RETRY_BACKOFF_MAX_MS, Optional.empty(), Optional.empty());
         knowCoordinator();
+    }
+
+    /** The application called poll() and it returned at once. */
+    void polled() {
+        pollTracker.enter(clock.milliseconds());
+        pollTracker.exit(clock.milliseconds());
     }
 
     GroupManagersHarness() {

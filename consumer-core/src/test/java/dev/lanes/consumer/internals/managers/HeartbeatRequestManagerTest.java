@@ -2,6 +2,8 @@ package dev.lanes.consumer.internals.managers;
 
 import dev.lanes.consumer.internals.adapter.GroupHeartbeat;
 import dev.lanes.consumer.internals.events.RebalanceCallback;
+import org.apache.kafka.common.Node;
+import org.apache.kafka.common.errors.DisconnectException;
 import org.apache.kafka.common.errors.CoordinatorNotAvailableException;
 import org.apache.kafka.common.errors.NotCoordinatorException;
 import org.apache.kafka.common.errors.UnsupportedVersionException;
@@ -44,7 +46,7 @@ class HeartbeatRequestManagerTest {
             UnsentRequest<?> heartbeat = h.nextHeartbeat();
             assertThat(data(heartbeat).memberEpoch()).isEqualTo(1);
             assertThat(h.pollHeartbeats()).as("one at a time").isEmpty();
-            h.pollTracker.polled(h.clock.milliseconds());
+            h.polled();
             complete(heartbeat, h.responseWithoutAssignment(1, 3_000), null);
         }
         // a new interval from the coordinator applies from the next answer on
@@ -124,12 +126,12 @@ class HeartbeatRequestManagerTest {
         assertThat(h.membership.state()).isEqualTo(MemberState.STALE);
 
         // the application polls: it runs onPartitionsLost, then the member rejoins
-        h.pollTracker.polled(h.clock.milliseconds());
+        h.polled();
         h.membership.onCallbackCompleted(lost.get(0).id(), Optional.empty());
         assertThat(h.subscriptions.assignedPartitions()).isEmpty();
         UnsentRequest<?> rejoin = h.nextHeartbeat();
         assertThat(h.membership.state()).isEqualTo(MemberState.JOINING);
-        h.pollTracker.polled(h.clock.milliseconds());
+        h.polled();
         assertThat(data(rejoin).memberEpoch()).isZero();
         assertThat(data(rejoin).instanceId()).isEqualTo("instance-1");
         complete(rejoin, h.response(4, 1_000, 1), null);
@@ -162,10 +164,58 @@ class HeartbeatRequestManagerTest {
         h.clock.advance(60_000);
         h.subscribe();
         assertThat(h.membership.state()).isEqualTo(MemberState.JOINING);
-        h.pollTracker.polled(h.clock.milliseconds());
+        h.polled();
         complete(h.nextHeartbeat(), h.responseWithoutAssignment(1, 3_000), null);
         assertThat(h.metrics.value("heartbeat-gap-max", Map.of()))
                 .as("the minute between leaving and joining again is not a heartbeat gap").isEqualTo(3_250.0);
+    }
+
+    @Test
+    void timeSpentWaitingInsidePollNeverCountsAgainstMaxPollInterval() {
+        h.subscribe();
+        complete(h.nextHeartbeat(), h.response(1, 1_000, 0, 1), null);
+        h.ack(RebalanceCallback.Kind.ASSIGNED, P0, P1);
+        complete(h.nextHeartbeat(), h.responseWithoutAssignment(1, 1_000), null);
+
+        h.pollTracker.enter(h.clock.milliseconds()); // poll(timeout) with a timeout longer than the interval
+        for (int i = 0; i < 3 * MAX_POLL_INTERVAL_MS / 1_000; i++) {
+            h.clock.advance(1_000);
+            complete(h.nextHeartbeat(), h.responseWithoutAssignment(1, 1_000), null);
+        }
+        assertThat(h.membership.state()).as("waiting in poll() is polling").isEqualTo(MemberState.STABLE);
+
+        h.pollTracker.exit(h.clock.milliseconds());
+        h.clock.advance(MAX_POLL_INTERVAL_MS - 1);
+        complete(h.nextHeartbeat(), h.responseWithoutAssignment(1, 1_000), null);
+        assertThat(h.membership.state()).as("the interval counts from the return of poll()").isEqualTo(MemberState.STABLE);
+        h.clock.advance(1);
+        h.nextHeartbeat();
+        assertThat(h.membership.state()).isEqualTo(MemberState.LEAVING);
+    }
+
+    @Test
+    void aHeartbeatInFlightToACoordinatorThatMovedNeverHoldsTheNextOneBack() {
+        h.joinStable(1_000, 0, 1);
+        h.clock.advance(1_000);
+        UnsentRequest<?> stuck = h.nextHeartbeat();
+
+        // A commit learns that the coordinator moved (NOT_COORDINATOR) while the heartbeat waits for an answer.
+        h.coordinator.markUnknown(h.coordinator.generation(), "NotCoordinatorException");
+        assertThat(h.pollHeartbeats()).as("no coordinator yet").isEmpty();
+        Node moved = new Node(7, "localhost", 9097);
+        List<UnsentRequest<?>> lookup = h.coordinator.poll(h.clock.milliseconds()).requests();
+        complete(lookup.get(0), moved, null);
+
+        List<UnsentRequest<?>> next = h.pollHeartbeats();
+        assertThat(next).as("sent to the new coordinator at once").singleElement()
+                .satisfies(r -> assertThat(r.destination()).contains(moved));
+
+        complete(stuck, null, new DisconnectException("the old coordinator's broker went away"));
+        assertThat(h.coordinator.coordinator()).as("a late failure from the old coordinator changes nothing")
+                .contains(moved);
+        assertThat(h.pollHeartbeats()).as("the new heartbeat is still the one in flight").isEmpty();
+        complete(next.get(0), h.responseWithoutAssignment(1, 1_000), null);
+        assertThat(h.membership.state()).isEqualTo(MemberState.STABLE);
     }
 
     @Test

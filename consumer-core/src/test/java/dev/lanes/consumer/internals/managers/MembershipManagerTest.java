@@ -83,17 +83,31 @@ class MembershipManagerTest {
         h.joinStable(5_000, 0, 1);
         h.subscriptions.seek(P0, 11, Optional.empty());
         h.subscriptions.seek(P1, 42, Optional.empty());
+        h.subscriptions.markConsumed();
+        h.polled();
+        h.subscriptions.seek(P1, 50, Optional.empty()); // a batch the application is still processing
 
         h.clock.advance(5_000);
         complete(h.nextHeartbeat(), h.response(2, 5_000, 0, 2), null);
         assertThat(h.membership.state()).isEqualTo(MemberState.RECONCILING);
-        assertThat(h.takeCallbacks()).as("the revoked partition's offset is committed before the callback").isEmpty();
         assertThat(h.subscriptions.isConsumable(P1)).as("no more records of a partition being revoked").isFalse();
         assertThat(h.subscriptions.isConsumable(P0)).isTrue();
+        List<UnsentRequest<?>> timerCommit = h.commits.poll(h.clock.milliseconds()).requests();
+        assertThat(timerCommit).as("the auto-commit timer commits only what was consumed at the last entry into poll()")
+                .singleElement().satisfies(r ->
+                        assertThat(GroupManagersHarness.committedOffsets(r)).isEqualTo(Map.of(P0, 11L, P1, 42L)));
+        complete(timerCommit.get(0), Map.of(), null);
+        assertThat(h.commits.poll(h.clock.milliseconds()).requests())
+                .as("the reconciliation's commit waits while the application processes outside poll()").isEmpty();
+        assertThat(h.takeCallbacks()).as("the commit comes before the callback").isEmpty();
 
+        h.subscriptions.markConsumed();
+        assertThat(h.pollTracker.enter(h.clock.milliseconds())).as("the entry into poll() wakes the background").isTrue();
+        h.membership.maybeReconcile();
         List<UnsentRequest<?>> commit = h.commits.poll(h.clock.milliseconds()).requests();
-        assertThat(commit).singleElement().satisfies(r ->
-                assertThat(GroupManagersHarness.committedOffsets(r)).isEqualTo(Map.of(P1, 42L)));
+        assertThat(commit).as("every owned partition, as consumed at the entry into poll()").singleElement().satisfies(r ->
+                assertThat(GroupManagersHarness.committedOffsets(r)).isEqualTo(Map.of(P0, 11L, P1, 50L)));
+        assertThat(h.takeCallbacks()).as("the commit comes before the callback").isEmpty();
         complete(commit.get(0), Map.of(), null);
 
         RebalanceCallback revoked = h.takeCallbacks().get(0);
@@ -171,6 +185,20 @@ class MembershipManagerTest {
         assertThat(h.membership.state()).isEqualTo(MemberState.UNSUBSCRIBED);
         h.clock.advance(10_000);
         assertThat(h.pollHeartbeats()).isEmpty();
+    }
+
+    @Test
+    void ownershipIsUnconfirmedOnceHeartbeatAnswersAreOverdueByMoreThanTheGrace() {
+        h.joinStable(1_000, 0, 1);
+        long grace = 5_000;
+        h.clock.advance(1_000 + grace);
+        assertThat(h.membership.ownershipUnconfirmed(h.clock.milliseconds(), grace)).isFalse();
+        h.clock.advance(1);
+        assertThat(h.membership.ownershipUnconfirmed(h.clock.milliseconds(), grace)).isTrue();
+        assertThat(h.membership.ownershipUnconfirmed(h.clock.milliseconds(), -1)).as("-1 never holds").isFalse();
+
+        complete(h.nextHeartbeat(), h.responseWithoutAssignment(1, 1_000), null);
+        assertThat(h.membership.ownershipUnconfirmed(h.clock.milliseconds(), grace)).as("an answer confirms").isFalse();
     }
 
     @Test
