@@ -58,13 +58,17 @@ public final class ConsumerBenchmark {
     public static final String PHASE_UNREACHABLE = "unreachable";
     public static final String PHASE_HEARTBEAT = "heartbeat";
     public static final String PHASE_HEAP = "heap";
+    public static final String PHASE_COMMIT = "commit";
     public static final List<String> ALL_PHASES = List.of(PHASE_THROUGHPUT, PHASE_LATENCY, PHASE_IDLE,
-            PHASE_UNREACHABLE, PHASE_HEARTBEAT, PHASE_HEAP);
+            PHASE_UNREACHABLE, PHASE_HEARTBEAT, PHASE_HEAP, PHASE_COMMIT);
 
     static final String TOPIC_100 = "bench-100b";
     static final String TOPIC_1K = "bench-1kb";
     static final String TOPIC_LATENCY = "bench-latency";
     static final String TOPIC_IDLE = "bench-idle";
+    static final String TOPIC_COMMIT = "bench-commit";
+    /** commitSync calls measured per round in the commit phase. */
+    private static final int COMMIT_SAMPLES = 40;
     static final int PARTITIONS = 6;
     private static final double MB = 1024.0 * 1024.0;
     /** Sleep after each poll of the heap phase: a listener far slower than the broker. */
@@ -92,6 +96,9 @@ public final class ConsumerBenchmark {
             new MetricDef("heartbeat.gap_p99_ms", "Heartbeat gap p99 (flooded)", "ms", false, null),
             new MetricDef("heartbeat.gap_max_ms", "Heartbeat gap max (flooded)", "ms", false, null),
             new MetricDef("heartbeat.commits_refused", "commitAsync refused (flooded)", "calls", false, null),
+            new MetricDef("commit.p50_ms", "commitSync caught up p50", "ms", false,
+                    "one record produced, polled and committed at a time, default fetch.max.wait.ms (500 ms)"),
+            new MetricDef("commit.p99_ms", "commitSync caught up p99", "ms", false, null),
             new MetricDef("heap.fetch_buffer_max_mb", "Fetch buffer peak (metric)", "MB", false,
                     "Lanes: max of lanes-consumer-metrics fetch-buffer-bytes; KafkaConsumer has no such metric (n/a)"),
             new MetricDef("heap.retained_max_mb", "Heap retained after GC, peak", "MB", false,
@@ -182,6 +189,7 @@ public final class ConsumerBenchmark {
         try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers()))) {
             admin.createTopics(List.of(TOPIC_100, TOPIC_1K, TOPIC_LATENCY, TOPIC_IDLE).stream()
                     .map(topic -> new NewTopic(topic, PARTITIONS, (short) 1)).toList()).all().get(60, TimeUnit.SECONDS);
+            admin.createTopics(List.of(new NewTopic(TOPIC_COMMIT, 1, (short) 1))).all().get(60, TimeUnit.SECONDS);
         }
         boolean needsData = options.phases.contains(PHASE_THROUGHPUT) || options.phases.contains(PHASE_HEARTBEAT)
                 || options.phases.contains(PHASE_HEAP);
@@ -248,6 +256,7 @@ public final class ConsumerBenchmark {
                 case PHASE_UNREACHABLE -> unreachable(kind, round);
                 case PHASE_HEARTBEAT -> heartbeat(kind, round);
                 case PHASE_HEAP -> heap(kind, round);
+                case PHASE_COMMIT -> commit(kind, round);
                 default -> throw new IllegalArgumentException(phase);
             };
             measured.forEach((key, value) -> values.get(key).get(kind).add(value));
@@ -414,6 +423,44 @@ public final class ConsumerBenchmark {
             throw new IllegalStateException("no latency samples");
         }
         return Map.of("latency.p50_ms", Stats.percentile(latencies, 50), "latency.p99_ms", Stats.percentile(latencies, 99));
+    }
+
+    /**
+     * commitSync latency of a caught-up group member: one record is produced, polled and committed at a time,
+     * so every commit follows a poll that found the consumer at the end of the log, where a fetch may be
+     * long-polling on the broker's connection.
+     */
+    private Map<String, Double> commit(ConsumerKind kind, int round) throws Exception {
+        String groupId = groupId(kind, PHASE_COMMIT, round);
+        Map<String, Object> settings = settings(kind, PHASE_COMMIT, round, groupId);
+        settings.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "latest");
+        Map<String, Object> producerConfigs = new HashMap<>();
+        producerConfigs.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
+        producerConfigs.put(ProducerConfig.CLIENT_ID_CONFIG, "bench-producer-commit");
+        producerConfigs.put(ProducerConfig.LINGER_MS_CONFIG, 0);
+        Stats.Samples samples = new Stats.Samples();
+        try (Consumer<byte[], byte[]> consumer = kind.create(settings, options.heartbeatIntervalMs);
+             KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(producerConfigs, new ByteArraySerializer(), new ByteArraySerializer())) {
+            consumer.subscribe(List.of(TOPIC_COMMIT));
+            awaitAssignment(consumer, 1);
+            consumer.position(new TopicPartition(TOPIC_COMMIT, 0), Duration.ofSeconds(30));
+            for (int i = 0; i <= COMMIT_SAMPLES; i++) {
+                producer.send(new ProducerRecord<>(TOPIC_COMMIT, 0, null, new byte[100])).get(30, TimeUnit.SECONDS);
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+                while (consumer.poll(Duration.ofMillis(100)).isEmpty()) {
+                    if (System.nanoTime() > deadline) {
+                        throw new IllegalStateException("record " + i + " not received within 30 s");
+                    }
+                }
+                long t0 = System.nanoTime();
+                consumer.commitSync(Duration.ofSeconds(30));
+                if (i > 0) { // the first commit also looks up the coordinator
+                    samples.add((System.nanoTime() - t0) / 1e6);
+                }
+            }
+        }
+        double[] times = samples.toArray();
+        return Map.of("commit.p50_ms", Stats.percentile(times, 50), "commit.p99_ms", Stats.percentile(times, 99));
     }
 
     /** CPU of all the consumer's threads while it is subscribed, assigned and has nothing to read. */

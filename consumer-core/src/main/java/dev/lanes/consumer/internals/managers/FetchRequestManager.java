@@ -40,6 +40,11 @@ import java.util.function.LongUnaryOperator;
 public final class FetchRequestManager implements RequestManager {
 
     private static final Logger log = LoggerFactory.getLogger(FetchRequestManager.class);
+    /**
+     * How long records just fetched from the coordinator's broker count as about to be returned by the poll()
+     * in progress; records the application does not take (a paused partition) hold nothing back for longer.
+     */
+    private static final long DELIVERY_GRACE_MS = 200;
 
     /** The fetch settings of ConsumerConfig. */
     public record FetchConfig(int minBytes, int maxBytes, int maxWaitMs, int partitionMaxBytes,
@@ -61,6 +66,9 @@ public final class FetchRequestManager implements RequestManager {
     private final Set<Integer> caughtUpNodes = new HashSet<>();
     private IntSupplier coordinatorNodeId = () -> -1;
     private PollTracker pollTracker;
+    /** The poll() entry during which records of the coordinator's broker were last buffered, and when. */
+    private long deliveredInPollEntry = -1;
+    private long deliveredAtMs;
     private long reservedBytes;
     private long pausedSinceNanos = -1;
     private boolean enabled = true;
@@ -157,9 +165,13 @@ public final class FetchRequestManager implements RequestManager {
                 wait = Math.min(wait, backoffUntil - nowMs);
                 continue;
             }
-            if (nodeId == coordinatorNode && caughtUpNodes.contains(nodeId) && !pollTracker.inPoll()) {
-                deferred = true;
-                continue;
+            if (nodeId == coordinatorNode && caughtUpNodes.contains(nodeId)) {
+                long deferMs = commitLikelyForMs(nowMs);
+                if (deferMs > 0) {
+                    deferred = true;
+                    wait = Math.min(wait, deferMs);
+                    continue;
+                }
             }
             byLeader.computeIfAbsent(leader.get(), node -> new LinkedHashMap<>())
                     .put(partition, new FetchSessions.PartitionFetch(offset, network.leaderEpoch(partition)));
@@ -194,6 +206,19 @@ public final class FetchRequestManager implements RequestManager {
         return new PollResult(wait, requests);
     }
 
+    /**
+     * How long the application may still commit before it waits in poll() again: while it is outside poll(),
+     * until its next entry (it wakes this thread); while the poll() in progress is about to return records just
+     * fetched from the coordinator's broker, a short grace. Zero when a long poll cannot delay a commit.
+     */
+    private long commitLikelyForMs(long nowMs) {
+        if (!pollTracker.inPoll()) {
+            return Long.MAX_VALUE;
+        }
+        boolean deliveringNow = pollTracker.entries() == deliveredInPollEntry && nowMs - deliveredAtMs < DELIVERY_GRACE_MS;
+        return deliveringNow ? deliveredAtMs + DELIVERY_GRACE_MS - nowMs : 0;
+    }
+
     private void onResponse(Node node, int reserved, Map<TopicPartition, Integer> positionEpochs,
                             FetchSessions.FetchResult result, Throwable error) {
         nodesInFlight.remove(node.id());
@@ -225,6 +250,10 @@ public final class FetchRequestManager implements RequestManager {
         }
         if (records) {
             caughtUpNodes.remove(node.id());
+            if (pollTracker != null && node.id() == coordinatorNodeId.getAsInt()) {
+                deliveredInPollEntry = pollTracker.entries();
+                deliveredAtMs = nowMs;
+            }
         } else {
             caughtUpNodes.add(node.id());
         }

@@ -102,6 +102,9 @@ class FetchRequestManagerTest {
         complete(onlyRequest(fetches.poll(clock.milliseconds())));
         assertThat(lastWaits(2)).as("after records, no waiting on the broker").containsExactly(0, 0);
 
+        assertThat(fetches.poll(clock.milliseconds()).requests())
+                .as("caught up while the poll() in progress is about to return the records: no long poll").isEmpty();
+        clock.advance(200); // the application did not take them (a paused partition, say)
         complete(onlyRequest(fetches.poll(clock.milliseconds())));
         assertThat(lastWaits(1)).as("caught up, the application waiting in poll()").containsExactly(500);
 
