@@ -39,8 +39,9 @@ public final class LanesConsumerConfig extends AbstractConfig {
             + "a group member's heartbeats may be missing before poll() holds back records of its partitions, until "
             + "an answer confirms that the member still owns them. After a network cut longer than the session "
             + "timeout, the member was fenced and its partitions given to others: held records are never processed "
-            + "twice. The price: while the group coordinator is unreachable but the partitions' leaders are not, no "
-            + "records are returned after this long. -1 never holds records back.";
+            + "twice, as long as one interval plus this stays below the group's session timeout (45 s or more with "
+            + "brokers' defaults). The price: while the group coordinator is unreachable but the partitions' leaders "
+            + "are not, no records are returned after this long. -1 never holds records back.";
 
     private static final ConfigDef CONFIG = new ConfigDef()
             .define(USER_LANE_CAPACITY_CONFIG, ConfigDef.Type.INT, 1024, ConfigDef.Range.between(1, 1 << 20),
@@ -52,7 +53,7 @@ public final class LanesConsumerConfig extends AbstractConfig {
             .define(FETCH_BUFFER_MAX_BYTES_CONFIG, ConfigDef.Type.LONG, 64L * 1024 * 1024,
                     ConfigDef.Range.between(1024L, Long.MAX_VALUE / 2), ConfigDef.Importance.MEDIUM,
                     FETCH_BUFFER_MAX_BYTES_DOC)
-            .define(HEARTBEAT_OVERDUE_HOLD_MS_CONFIG, ConfigDef.Type.LONG, 5_000L,
+            .define(HEARTBEAT_OVERDUE_HOLD_MS_CONFIG, ConfigDef.Type.LONG, 15_000L,
                     ConfigDef.Range.between(-1L, 24L * 60 * 60 * 1000), ConfigDef.Importance.MEDIUM,
                     HEARTBEAT_OVERDUE_HOLD_MS_DOC);
 

@@ -44,6 +44,12 @@ public class LanesProperties {
     /** Upper bound on fetched bytes waiting for the application before fetching pauses (lanes.fetch.buffer.max.bytes). */
     private DataSize fetchBufferMaxBytes;
 
+    /**
+     * How long past one heartbeat interval heartbeat answers may be missing before poll holds back records until
+     * the membership is confirmed (lanes.heartbeat.overdue.hold.ms); negative never holds.
+     */
+    private Duration heartbeatOverdueHold;
+
     /** How long a listener container's poll waits for records. */
     private Duration pollTimeout = Duration.ofSeconds(1);
 
@@ -71,6 +77,8 @@ public class LanesProperties {
         putIfSet(config, LanesConsumerConfig.USER_LANE_CAPACITY_CONFIG, userLaneCapacity);
         putIfSet(config, LanesConsumerConfig.FETCH_BUFFER_MAX_BYTES_CONFIG,
                 fetchBufferMaxBytes == null ? null : fetchBufferMaxBytes.toBytes());
+        putIfSet(config, LanesConsumerConfig.HEARTBEAT_OVERDUE_HOLD_MS_CONFIG, heartbeatOverdueHold == null ? null
+                : heartbeatOverdueHold.isNegative() ? -1L : heartbeatOverdueHold.toMillis());
         // The containers commit processed offsets themselves (at-least-once).
         config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
         if (properties != null) {
@@ -155,6 +163,14 @@ public class LanesProperties {
 
     public void setFetchBufferMaxBytes(DataSize fetchBufferMaxBytes) {
         this.fetchBufferMaxBytes = fetchBufferMaxBytes;
+    }
+
+    public Duration getHeartbeatOverdueHold() {
+        return heartbeatOverdueHold;
+    }
+
+    public void setHeartbeatOverdueHold(Duration heartbeatOverdueHold) {
+        this.heartbeatOverdueHold = heartbeatOverdueHold;
     }
 
     public Duration getPollTimeout() {

@@ -29,7 +29,8 @@ public class LanesConfigurationFailureAnalyzer extends AbstractFailureAnalyzer<C
             Map.entry(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "lanes.consumer.auto-offset-reset"),
             Map.entry(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "lanes.consumer.max-poll-records"),
             Map.entry(LanesConsumerConfig.USER_LANE_CAPACITY_CONFIG, "lanes.consumer.user-lane-capacity"),
-            Map.entry(LanesConsumerConfig.FETCH_BUFFER_MAX_BYTES_CONFIG, "lanes.consumer.fetch-buffer-max-bytes"));
+            Map.entry(LanesConsumerConfig.FETCH_BUFFER_MAX_BYTES_CONFIG, "lanes.consumer.fetch-buffer-max-bytes"),
+            Map.entry(LanesConsumerConfig.HEARTBEAT_OVERDUE_HOLD_MS_CONFIG, "lanes.consumer.heartbeat-overdue-hold"));
 
     @Override
     protected FailureAnalysis analyze(Throwable rootFailure, ConfigException cause) {
