@@ -8,16 +8,14 @@ import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
@@ -45,6 +43,9 @@ class NetworkCutIT {
     static final KafkaBrokerExtension BROKER = new KafkaBrokerExtension(KafkaBroker.builder().behindProxies(2));
 
     private static final int SESSION_TIMEOUT_MS = 3_000;
+    private static final int RECORDS_PER_PARTITION = 8_000;
+    private static final int BATCH = 50;
+    private static final long PROCESSING_MS_PER_BATCH = 50;
 
     @Test
     void aMemberCutOffLongerThanTheSessionTimeoutProcessesNothingTheOtherMemberProcessed() throws Exception {
@@ -56,30 +57,21 @@ class NetworkCutIT {
                         AlterConfigOp.OpType.SET)))).all().get(10, TimeUnit.SECONDS);
 
         Map<String, AtomicInteger> processed = new ConcurrentHashMap<>(); // "partition:offset" -> times processed
-        AtomicLong produced = new AtomicLong();
-        AtomicBoolean producing = new AtomicBoolean(true);
-        Thread producer = new Thread(() -> {
-            try (KafkaProducer<byte[], byte[]> p = BROKER.broker().producer(Map.of("linger.ms", 5))) {
-                int seq = 0;
-                while (producing.get()) {
-                    for (int i = 0; i < 20; i++, seq++) {
-                        p.send(new ProducerRecord<>(topic, seq % 2, null, ("r" + seq).getBytes(StandardCharsets.US_ASCII)),
-                                (md, e) -> {
-                                    if (e == null) {
-                                        produced.incrementAndGet();
-                                    }
-                                });
-                    }
-                    sleep(20);
-                }
-                p.flush();
-            }
-        }, "cut-producer");
+        // A batch polled while the member still owned its partition (up to the session timeout into the cut) whose
+        // commit the cut failed is processed again by the next owner: that is at-least-once, not what this test is
+        // about. What it is about: records polled after the member was fenced.
+        Set<String> uncommittedWhileOwned = ConcurrentHashMap.newKeySet();
+        AtomicLong fencedAfterNanos = new AtomicLong(Long.MAX_VALUE);
+        // A backlog that each member works through slowly (1,000 records/s), so that the cut-off member still has
+        // records fetched before the cut when it is fenced: returning them would process them twice.
+        for (int partition = 0; partition < 2; partition++) {
+            BROKER.broker().produce(topic, partition, RECORDS_PER_PARTITION, 20);
+        }
+        int produced = 2 * RECORDS_PER_PARTITION;
 
-        Member cutOff = new Member("cut-a", 0, group, topic, processed);
-        Member other = new Member("cut-b", 1, group, topic, processed);
+        Member cutOff = new Member("cut-a", 0, group, topic, processed, uncommittedWhileOwned, fencedAfterNanos);
+        Member other = new Member("cut-b", 1, group, topic, processed, uncommittedWhileOwned, fencedAfterNanos);
         TcpProxy proxy = BROKER.broker().proxy(0);
-        producer.start();
         cutOff.start();
         other.start();
         try {
@@ -87,25 +79,24 @@ class NetworkCutIT {
                     "each member owns one partition");
             sleep(2_000);
 
+            fencedAfterNanos.set(System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(SESSION_TIMEOUT_MS));
             proxy.cut(TcpProxy.Cut.STALL);
             int beforeCut = cutOff.processed.get();
             sleep(3 * SESSION_TIMEOUT_MS);
             waitUntil(Duration.ofSeconds(10), () -> other.owned.size() == 2, "the other member takes both partitions");
             proxy.restore();
-            sleep(5_000);
-
-            producing.set(false);
-            producer.join(10_000);
-            waitUntil(Duration.ofSeconds(30), () -> processed.size() >= produced.get(), "every record processed");
-            long duplicates = processed.values().stream().mapToInt(AtomicInteger::get).filter(n -> n > 1).count();
-            System.out.printf("network cut: produced %d, distinct processed %d, duplicates %d; cut-off member processed "
-                            + "%d before the cut and %d in all, failed commits %d / %d%n", produced.get(), processed.size(),
-                    duplicates, beforeCut, cutOff.processed.get(), cutOff.failedCommits.get(), other.failedCommits.get());
-            assertThat(processed).as("nothing lost").hasSize((int) produced.get());
+            waitUntil(Duration.ofSeconds(60), () -> processed.size() >= produced, "every record processed");
+            long duplicates = processed.entrySet().stream()
+                    .filter(entry -> entry.getValue().get() > 1 && !uncommittedWhileOwned.contains(entry.getKey())).count();
+            System.out.printf("network cut: produced %d, distinct processed %d, duplicates %d (besides %d records of "
+                            + "batches whose commit the cut failed before the fence); cut-off member processed %d before the "
+                            + "cut and %d in all, failed commits %d / %d%n", produced, processed.size(), duplicates,
+                    uncommittedWhileOwned.size(),
+                    beforeCut, cutOff.processed.get(), cutOff.failedCommits.get(), other.failedCommits.get());
+            assertThat(processed).as("nothing lost").hasSize(produced);
             assertThat(duplicates).as("no record processed by both members").isZero();
         } finally {
             proxy.restore();
-            producing.set(false);
             cutOff.stop();
             other.stop();
         }
@@ -119,9 +110,10 @@ class NetworkCutIT {
         private final AtomicBoolean running = new AtomicBoolean(true);
         private final Thread thread;
 
-        Member(String clientId, int proxy, String group, String topic, Map<String, AtomicInteger> ledger) {
+        Member(String clientId, int proxy, String group, String topic, Map<String, AtomicInteger> ledger,
+               Set<String> uncommittedWhileOwned, AtomicLong fencedAfterNanos) {
             Map<String, Object> config = manualCommitConfig(BROKER.broker().proxiedBootstrapServers(proxy), group, clientId);
-            config.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 50);
+            config.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, BATCH);
             // Below the group's session timeout minus a heartbeat interval (500 ms), so a fenced member never
             // returns a record; the default (5 s) suits brokers' default session timeouts (45 s and up).
             config.put(LanesConsumerConfig.HEARTBEAT_OVERDUE_HOLD_MS_CONFIG, 1_000);
@@ -130,15 +122,24 @@ class NetworkCutIT {
                         new StringDeserializer())) {
                     consumer.subscribe(List.of(topic), this);
                     while (running.get()) {
+                        List<String> batch = new ArrayList<>();
                         for (ConsumerRecord<String, String> record : consumer.poll(Duration.ofMillis(100))) {
-                            ledger.computeIfAbsent(record.partition() + ":" + record.offset(), k -> new AtomicInteger())
-                                    .incrementAndGet();
+                            String key = record.partition() + ":" + record.offset();
+                            ledger.computeIfAbsent(key, k -> new AtomicInteger()).incrementAndGet();
+                            batch.add(key);
                             processed.incrementAndGet();
+                        }
+                        long polledNanos = System.nanoTime();
+                        if (!batch.isEmpty()) {
+                            sleep(PROCESSING_MS_PER_BATCH);
                         }
                         try {
                             consumer.commitSync(Duration.ofSeconds(5));
                         } catch (RuntimeException e) {
                             failedCommits.incrementAndGet();
+                            if (polledNanos < fencedAfterNanos.get()) {
+                                uncommittedWhileOwned.addAll(batch);
+                            }
                         }
                     }
                 }
