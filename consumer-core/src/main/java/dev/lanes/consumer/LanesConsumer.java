@@ -129,6 +129,7 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
     private final int maxPollRecords;
     private final long defaultApiTimeoutMs;
     private final long heartbeatOverdueHoldMs;
+    private final boolean readCommitted;
     private boolean holding;
     private final boolean autoCommitEnabled;
     private final ApplicationThreadGuard threadGuard = new ApplicationThreadGuard();
@@ -174,6 +175,7 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
         this.heartbeatOverdueHoldMs = lanesConfig.getLong(LanesConsumerConfig.HEARTBEAT_OVERDUE_HOLD_MS_CONFIG);
         IsolationLevel isolationLevel = IsolationLevel.valueOf(
                 config.getString(ConsumerConfig.ISOLATION_LEVEL_CONFIG).toUpperCase(Locale.ROOT));
+        this.readCommitted = isolationLevel == IsolationLevel.READ_COMMITTED;
 
         Metrics createdMetrics = null;
         KafkaNetwork network = null;
@@ -201,7 +203,7 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
             this.userLane = new Lane(LaneName.USER, lanesConfig.getInt(LanesConsumerConfig.USER_LANE_CAPACITY_CONFIG), clock);
             lanesMetrics.registerLane(LaneName.SYSTEM, systemLane::size, systemLane.capacity());
             lanesMetrics.registerLane(LaneName.USER, userLane::size, userLane.capacity());
-            lanesMetrics.registerLag(subscriptions::totalLag);
+            lanesMetrics.registerLag(() -> subscriptions.totalLag(readCommitted));
 
             network = KafkaNetwork.create(config, metrics, clock);
             AtomicReference<NetworkThread> threadRef = new AtomicReference<>();
@@ -801,7 +803,7 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
     public OptionalLong currentLag(TopicPartition partition) {
         acquireAndEnsureOpen();
         try {
-            return subscriptions.lag(partition, false);
+            return subscriptions.lag(partition, readCommitted);
         } finally {
             release();
         }

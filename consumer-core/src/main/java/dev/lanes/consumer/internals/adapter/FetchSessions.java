@@ -1,6 +1,8 @@
 package dev.lanes.consumer.internals.adapter;
 
 import org.apache.kafka.clients.FetchSessionHandler;
+import org.apache.kafka.clients.Metadata;
+import org.apache.kafka.common.Node;
 import org.apache.kafka.common.IsolationLevel;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.Uuid;
@@ -11,8 +13,10 @@ import org.apache.kafka.common.requests.FetchRequest;
 import org.apache.kafka.common.requests.FetchResponse;
 import org.apache.kafka.common.utils.LogContext;
 
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -31,8 +35,20 @@ public final class FetchSessions {
                               IsolationLevel isolationLevel, String rackId) {
     }
 
-    /** What one Fetch response brought: data per partition, and the partitions that failed. */
-    public record FetchResult(Map<TopicPartition, FetchedPartition> data, Map<TopicPartition, RuntimeException> errors) {
+    /**
+     * What one Fetch response brought: data per partition, the partitions that failed (with the offset they were
+     * fetched at), and the replicas the leader asked to be fetched from instead (KIP-392).
+     */
+    public record FetchResult(Map<TopicPartition, FetchedPartition> data, Map<TopicPartition, PartitionError> errors,
+                              Map<TopicPartition, Integer> preferredReadReplicas) {
+
+        public FetchResult(Map<TopicPartition, FetchedPartition> data, Map<TopicPartition, PartitionError> errors) {
+            this(data, errors, Map.of());
+        }
+    }
+
+    /** A partition's error in a Fetch response, and the offset the fetch asked for. */
+    public record PartitionError(RuntimeException error, long fetchOffset) {
     }
 
     private final LogContext logContext;
@@ -91,7 +107,9 @@ public final class FetchSessions {
             throw error == Errors.NONE ? Errors.FETCH_SESSION_ID_NOT_FOUND.exception() : error.exception();
         }
         Map<TopicPartition, FetchedPartition> data = new LinkedHashMap<>();
-        Map<TopicPartition, RuntimeException> errors = new LinkedHashMap<>();
+        Map<TopicPartition, PartitionError> errors = new LinkedHashMap<>();
+        Map<TopicPartition, Integer> preferredReadReplicas = new LinkedHashMap<>();
+        Map<TopicPartition, Metadata.LeaderIdAndEpoch> newLeaders = new HashMap<>();
         Map<TopicPartition, FetchResponseData.PartitionData> byPartition =
                 response.responseData(session.sessionTopicNames(), version);
         byPartition.forEach((partition, partitionData) -> {
@@ -100,14 +118,41 @@ public final class FetchSessions {
                 return; // an incremental response can name partitions this request did not ask about
             }
             Errors error = Errors.forCode(partitionData.errorCode());
+            if ((error == Errors.NOT_LEADER_OR_FOLLOWER || error == Errors.FENCED_LEADER_EPOCH)
+                    && partitionData.currentLeader().leaderId() >= 0 && partitionData.currentLeader().leaderEpoch() >= 0) {
+                newLeaders.put(partition, new Metadata.LeaderIdAndEpoch(Optional.of(partitionData.currentLeader().leaderId()),
+                        Optional.of(partitionData.currentLeader().leaderEpoch())));
+            }
             if (error != Errors.NONE) {
-                errors.put(partition, error.exception());
+                errors.put(partition, new PartitionError(error.exception(), fetchOffset));
                 return;
+            }
+            if (FetchResponse.isPreferredReplica(partitionData)) {
+                preferredReadReplicas.put(partition, partitionData.preferredReadReplica());
             }
             data.put(partition, new FetchedPartition(partition, fetchOffset, partitionData.highWatermark(),
                     partitionData.lastStableOffset(), partitionData.logStartOffset(),
                     FetchResponse.recordsOrFail(partitionData), partitionData.abortedTransactions()));
         });
-        return new FetchResult(data, errors);
+        if (!newLeaders.isEmpty()) {
+            applyLeaderHints(response, newLeaders);
+        }
+        return new FetchResult(data, errors, preferredReadReplicas);
+    }
+
+    /**
+     * A broker that is no longer a partition's leader names the new one and its address in the response
+     * (KIP-951): metadata takes it at once, so the next fetch goes to the new leader without a metadata round
+     * trip.
+     */
+    private void applyLeaderHints(FetchResponse response, Map<TopicPartition, Metadata.LeaderIdAndEpoch> newLeaders) {
+        List<Node> leaderNodes = new ArrayList<>();
+        for (FetchResponseData.NodeEndpoint endpoint : response.data().nodeEndpoints()) {
+            Node node = new Node(endpoint.nodeId(), endpoint.host(), endpoint.port(), endpoint.rack());
+            if (!node.equals(Node.noNode())) {
+                leaderNodes.add(node);
+            }
+        }
+        metadata.updatePartitionLeadership(newLeaders, leaderNodes);
     }
 }

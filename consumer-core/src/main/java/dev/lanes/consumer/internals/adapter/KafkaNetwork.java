@@ -186,6 +186,16 @@ public final class KafkaNetwork implements Network {
     }
 
     @Override
+    public Optional<Node> replicaIfOnline(TopicPartition partition, int nodeId) {
+        return metadata.fetch().nodeIfOnline(partition, nodeId);
+    }
+
+    @Override
+    public long metadataMaxAgeMs() {
+        return metadata.metadataExpireMs();
+    }
+
+    @Override
     public Optional<Integer> leaderEpoch(TopicPartition partition) {
         return metadata.currentLeader(partition).epoch;
     }

@@ -37,6 +37,12 @@ public interface Network extends AutoCloseable {
 
     Optional<Integer> leaderEpoch(TopicPartition partition);
 
+    /** A broker that metadata knows and that hosts a replica of the partition online, by its id. */
+    Optional<Node> replicaIfOnline(TopicPartition partition, int nodeId);
+
+    /** How long metadata is kept before it is refreshed ({@code metadata.max.age.ms}). */
+    long metadataMaxAgeMs();
+
     void metadataTopics(Set<String> topics);
 
     /** Keeps metadata for every topic (client-side patterns, topic ids not yet known) while true. */

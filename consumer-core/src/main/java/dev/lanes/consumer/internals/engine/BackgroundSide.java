@@ -80,7 +80,8 @@ public record BackgroundSide(NetworkThread networkThread, Optional<MembershipMan
                         isolationLevel,
                         config.getString(ConsumerConfig.CLIENT_RACK_CONFIG),
                         requestTimeoutMs,
-                        retryBackoffMs));
+                        retryBackoffMs,
+                        retryBackoffMaxMs));
         heartbeat.ifPresent(beat -> fetches.boundWaitBy(beat::timeUntilNextHeartbeatMs));
         coordinator.ifPresent(found -> fetches.keepCoordinatorConnectionFree(found::knownNodeId, pollTracker));
         NetworkThread networkThread = new NetworkThread(clientId, clock, systemLane, userLane, userLaneBudget, network,

@@ -12,7 +12,11 @@ import org.apache.kafka.clients.consumer.OffsetOutOfRangeException;
 import org.apache.kafka.common.IsolationLevel;
 import org.apache.kafka.common.Node;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.errors.CorruptRecordException;
 import org.apache.kafka.common.errors.InvalidMetadataException;
+import org.apache.kafka.common.errors.OffsetNotAvailableException;
+import org.apache.kafka.common.errors.UnknownServerException;
 import org.apache.kafka.common.errors.RetriableException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -49,7 +53,11 @@ public final class FetchRequestManager implements RequestManager {
     /** The fetch settings of ConsumerConfig. */
     public record FetchConfig(int minBytes, int maxBytes, int maxWaitMs, int partitionMaxBytes,
                               IsolationLevel isolationLevel, String rackId,
-                              long requestTimeoutMs, long retryBackoffMs) {
+                              long requestTimeoutMs, long retryBackoffMs, long retryBackoffMaxMs) {
+    }
+
+    /** A follower the leader told us to fetch a partition from (KIP-392), until {@code expiresAtMs}. */
+    private record ReadReplica(int nodeId, long expiresAtMs) {
     }
 
     private final Clock clock;
@@ -62,6 +70,10 @@ public final class FetchRequestManager implements RequestManager {
     /** Where to fetch a partition next while earlier data of it waits in the buffer. */
     private final Map<TopicPartition, Long> chainedOffsets = new HashMap<>();
     private final Map<Integer, Long> nodeBackoffUntilMs = new HashMap<>();
+    /** Where each partition is fetched from instead of its leader, as the leader said. */
+    private final Map<TopicPartition, ReadReplica> readReplicas = new HashMap<>();
+    /** Partitions whose last fetch failed with a retriable error: retried after a growing back-off. */
+    private final Map<TopicPartition, RetryBackoff> partitionBackoffs = new HashMap<>();
     /** Brokers whose last fetch came back without records: the consumer has caught up with them. */
     private final Set<Integer> caughtUpNodes = new HashSet<>();
     private IntSupplier coordinatorNodeId = () -> -1;
@@ -151,12 +163,18 @@ public final class FetchRequestManager implements RequestManager {
             } else {
                 chainedOffsets.remove(partition);
             }
+            RetryBackoff partitionBackoff = partitionBackoffs.get(partition);
+            if (partitionBackoff != null && !partitionBackoff.canSend(nowMs)) {
+                wait = Math.min(wait, partitionBackoff.remainingBackoffMs(nowMs));
+                continue;
+            }
             Optional<Node> leader = network.leader(partition);
             if (leader.isEmpty()) {
                 network.requestMetadataUpdate();
                 continue;
             }
-            int nodeId = leader.get().id();
+            Node target = readReplicaOrLeader(partition, leader.get(), nowMs);
+            int nodeId = target.id();
             long backoffUntil = nodeBackoffUntilMs.getOrDefault(nodeId, 0L);
             if (nodesInFlight.contains(nodeId)) {
                 continue;
@@ -173,7 +191,7 @@ public final class FetchRequestManager implements RequestManager {
                     continue;
                 }
             }
-            byLeader.computeIfAbsent(leader.get(), node -> new LinkedHashMap<>())
+            byLeader.computeIfAbsent(target, node -> new LinkedHashMap<>())
                     .put(partition, new FetchSessions.PartitionFetch(offset, network.leaderEpoch(partition)));
         }
         if (deferred) {
@@ -207,6 +225,27 @@ public final class FetchRequestManager implements RequestManager {
     }
 
     /**
+     * The broker to fetch a partition from: the follower its leader named (KIP-392) while that holds and the
+     * follower is online, else the leader.
+     */
+    private Node readReplicaOrLeader(TopicPartition partition, Node leader, long nowMs) {
+        ReadReplica replica = readReplicas.get(partition);
+        if (replica == null) {
+            return leader;
+        }
+        Optional<Node> node = nowMs < replica.expiresAtMs() ? network.replicaIfOnline(partition, replica.nodeId())
+                : Optional.empty();
+        if (node.isEmpty()) {
+            readReplicas.remove(partition);
+            if (nowMs < replica.expiresAtMs()) {
+                network.requestMetadataUpdate(); // metadata no longer lists it online: it may be stale
+            }
+            return leader;
+        }
+        return node.get();
+    }
+
+    /**
      * How long the application may still commit before it waits in poll() again: while it is outside poll(),
      * until its next entry (it wakes this thread); while the poll() in progress is about to return records just
      * fetched from the coordinator's broker, a short grace. Zero when a long poll cannot delay a commit.
@@ -226,6 +265,7 @@ public final class FetchRequestManager implements RequestManager {
         long nowMs = clock.milliseconds();
         if (error != null) {
             caughtUpNodes.remove(node.id());
+            readReplicas.values().removeIf(replica -> replica.nodeId() == node.id());
             network.fetchFailed(node.id(), error);
             nodeBackoffUntilMs.put(node.id(), nowMs + config.retryBackoffMs());
             if (!(error instanceof RetriableException)) {
@@ -239,6 +279,7 @@ public final class FetchRequestManager implements RequestManager {
             TopicPartition partition = fetched.partition();
             subscriptions.updateFetchOffsets(partition, fetched.highWatermark(), fetched.lastStableOffset(),
                     fetched.logStartOffset());
+            partitionBackoffs.remove(partition);
             boolean current = Integer.valueOf(subscriptions.positionEpoch(partition)).equals(positionEpochs.get(partition))
                     && subscriptions.isConsumable(partition);
             if (!current) {
@@ -246,8 +287,19 @@ public final class FetchRequestManager implements RequestManager {
             } else if (fetched.sizeInBytes() > 0 && fetched.nextFetchOffset() > fetched.fetchOffset()) {
                 buffer.add(fetched);
                 chainedOffsets.put(partition, fetched.nextFetchOffset());
+            } else if (fetched.sizeInBytes() > 0) {
+                // Bytes, but not one complete batch from the fetch offset on: fetching again would get the same.
+                chainedOffsets.remove(partition);
+                partitionBackoff(partition, nowMs);
+                buffer.addError(new KafkaException("Failed to make progress reading messages at " + partition + "="
+                        + fetched.fetchOffset() + ". Received a non-empty fetch response from the server, but no "
+                        + "complete records were found."));
             }
         }
+        result.preferredReadReplicas().forEach((partition, replica) -> {
+            log.debug("Fetching {} from replica {} as its leader {} asks", partition, replica, node.id());
+            readReplicas.put(partition, new ReadReplica(replica, nowMs + network.metadataMaxAgeMs()));
+        });
         if (records) {
             caughtUpNodes.remove(node.id());
             if (pollTracker != null && node.id() == coordinatorNodeId.getAsInt()) {
@@ -259,35 +311,64 @@ public final class FetchRequestManager implements RequestManager {
         }
         metrics.fetchBufferFilled(buffer.bytes());
         result.errors().forEach((partition, partitionError) -> {
-            // An error at a chained offset is met again, and handled, once the application catches up.
-            boolean chained = chainedOffsets.remove(partition) != null;
-            if (!chained || !(partitionError instanceof org.apache.kafka.common.errors.OffsetOutOfRangeException)) {
-                onPartitionError(partition, partitionError, nowMs);
-            }
+            chainedOffsets.remove(partition);
+            onPartitionError(partition, partitionError.error(), partitionError.fetchOffset(), nowMs);
         });
     }
 
-    private void onPartitionError(TopicPartition partition, RuntimeException error, long nowMs) {
+    private void partitionBackoff(TopicPartition partition, long nowMs) {
+        partitionBackoffs.computeIfAbsent(partition, key -> new RetryBackoff(config.retryBackoffMs(), config.retryBackoffMaxMs()))
+                .onFailure(nowMs);
+    }
+
+    /**
+     * Handles a partition's error as KafkaConsumer does. An answer about an offset the application has moved away
+     * from since (a seek, or data still waiting at an earlier offset) changes nothing: it is met again, and
+     * handled, if the application gets there.
+     */
+    private void onPartitionError(TopicPartition partition, RuntimeException error, long fetchOffset, long nowMs) {
         if (error instanceof org.apache.kafka.common.errors.OffsetOutOfRangeException) {
+            if (readReplicas.remove(partition) != null) {
+                log.debug("Offset {} of {} is out of range on the follower; fetching from the leader", fetchOffset, partition);
+                return;
+            }
             OptionalLong position = subscriptions.isAssigned(partition) ? subscriptions.position(partition) : OptionalLong.empty();
-            if (position.isEmpty()) {
+            if (position.isEmpty() || position.getAsLong() != fetchOffset) {
                 return;
             }
             if (subscriptions.resetStrategy(partition).isNone()) {
-                buffer.addError(new OffsetOutOfRangeException("Fetch position " + position.getAsLong()
-                        + " is out of range for partition " + partition + " and auto.offset.reset is none",
-                        Map.of(partition, position.getAsLong())));
+                buffer.addError(new OffsetOutOfRangeException("Fetch position " + fetchOffset + " is out of range for "
+                        + "partition " + partition + " and auto.offset.reset is none", Map.of(partition, fetchOffset)));
             } else {
-                log.info("Fetch position {} of {} is out of range; resetting it by auto.offset.reset",
-                        position.getAsLong(), partition);
-                subscriptions.resetAfterOutOfRange(partition, position.getAsLong());
+                log.info("Fetch position {} of {} is out of range; resetting it by auto.offset.reset", fetchOffset, partition);
+                subscriptions.resetAfterOutOfRange(partition, fetchOffset);
             }
-        } else if (error instanceof InvalidMetadataException) {
+        } else if (error instanceof InvalidMetadataException || error instanceof OffsetNotAvailableException) {
+            // The leader moved or a replica is unavailable: metadata (or the new leader's hint, already applied) says
+            // where to go next.
+            log.debug("Fetching {} at offset {} failed: {}", partition, fetchOffset, error.toString());
+            readReplicas.remove(partition);
             network.requestMetadataUpdate();
+            partitionBackoff(partition, nowMs);
+        } else if (error instanceof CorruptRecordException) {
+            if (isCurrent(partition, fetchOffset)) {
+                buffer.addError(new KafkaException("Encountered corrupt message when fetching offset " + fetchOffset
+                        + " for topic-partition " + partition, error));
+            }
+            partitionBackoff(partition, nowMs);
+        } else if (error instanceof UnknownServerException) {
+            log.warn("Unknown server error while fetching offset {} for topic-partition {}", fetchOffset, partition);
+            partitionBackoff(partition, nowMs);
         } else if (error instanceof RetriableException) {
-            log.debug("Retriable error fetching {}: {}", partition, error.toString());
+            log.debug("Retriable error fetching {} at offset {}: {}", partition, fetchOffset, error.toString());
+            partitionBackoff(partition, nowMs);
         } else {
             buffer.addError(error);
+            partitionBackoff(partition, nowMs);
         }
+    }
+
+    private boolean isCurrent(TopicPartition partition, long fetchOffset) {
+        return subscriptions.isAssigned(partition) && subscriptions.isCurrentPosition(partition, fetchOffset);
     }
 }

@@ -414,6 +414,10 @@ public final class SubscriptionState {
         return state == null ? Optional.empty() : Optional.ofNullable(state.positionError);
     }
 
+    /**
+     * Records between the position and the end of the log: the high watermark, or under read_committed the
+     * last stable offset (records of open transactions are not yet readable), as KafkaConsumer counts it.
+     */
     public synchronized OptionalLong lag(TopicPartition partition, boolean readCommitted) {
         PartitionState state = required(partition);
         long end = readCommitted ? state.lastStableOffset : state.highWatermark;
@@ -423,12 +427,13 @@ public final class SubscriptionState {
         return OptionalLong.of(Math.max(0, end - state.position));
     }
 
-    /** Records between the positions and the ends of the log (high watermark) of every partition that knows both. */
-    public synchronized long totalLag() {
+    /** The sum of {@link #lag} over the partitions that know both their position and the end of their log. */
+    public synchronized long totalLag(boolean readCommitted) {
         long total = 0;
         for (PartitionState state : assignment.values()) {
-            if (state.fetchState == FetchState.FETCHING && state.highWatermark >= 0) {
-                total += Math.max(0, state.highWatermark - state.position);
+            long end = readCommitted ? state.lastStableOffset : state.highWatermark;
+            if (state.fetchState == FetchState.FETCHING && end >= 0) {
+                total += Math.max(0, end - state.position);
             }
         }
         return total;

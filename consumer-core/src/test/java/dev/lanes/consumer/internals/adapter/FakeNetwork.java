@@ -20,6 +20,7 @@ import java.util.function.Consumer;
 public final class FakeNetwork implements Network {
 
     public static final Node NODE_0 = new Node(0, "localhost", 9092);
+    public static final Node NODE_1 = new Node(1, "localhost", 9093);
 
     /** One request handed to {@link #send}. */
     public static final class Sent<R> {
@@ -159,6 +160,24 @@ public final class FakeNetwork implements Network {
     }
 
     @Override
+    public Optional<Node> replicaIfOnline(TopicPartition partition, int nodeId) {
+        return Optional.ofNullable(replicas.get(nodeId));
+    }
+
+    @Override
+    public long metadataMaxAgeMs() {
+        return 300_000;
+    }
+
+    private final Map<Integer, Node> replicas = new java.util.HashMap<>();
+
+    /** A follower that metadata lists online for every partition. */
+    public FakeNetwork replica(Node node) {
+        replicas.put(node.id(), node);
+        return this;
+    }
+
+    @Override
     public void metadataTopics(Set<String> topics) {
     }
 
@@ -193,6 +212,14 @@ public final class FakeNetwork implements Network {
 
     @Override
     public void requestMetadataUpdate() {
+        metadataUpdatesRequested++;
+    }
+
+    private int metadataUpdatesRequested;
+
+    /** How many times a metadata refresh was asked for. */
+    public int metadataUpdatesRequested() {
+        return metadataUpdatesRequested;
     }
 
     @Override

@@ -22,4 +22,18 @@ public final class FetchedPartitions {
         MemoryRecords memory = MemoryRecords.withRecords(fetchOffset, Compression.NONE, records);
         return new FetchedPartition(partition, fetchOffset, fetchOffset + count, fetchOffset + count, 0, memory, List.of());
     }
+
+    /** One partition's answer with no records: caught up, or told to fetch from another replica. */
+    public static FetchedPartition empty(TopicPartition partition, long fetchOffset) {
+        return new FetchedPartition(partition, fetchOffset, fetchOffset, fetchOffset, 0, MemoryRecords.EMPTY, List.of());
+    }
+
+    /** One partition's answer holding bytes that are not one complete batch (the start of a batch cut short). */
+    public static FetchedPartition truncatedBatch(TopicPartition partition, long fetchOffset) {
+        MemoryRecords whole = MemoryRecords.withRecords(fetchOffset, Compression.NONE, new SimpleRecord(new byte[100]));
+        java.nio.ByteBuffer cut = whole.buffer().duplicate();
+        cut.limit(cut.limit() / 2);
+        return new FetchedPartition(partition, fetchOffset, fetchOffset + 1, fetchOffset + 1, 0,
+                MemoryRecords.readableRecords(cut.slice()), List.of());
+    }
 }

@@ -67,7 +67,7 @@ class NetworkThreadTest {
         TopicMetadataRequestManager topicMetadata = new TopicMetadataRequestManager(clock, metrics, 100, 1_000);
         FetchRequestManager fetches = new FetchRequestManager(clock, network, subscriptions, fetchBuffer, metrics,
                 new FetchRequestManager.FetchConfig(1, 50 << 20, 500, 1 << 20, IsolationLevel.READ_UNCOMMITTED, "",
-                        30_000, 100));
+                        30_000, 100, 1_000));
         return new NetworkThread("test-client", clock, systemLane, userLane, userLaneBudget, network, sender,
                 subscriptions, fetchBuffer, Optional.of(coordinator), Optional.of(commits), offsets, topicMetadata,
                 fetches, Optional.empty(), Optional.empty(), metrics);

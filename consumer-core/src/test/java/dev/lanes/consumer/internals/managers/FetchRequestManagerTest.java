@@ -11,7 +11,10 @@ import dev.lanes.consumer.internals.metrics.LanesConsumerMetrics;
 import dev.lanes.consumer.internals.state.OffsetResetStrategy;
 import dev.lanes.consumer.internals.state.SubscriptionState;
 import org.apache.kafka.common.IsolationLevel;
+import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.CorruptRecordException;
+import org.apache.kafka.common.errors.NotLeaderOrFollowerException;
 import org.apache.kafka.common.metrics.Metrics;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -34,7 +37,7 @@ class FetchRequestManagerTest {
     private final FetchBuffer buffer = new FetchBuffer(1024 * 1024, () -> { });
     private final FetchRequestManager fetches = new FetchRequestManager(clock, network, subscriptions, buffer, metrics,
             new FetchRequestManager.FetchConfig(1, 50 * 1024 * 1024, 500, 1024 * 1024, IsolationLevel.READ_UNCOMMITTED,
-                    null, 30_000, 100));
+                    null, 30_000, 100, 1_000));
 
     @AfterEach
     void closeMetrics() {
@@ -113,6 +116,81 @@ class FetchRequestManagerTest {
         assertThat(application.enter(clock.milliseconds())).as("its next poll() wakes the background thread").isTrue();
         onlyRequest(fetches.poll(clock.milliseconds()));
         assertThat(lastWaits(1)).containsExactly(500);
+    }
+
+    @Test
+    void aPartitionWithARetriableErrorIsRetriedAfterAGrowingBackoffNeverInAHotLoop() {
+        assignOnly(P0);
+        fail(onlyRequest(fetches.poll(clock.milliseconds())), P0, 0, new NotLeaderOrFollowerException("moved"));
+        assertThat(network.metadataUpdatesRequested()).as("where the partition went").isPositive();
+        assertThat(fetches.poll(clock.milliseconds()).requests()).as("backing off").isEmpty();
+        clock.advance(121); // retry.backoff.ms 100, with up to 20% jitter
+        fail(onlyRequest(fetches.poll(clock.milliseconds())), P0, 0, new NotLeaderOrFollowerException("moved"));
+        clock.advance(121);
+        assertThat(fetches.poll(clock.milliseconds()).requests()).as("the second back-off is twice as long").isEmpty();
+        clock.advance(120);
+        complete(onlyRequest(fetches.poll(clock.milliseconds())), FetchedPartitions.records(P0, 0, 5));
+        assertThat(buffer.isBuffered(P0)).isTrue();
+    }
+
+    @Test
+    void aPartitionIsFetchedFromTheReplicaItsLeaderNamesUntilThatReplicaSaysOutOfRange() {
+        network.replica(FakeNetwork.NODE_1);
+        assignOnly(P0);
+        UnsentRequest<?> toLeader = onlyRequest(fetches.poll(clock.milliseconds()));
+        assertThat(toLeader.destination()).contains(FakeNetwork.NODE_0);
+        completeWith(toLeader, new FetchSessions.FetchResult(Map.of(P0, FetchedPartitions.empty(P0, 0)), Map.of(),
+                Map.of(P0, FakeNetwork.NODE_1.id())));
+
+        UnsentRequest<?> toFollower = onlyRequest(fetches.poll(clock.milliseconds()));
+        assertThat(toFollower.destination()).as("the preferred read replica").contains(FakeNetwork.NODE_1);
+        complete(toFollower, FetchedPartitions.records(P0, 0, 5));
+        buffer.release(buffer.next());
+        subscriptions.seek(P0, 5, Optional.empty());
+        UnsentRequest<?> again = onlyRequest(fetches.poll(clock.milliseconds()));
+        assertThat(again.destination()).contains(FakeNetwork.NODE_1);
+
+        fail(again, P0, 5, new org.apache.kafka.common.errors.OffsetOutOfRangeException("follower behind"));
+        assertThat(subscriptions.position(P0)).as("not reset: the leader is asked").hasValue(5);
+        assertThat(onlyRequest(fetches.poll(clock.milliseconds())).destination()).contains(FakeNetwork.NODE_0);
+    }
+
+    @Test
+    void anOutOfRangeAnswerAboutAPositionSeekedAwayFromChangesNothing() {
+        assignOnly(P0);
+        UnsentRequest<?> fetch = onlyRequest(fetches.poll(clock.milliseconds()));
+        subscriptions.seek(P0, 100, Optional.empty());
+        fail(fetch, P0, 0, new org.apache.kafka.common.errors.OffsetOutOfRangeException("out of range"));
+        assertThat(subscriptions.position(P0)).as("the seek wins").hasValue(100);
+    }
+
+    @Test
+    void aCorruptMessageOrABatchCutShortRaiseAnErrorNamingThePartitionAndOffset() {
+        assignOnly(P0);
+        fail(onlyRequest(fetches.poll(clock.milliseconds())), P0, 0, new CorruptRecordException("crc"));
+        assertThat(buffer.takeError()).isInstanceOf(KafkaException.class)
+                .hasMessage("Encountered corrupt message when fetching offset 0 for topic-partition topic-0");
+
+        clock.advance(1_000);
+        complete(onlyRequest(fetches.poll(clock.milliseconds())), FetchedPartitions.truncatedBatch(P0, 0));
+        assertThat(buffer.takeError()).isInstanceOf(KafkaException.class)
+                .hasMessageStartingWith("Failed to make progress reading messages at topic-0=0");
+        assertThat(fetches.poll(clock.milliseconds()).requests()).as("not fetched again at once").isEmpty();
+    }
+
+    private void assignOnly(TopicPartition partition) {
+        subscriptions.assignFromUser(List.of(partition));
+        subscriptions.seek(partition, 0, Optional.empty());
+    }
+
+    private static void fail(UnsentRequest<?> request, TopicPartition partition, long fetchOffset, RuntimeException error) {
+        completeWith(request, new FetchSessions.FetchResult(Map.of(),
+                Map.of(partition, new FetchSessions.PartitionError(error, fetchOffset)), Map.of()));
+    }
+
+    @SuppressWarnings("unchecked")
+    private static void completeWith(UnsentRequest<?> request, FetchSessions.FetchResult result) {
+        ((UnsentRequest<FetchSessions.FetchResult>) request).complete(result, null);
     }
 
     private List<Integer> lastWaits(int count) {
