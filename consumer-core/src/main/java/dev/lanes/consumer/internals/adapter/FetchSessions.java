@@ -26,8 +26,23 @@ import java.util.Optional;
  */
 public final class FetchSessions {
 
-    /** What to fetch from one partition. */
-    public record PartitionFetch(long offset, Optional<Integer> leaderEpoch) {
+    /**
+     * What to fetch from one partition: the offset, the leader epoch metadata knows (so a stale leader is
+     * fenced), and the leader epoch of the record before the offset, so that the leader can say where its log
+     * diverges from what was read (KIP-320, as followers fetch).
+     */
+    public record PartitionFetch(long offset, Optional<Integer> leaderEpoch, Optional<Integer> lastFetchedEpoch) {
+
+        public PartitionFetch(long offset, Optional<Integer> leaderEpoch) {
+            this(offset, leaderEpoch, Optional.empty());
+        }
+    }
+
+    /**
+     * The leader's log diverges from what was read at {@code fetchOffset}: it ends {@code leaderEpoch} at
+     * {@code endOffset} (both -1 when the leader knows no such epoch).
+     */
+    public record Divergence(long fetchOffset, int leaderEpoch, long endOffset) {
     }
 
     /** Limits of one Fetch request. */
@@ -40,10 +55,10 @@ public final class FetchSessions {
      * fetched at), and the replicas the leader asked to be fetched from instead (KIP-392).
      */
     public record FetchResult(Map<TopicPartition, FetchedPartition> data, Map<TopicPartition, PartitionError> errors,
-                              Map<TopicPartition, Integer> preferredReadReplicas) {
+                              Map<TopicPartition, Integer> preferredReadReplicas, Map<TopicPartition, Divergence> divergences) {
 
         public FetchResult(Map<TopicPartition, FetchedPartition> data, Map<TopicPartition, PartitionError> errors) {
-            this(data, errors, Map.of());
+            this(data, errors, Map.of(), Map.of());
         }
     }
 
@@ -74,7 +89,8 @@ public final class FetchSessions {
                     fetch.offset(),
                     FetchRequest.INVALID_LOG_START_OFFSET,
                     limits.partitionMaxBytes(),
-                    fetch.leaderEpoch()));
+                    fetch.leaderEpoch(),
+                    fetch.lastFetchedEpoch()));
         });
         FetchSessionHandler.FetchRequestData data = builder.build();
         short maxVersion = data.canUseTopicIds() ? ApiKeys.FETCH.latestVersion() : (short) 12;
@@ -109,6 +125,7 @@ public final class FetchSessions {
         Map<TopicPartition, FetchedPartition> data = new LinkedHashMap<>();
         Map<TopicPartition, PartitionError> errors = new LinkedHashMap<>();
         Map<TopicPartition, Integer> preferredReadReplicas = new LinkedHashMap<>();
+        Map<TopicPartition, Divergence> divergences = new LinkedHashMap<>();
         Map<TopicPartition, Metadata.LeaderIdAndEpoch> newLeaders = new HashMap<>();
         Map<TopicPartition, FetchResponseData.PartitionData> byPartition =
                 response.responseData(session.sessionTopicNames(), version);
@@ -130,6 +147,11 @@ public final class FetchSessions {
             if (FetchResponse.isPreferredReplica(partitionData)) {
                 preferredReadReplicas.put(partition, partitionData.preferredReadReplica());
             }
+            if (FetchResponse.isDivergingEpoch(partitionData)) {
+                divergences.put(partition, new Divergence(fetchOffset, partitionData.divergingEpoch().epoch(),
+                        partitionData.divergingEpoch().endOffset()));
+                return;
+            }
             data.put(partition, new FetchedPartition(partition, fetchOffset, partitionData.highWatermark(),
                     partitionData.lastStableOffset(), partitionData.logStartOffset(),
                     FetchResponse.recordsOrFail(partitionData), partitionData.abortedTransactions()));
@@ -137,7 +159,7 @@ public final class FetchSessions {
         if (!newLeaders.isEmpty()) {
             applyLeaderHints(response, newLeaders);
         }
-        return new FetchResult(data, errors, preferredReadReplicas);
+        return new FetchResult(data, errors, preferredReadReplicas, divergences);
     }
 
     /**

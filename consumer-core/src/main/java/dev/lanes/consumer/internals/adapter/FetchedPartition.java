@@ -6,6 +6,7 @@ import org.apache.kafka.common.record.RecordBatch;
 import org.apache.kafka.common.record.Records;
 
 import java.util.List;
+import java.util.Optional;
 
 /**
  * The raw data that one Fetch response returned for one partition, still as bytes.
@@ -24,6 +25,7 @@ public final class FetchedPartition {
     private final Records records;
     private final List<FetchResponseData.AbortedTransaction> abortedTransactions;
     private final long nextFetchOffset;
+    private final Optional<Integer> lastEpoch;
 
     FetchedPartition(TopicPartition partition,
                      long fetchOffset,
@@ -40,11 +42,14 @@ public final class FetchedPartition {
         this.records = records;
         this.abortedTransactions = abortedTransactions == null ? List.of() : abortedTransactions;
         long next = fetchOffset;
+        int epoch = RecordBatch.NO_PARTITION_LEADER_EPOCH;
         // Batch headers only: nothing is decompressed or decoded here.
         for (RecordBatch batch : records.batches()) {
             next = Math.max(next, batch.nextOffset());
+            epoch = batch.partitionLeaderEpoch();
         }
         this.nextFetchOffset = next;
+        this.lastEpoch = epoch == RecordBatch.NO_PARTITION_LEADER_EPOCH ? Optional.empty() : Optional.of(epoch);
     }
 
     public TopicPartition partition() {
@@ -74,6 +79,11 @@ public final class FetchedPartition {
      */
     public long nextFetchOffset() {
         return nextFetchOffset;
+    }
+
+    /** The leader epoch of the last batch: the epoch of the record before {@link #nextFetchOffset()}. */
+    public Optional<Integer> lastEpoch() {
+        return lastEpoch;
     }
 
     /** Bytes held by this fetch; what counts against {@code lanes.fetch.buffer.max.bytes}. */

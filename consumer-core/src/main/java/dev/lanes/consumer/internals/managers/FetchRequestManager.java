@@ -8,6 +8,8 @@ import dev.lanes.consumer.internals.engine.FetchBuffer;
 import dev.lanes.consumer.internals.engine.PollTracker;
 import dev.lanes.consumer.internals.metrics.LanesConsumerMetrics;
 import dev.lanes.consumer.internals.state.SubscriptionState;
+import org.apache.kafka.clients.consumer.LogTruncationException;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.consumer.OffsetOutOfRangeException;
 import org.apache.kafka.common.IsolationLevel;
 import org.apache.kafka.common.Node;
@@ -56,6 +58,10 @@ public final class FetchRequestManager implements RequestManager {
                               long requestTimeoutMs, long retryBackoffMs, long retryBackoffMaxMs) {
     }
 
+    /** Where a partition's next fetch starts while earlier data of it waits, and the epoch of the record before. */
+    private record Chained(long offset, Optional<Integer> lastEpoch) {
+    }
+
     /** A follower the leader told us to fetch a partition from (KIP-392), until {@code expiresAtMs}. */
     private record ReadReplica(int nodeId, long expiresAtMs) {
     }
@@ -68,7 +74,9 @@ public final class FetchRequestManager implements RequestManager {
     private final FetchConfig config;
     private final Set<Integer> nodesInFlight = new HashSet<>();
     /** Where to fetch a partition next while earlier data of it waits in the buffer. */
-    private final Map<TopicPartition, Long> chainedOffsets = new HashMap<>();
+    private final Map<TopicPartition, Chained> chainedOffsets = new HashMap<>();
+    /** Partitions whose log was truncated under the application's position, with auto.offset.reset none. */
+    private final Map<TopicPartition, Long> truncatedAt = new HashMap<>();
     private final Map<Integer, Long> nodeBackoffUntilMs = new HashMap<>();
     /** Where each partition is fetched from instead of its leader, as the leader said. */
     private final Map<TopicPartition, ReadReplica> readReplicas = new HashMap<>();
@@ -154,15 +162,23 @@ public final class FetchRequestManager implements RequestManager {
         for (Map.Entry<TopicPartition, Long> entry : subscriptions.fetchablePositions().entrySet()) {
             TopicPartition partition = entry.getKey();
             long offset = entry.getValue();
+            Optional<Integer> lastEpoch;
             if (buffer.isBuffered(partition)) {
-                Long chained = chainedOffsets.get(partition);
+                Chained chained = chainedOffsets.get(partition);
                 if (chained == null) {
                     continue;
                 }
-                offset = chained;
+                offset = chained.offset();
+                lastEpoch = chained.lastEpoch();
             } else {
                 chainedOffsets.remove(partition);
+                lastEpoch = subscriptions.leaderEpoch(partition);
             }
+            Long truncated = truncatedAt.get(partition);
+            if (truncated != null && truncated == offset) {
+                continue; // the application was told; it seeks somewhere
+            }
+            truncatedAt.remove(partition);
             RetryBackoff partitionBackoff = partitionBackoffs.get(partition);
             if (partitionBackoff != null && !partitionBackoff.canSend(nowMs)) {
                 wait = Math.min(wait, partitionBackoff.remainingBackoffMs(nowMs));
@@ -192,7 +208,7 @@ public final class FetchRequestManager implements RequestManager {
                 }
             }
             byLeader.computeIfAbsent(target, node -> new LinkedHashMap<>())
-                    .put(partition, new FetchSessions.PartitionFetch(offset, network.leaderEpoch(partition)));
+                    .put(partition, new FetchSessions.PartitionFetch(offset, network.leaderEpoch(partition), lastEpoch));
         }
         if (deferred) {
             pollTracker.requestWakeOnEntry();
@@ -286,7 +302,7 @@ public final class FetchRequestManager implements RequestManager {
                 chainedOffsets.remove(partition);
             } else if (fetched.sizeInBytes() > 0 && fetched.nextFetchOffset() > fetched.fetchOffset()) {
                 buffer.add(fetched);
-                chainedOffsets.put(partition, fetched.nextFetchOffset());
+                chainedOffsets.put(partition, new Chained(fetched.nextFetchOffset(), fetched.lastEpoch()));
             } else if (fetched.sizeInBytes() > 0) {
                 // Bytes, but not one complete batch from the fetch offset on: fetching again would get the same.
                 chainedOffsets.remove(partition);
@@ -310,6 +326,10 @@ public final class FetchRequestManager implements RequestManager {
             caughtUpNodes.add(node.id());
         }
         metrics.fetchBufferFilled(buffer.bytes());
+        result.divergences().forEach((partition, divergence) -> {
+            chainedOffsets.remove(partition);
+            onDivergence(partition, divergence);
+        });
         result.errors().forEach((partition, partitionError) -> {
             chainedOffsets.remove(partition);
             onPartitionError(partition, partitionError.error(), partitionError.fetchOffset(), nowMs);
@@ -366,6 +386,46 @@ public final class FetchRequestManager implements RequestManager {
             buffer.addError(error);
             partitionBackoff(partition, nowMs);
         }
+    }
+
+    /**
+     * The leader's log diverges from what the application read (KIP-320): an unclean leader election truncated
+     * it. As KafkaConsumer does: the position moves back to the first offset known to diverge, so the records
+     * written since are read, not skipped; with auto.offset.reset none, poll() throws LogTruncationException
+     * naming that offset instead.
+     */
+    private void onDivergence(TopicPartition partition, FetchSessions.Divergence divergence) {
+        long fetchOffset = divergence.fetchOffset();
+        if (!isCurrent(partition, fetchOffset)) {
+            return; // data still waits at an earlier offset, or the application moved: met again if it gets here
+        }
+        boolean known = divergence.leaderEpoch() >= 0 && divergence.endOffset() >= 0;
+        if (known && divergence.endOffset() >= fetchOffset) {
+            // Nothing read is gone; only the epoch the position carried is unknown to this leader.
+            subscriptions.truncateTo(partition, fetchOffset, fetchOffset, Optional.of(divergence.leaderEpoch()));
+            return;
+        }
+        if (!subscriptions.resetStrategy(partition).isNone()) {
+            if (known) {
+                log.info("Truncation detected for partition {} at offset {}; resetting to the first offset known to "
+                        + "diverge, {}", partition, fetchOffset, divergence.endOffset());
+                subscriptions.truncateTo(partition, fetchOffset, divergence.endOffset(),
+                        Optional.of(divergence.leaderEpoch()));
+            } else {
+                log.info("Truncation detected for partition {} at offset {}; resetting by auto.offset.reset", partition,
+                        fetchOffset);
+                subscriptions.resetAfterOutOfRange(partition, fetchOffset);
+            }
+            return;
+        }
+        Map<TopicPartition, OffsetAndMetadata> divergent = known
+                ? Map.of(partition, new OffsetAndMetadata(divergence.endOffset(), Optional.of(divergence.leaderEpoch()), null))
+                : Map.of();
+        log.warn("Truncation detected for partition {} at offset {} (divergent offsets {}), and auto.offset.reset is "
+                + "none", partition, fetchOffset, divergent);
+        truncatedAt.put(partition, fetchOffset);
+        buffer.addError(new LogTruncationException("Truncated partitions detected with divergent offsets " + divergent,
+                Map.of(partition, fetchOffset), divergent));
     }
 
     private boolean isCurrent(TopicPartition partition, long fetchOffset) {

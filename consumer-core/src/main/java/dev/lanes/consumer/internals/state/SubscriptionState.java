@@ -467,6 +467,19 @@ public final class SubscriptionState {
         }
     }
 
+    /**
+     * The log was truncated under the position fetched at {@code fetchOffset} (KIP-320): the position moves to
+     * {@code offset}, the first offset known to diverge, with that leader epoch; data fetched before is stale.
+     */
+    public synchronized void truncateTo(TopicPartition partition, long fetchOffset, long offset, Optional<Integer> leaderEpoch) {
+        PartitionState state = assignment.get(partition);
+        if (state != null && state.fetchState == FetchState.FETCHING && state.position == fetchOffset) {
+            state.position = offset;
+            state.leaderEpoch = leaderEpoch;
+            state.positionEpoch++;
+        }
+    }
+
     /** The fetch position fell out of the log (OFFSET_OUT_OF_RANGE): reset it by policy. */
     public synchronized void resetAfterOutOfRange(TopicPartition partition, long fetchOffset) {
         PartitionState state = assignment.get(partition);

@@ -10,6 +10,8 @@ import dev.lanes.consumer.internals.engine.PollTracker;
 import dev.lanes.consumer.internals.metrics.LanesConsumerMetrics;
 import dev.lanes.consumer.internals.state.OffsetResetStrategy;
 import dev.lanes.consumer.internals.state.SubscriptionState;
+import org.apache.kafka.clients.consumer.LogTruncationException;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.IsolationLevel;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
@@ -140,7 +142,7 @@ class FetchRequestManagerTest {
         UnsentRequest<?> toLeader = onlyRequest(fetches.poll(clock.milliseconds()));
         assertThat(toLeader.destination()).contains(FakeNetwork.NODE_0);
         completeWith(toLeader, new FetchSessions.FetchResult(Map.of(P0, FetchedPartitions.empty(P0, 0)), Map.of(),
-                Map.of(P0, FakeNetwork.NODE_1.id())));
+                Map.of(P0, FakeNetwork.NODE_1.id()), Map.of()));
 
         UnsentRequest<?> toFollower = onlyRequest(fetches.poll(clock.milliseconds()));
         assertThat(toFollower.destination()).as("the preferred read replica").contains(FakeNetwork.NODE_1);
@@ -178,6 +180,54 @@ class FetchRequestManagerTest {
         assertThat(fetches.poll(clock.milliseconds()).requests()).as("not fetched again at once").isEmpty();
     }
 
+    @Test
+    void fetchesCarryTheEpochOfTheRecordBeforeTheirOffset() {
+        assignOnly(P0);
+        subscriptions.seek(P0, 0, Optional.of(3));
+        complete(onlyRequest(fetches.poll(clock.milliseconds())), FetchedPartitions.records(P0, 0, 5));
+        assertThat(network.fetches().get(0).get(P0).lastFetchedEpoch()).as("the position's epoch").contains(3);
+        onlyRequest(fetches.poll(clock.milliseconds()));
+        assertThat(network.fetches().get(1).get(P0).lastFetchedEpoch()).as("the last batch of the data still waiting")
+                .isEqualTo(FetchedPartitions.records(P0, 0, 5).lastEpoch());
+    }
+
+    @Test
+    void aLogTruncatedUnderThePositionMovesItBackToTheFirstDivergentOffset() {
+        assignOnly(P0);
+        subscriptions.seek(P0, 100, Optional.of(5));
+        diverge(onlyRequest(fetches.poll(clock.milliseconds())), P0, new FetchSessions.Divergence(100, 5, 70));
+        assertThat(subscriptions.position(P0)).as("the records written after the divergence are read").hasValue(70);
+        assertThat(subscriptions.leaderEpoch(P0)).contains(5);
+        assertThat(network.metadataUpdatesRequested()).isZero();
+        onlyRequest(fetches.poll(clock.milliseconds()));
+        assertThat(network.fetches().get(1).get(P0).offset()).isEqualTo(70L);
+    }
+
+    @Test
+    void withAutoOffsetResetNoneATruncationRaisesLogTruncationExceptionNamingTheDivergentOffsetOnce() {
+        SubscriptionState none = new SubscriptionState(OffsetResetStrategy.NONE);
+        FetchRequestManager strict = new FetchRequestManager(clock, network, none, buffer, metrics,
+                new FetchRequestManager.FetchConfig(1, 50 * 1024 * 1024, 500, 1024 * 1024, IsolationLevel.READ_UNCOMMITTED,
+                        null, 30_000, 100, 1_000));
+        none.assignFromUser(List.of(P0));
+        none.seek(P0, 100, Optional.of(5));
+        diverge(onlyRequest(strict.poll(clock.milliseconds())), P0, new FetchSessions.Divergence(100, 5, 70));
+
+        RuntimeException error = buffer.takeError();
+        assertThat(error).isInstanceOf(LogTruncationException.class);
+        assertThat(((LogTruncationException) error).divergentOffsets())
+                .isEqualTo(Map.of(P0, new OffsetAndMetadata(70, Optional.of(5), null)));
+        assertThat(none.position(P0)).as("the application decides").hasValue(100);
+        clock.advance(5_000);
+        assertThat(strict.poll(clock.milliseconds()).requests()).as("not fetched (or reported) again").isEmpty();
+        none.seek(P0, 70, Optional.of(5));
+        assertThat(strict.poll(clock.milliseconds()).requests()).hasSize(1);
+    }
+
+    private static void diverge(UnsentRequest<?> request, TopicPartition partition, FetchSessions.Divergence divergence) {
+        completeWith(request, new FetchSessions.FetchResult(Map.of(), Map.of(), Map.of(), Map.of(partition, divergence)));
+    }
+
     private void assignOnly(TopicPartition partition) {
         subscriptions.assignFromUser(List.of(partition));
         subscriptions.seek(partition, 0, Optional.empty());
@@ -185,7 +235,7 @@ class FetchRequestManagerTest {
 
     private static void fail(UnsentRequest<?> request, TopicPartition partition, long fetchOffset, RuntimeException error) {
         completeWith(request, new FetchSessions.FetchResult(Map.of(),
-                Map.of(partition, new FetchSessions.PartitionError(error, fetchOffset)), Map.of()));
+                Map.of(partition, new FetchSessions.PartitionError(error, fetchOffset)), Map.of(), Map.of()));
     }
 
     @SuppressWarnings("unchecked")
