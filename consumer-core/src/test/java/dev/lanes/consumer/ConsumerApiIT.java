@@ -2,6 +2,7 @@ package dev.lanes.consumer;
 
 import dev.lanes.consumer.testing.KafkaBroker;
 import dev.lanes.consumer.testing.KafkaBrokerExtension;
+import dev.lanes.consumer.testing.TestConsumers;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerInterceptor;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -56,6 +57,34 @@ class ConsumerApiIT {
 
     private static final AtomicInteger TOPIC_SEQUENCE = new AtomicInteger();
     private static final Duration POLL_DEADLINE = Duration.ofSeconds(15);
+
+    @Test
+    void aTopicDeletedAndCreatedAgainIsReadFromItsStartNotFromTheOldTopicsPosition(TestInfo info) throws Exception {
+        String topic = newTopic(info, 1);
+        TopicPartition partition = new TopicPartition(topic, 0);
+        broker().produce(topic, 0, 100, 10);
+        try (LanesConsumer<String, String> consumer = new LanesConsumer<>(config(null))) {
+            consumer.assign(List.of(partition));
+            consumer.seekToBeginning(List.of(partition));
+            assertThat(pollAtLeast(consumer, 100)).hasSize(100);
+
+            broker().admin().deleteTopics(List.of(topic)).all().get(30, TimeUnit.SECONDS);
+            TestConsumers.waitUntil(Duration.ofSeconds(30), () -> !topicExists(topic), "the topic is gone");
+            broker().createTopic(topic, 1);
+            broker().produce(topic, 0, 150, 10); // more than the old position: reading from it would skip 100
+
+            List<ConsumerRecord<String, String>> again = pollAtLeast(consumer, 150);
+            assertThat(offsets(again)).as("the new topic from its start").isEqualTo(range(0, 150));
+        }
+    }
+
+    private static boolean topicExists(String topic) {
+        try {
+            return broker().admin().listTopics().names().get(10, TimeUnit.SECONDS).contains(topic);
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
 
     private static KafkaBroker broker() {
         return BROKER.broker();

@@ -14,6 +14,7 @@ import org.apache.kafka.clients.consumer.OffsetOutOfRangeException;
 import org.apache.kafka.common.IsolationLevel;
 import org.apache.kafka.common.Node;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.Uuid;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.errors.CorruptRecordException;
 import org.apache.kafka.common.errors.InvalidMetadataException;
@@ -82,6 +83,8 @@ public final class FetchRequestManager implements RequestManager {
     private final Map<TopicPartition, ReadReplica> readReplicas = new HashMap<>();
     /** Partitions whose last fetch failed with a retriable error: retried after a growing back-off. */
     private final Map<TopicPartition, RetryBackoff> partitionBackoffs = new HashMap<>();
+    /** The topic id each assigned topic had when its partitions were fetched. */
+    private final Map<String, Uuid> fetchedTopicIds = new HashMap<>();
     /** Brokers whose last fetch came back without records: the consumer has caught up with them. */
     private final Set<Integer> caughtUpNodes = new HashSet<>();
     private IntSupplier coordinatorNodeId = () -> -1;
@@ -156,7 +159,8 @@ public final class FetchRequestManager implements RequestManager {
             return PollResult.NOTHING; // fetches in flight may fill what is left; their responses wake us
         }
         Map<Node, Map<TopicPartition, FetchSessions.PartitionFetch>> byLeader = new LinkedHashMap<>();
-        long wait = Long.MAX_VALUE;
+        // The offsets manager, polled earlier in this iteration, looks the reset positions up in the next one.
+        long wait = resetPositionsOfRecreatedTopics() ? 0 : Long.MAX_VALUE;
         int coordinatorNode = coordinatorNodeId.getAsInt();
         boolean deferred = false;
         for (Map.Entry<TopicPartition, Long> entry : subscriptions.fetchablePositions().entrySet()) {
@@ -238,6 +242,46 @@ public final class FetchRequestManager implements RequestManager {
                     (result, error) -> onResponse(node, maxBytes, positionEpochs, result, error)));
         }
         return new PollResult(wait, requests);
+    }
+
+    /**
+     * A topic deleted and created again under the same name has a new topic id and a new log: positions in the
+     * old one mean nothing there, so they are reset by auto.offset.reset (with none, the lookup fails with
+     * NoOffsetForPartitionException) instead of reading the new topic from the old topic's offsets. Returns
+     * whether any position was reset.
+     */
+    private boolean resetPositionsOfRecreatedTopics() {
+        boolean reset = false;
+        Map<String, Uuid> ids = network.topicIds();
+        Set<String> assigned = subscriptions.assignedTopics();
+        for (String topic : assigned) {
+            Uuid id = ids.get(topic);
+            if (id == null || Uuid.ZERO_UUID.equals(id)) {
+                continue;
+            }
+            Uuid before = fetchedTopicIds.put(topic, id);
+            if (before == null || before.equals(id)) {
+                continue;
+            }
+            List<TopicPartition> partitions = new ArrayList<>();
+            for (TopicPartition partition : subscriptions.assignedPartitions()) {
+                if (partition.topic().equals(topic)) {
+                    partitions.add(partition);
+                    chainedOffsets.remove(partition);
+                    readReplicas.remove(partition);
+                    partitionBackoffs.remove(partition);
+                    truncatedAt.remove(partition);
+                }
+            }
+            log.info("Topic {} was deleted and created again (topic id {} is now {}); positions of {} are reset by "
+                    + "auto.offset.reset", topic, before, id, partitions);
+            for (TopicPartition partition : partitions) {
+                subscriptions.requestReset(List.of(partition), subscriptions.resetStrategy(partition));
+            }
+            reset = true;
+        }
+        fetchedTopicIds.keySet().retainAll(assigned);
+        return reset;
     }
 
     /**

@@ -15,6 +15,7 @@ import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.IsolationLevel;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.Uuid;
 import org.apache.kafka.common.errors.CorruptRecordException;
 import org.apache.kafka.common.errors.NotLeaderOrFollowerException;
 import org.apache.kafka.common.metrics.Metrics;
@@ -222,6 +223,19 @@ class FetchRequestManagerTest {
         assertThat(strict.poll(clock.milliseconds()).requests()).as("not fetched (or reported) again").isEmpty();
         none.seek(P0, 70, Optional.of(5));
         assertThat(strict.poll(clock.milliseconds()).requests()).hasSize(1);
+    }
+
+    @Test
+    void aTopicDeletedAndCreatedAgainIsNeverReadFromTheOldTopicsPosition() {
+        network.topicIds(Map.of("topic", Uuid.randomUuid()));
+        assignOnly(P0);
+        subscriptions.seek(P0, 500, Optional.empty());
+        complete(onlyRequest(fetches.poll(clock.milliseconds())), FetchedPartitions.records(P0, 500, 5));
+
+        network.topicIds(Map.of("topic", Uuid.randomUuid()));
+        assertThat(fetches.poll(clock.milliseconds()).requests()).as("nothing fetched at the old position").isEmpty();
+        assertThat(subscriptions.partitionsIn(SubscriptionState.FetchState.AWAIT_RESET)).containsExactly(P0);
+        assertThat(subscriptions.isCurrentPosition(P0, 505)).as("the buffered data is stale").isFalse();
     }
 
     private static void diverge(UnsentRequest<?> request, TopicPartition partition, FetchSessions.Divergence divergence) {
