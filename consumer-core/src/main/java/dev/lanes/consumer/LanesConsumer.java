@@ -788,9 +788,10 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
         }
     }
 
+    /** Looks offsets up; with a zero timeout it looks nothing up and finds nothing, as KafkaConsumer does. */
     private Map<TopicPartition, ListedOffset> lookupOffsets(Map<TopicPartition, Long> timestamps, Duration timeout,
                                                             String operation) {
-        if (timestamps.isEmpty()) {
+        if (timestamps.isEmpty() || requireNonNegative(timeout, "timeout").isZero()) {
             return Map.of();
         }
         ListOffsetsEvent event = new ListOffsetsEvent(timestamps,

@@ -63,7 +63,9 @@ class ConsumerApiIT {
         String topic = newTopic(info, 1);
         TopicPartition partition = new TopicPartition(topic, 0);
         broker().produce(topic, 0, 100, 10);
-        try (LanesConsumer<String, String> consumer = new LanesConsumer<>(config(null))) {
+        Map<String, Object> config = config(null);
+        config.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false); // the test creates it again itself
+        try (LanesConsumer<String, String> consumer = new LanesConsumer<>(config)) {
             consumer.assign(List.of(partition));
             consumer.seekToBeginning(List.of(partition));
             assertThat(pollAtLeast(consumer, 100)).hasSize(100);

@@ -276,6 +276,7 @@ class GroupSubscriptionIT {
     void subscriptionToATopicCreatedLaterGetsItAssigned() {
         Map<String, Object> config = config("g-late");
         config.put(ConsumerConfig.METADATA_MAX_AGE_CONFIG, 1000);
+        config.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false); // the test creates it, later
         try (LanesConsumer<String, String> consumer = consumer(config)) {
             consumer.subscribe(List.of("late-topic"));
             Map<String, Integer> counts = new HashMap<>();

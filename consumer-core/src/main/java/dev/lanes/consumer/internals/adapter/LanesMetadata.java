@@ -16,9 +16,13 @@ final class LanesMetadata extends Metadata {
 
     private volatile Set<String> topics = Set.of();
     private volatile boolean allTopics;
+    private final boolean allowAutoTopicCreation;
 
-    LanesMetadata(long refreshBackoffMs, long refreshBackoffMaxMs, long metadataExpireMs, LogContext logContext) {
+    /** @param allowAutoTopicCreation {@code allow.auto.create.topics}: whether a topic asked for is created if missing */
+    LanesMetadata(long refreshBackoffMs, long refreshBackoffMaxMs, long metadataExpireMs, boolean allowAutoTopicCreation,
+                  LogContext logContext) {
         super(refreshBackoffMs, refreshBackoffMaxMs, metadataExpireMs, logContext, new ClusterResourceListeners());
+        this.allowAutoTopicCreation = allowAutoTopicCreation;
     }
 
     /** Sets the topics to keep metadata for; asks for a refresh when new ones appear. */
@@ -44,7 +48,7 @@ final class LanesMetadata extends Metadata {
 
     @Override
     protected MetadataRequest.Builder newMetadataRequestBuilder() {
-        return allTopics ? MetadataRequest.Builder.allTopics() : new MetadataRequest.Builder(new ArrayList<>(topics), false);
+        return allTopics ? MetadataRequest.Builder.allTopics() : new MetadataRequest.Builder(new ArrayList<>(topics), allowAutoTopicCreation);
     }
 
     @Override

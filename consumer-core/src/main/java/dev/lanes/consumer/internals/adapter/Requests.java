@@ -186,11 +186,12 @@ public final class Requests {
      * Metadata for the named topics, or for all topics when {@code topics} is empty; yields the
      * partitions of each topic that exists. Internal topics are left out of the all-topics answer.
      */
-    public static OutboundRequest<Map<String, List<PartitionInfo>>> topicMetadata(Optional<List<String>> topics) {
+    public static OutboundRequest<Map<String, List<PartitionInfo>>> topicMetadata(Optional<List<String>> topics,
+                                                                                 boolean allowAutoTopicCreation) {
         MetadataRequest.Builder builder = topics
                 .map(names -> new MetadataRequest.Builder(new MetadataRequestData()
                         .setTopics(names.stream().map(name -> new MetadataRequestData.MetadataRequestTopic().setName(name)).toList())
-                        .setAllowAutoTopicCreation(false)))
+                        .setAllowAutoTopicCreation(allowAutoTopicCreation)))
                 .orElseGet(MetadataRequest.Builder::allTopics);
         return new OutboundRequest<>("Metadata", builder, (response, version) -> {
             MetadataResponse metadata = (MetadataResponse) response;
@@ -201,9 +202,6 @@ public final class Requests {
                 }
                 if (topic.error() != Errors.NONE) {
                     throw topic.error().exception("Cannot describe topic " + topic.topic() + ": " + topic.error().message());
-                }
-                if (topics.isEmpty() && topic.isInternal()) {
-                    continue;
                 }
                 List<PartitionInfo> infos = new ArrayList<>();
                 for (MetadataResponse.PartitionMetadata partition : topic.partitionMetadata()) {

@@ -55,7 +55,7 @@ public record BackgroundSide(NetworkThread networkThread, Optional<MembershipMan
         OffsetsRequestManager offsets = new OffsetsRequestManager(clock, network, subscriptions, commits, metrics,
                 isolationLevel, requestTimeoutMs, retryBackoffMs, retryBackoffMaxMs, fetchBuffer::notifyStateChanged);
         TopicMetadataRequestManager topicMetadata = new TopicMetadataRequestManager(clock, metrics,
-                retryBackoffMs, retryBackoffMaxMs);
+                retryBackoffMs, retryBackoffMaxMs, config.getBoolean(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG));
         Optional<MembershipManager> membership = commits.map(commitManager -> new MembershipManager(groupId.get(),
                 Optional.ofNullable(config.getString(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG)), clock, subscriptions,
                 network, commitManager, rebalanceCallbacks, pollTracker, metrics, autoCommitEnabled, maxPollIntervalMs));

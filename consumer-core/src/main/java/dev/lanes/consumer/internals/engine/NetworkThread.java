@@ -512,6 +512,10 @@ public final class NetworkThread implements Runnable, ApplicationEventHandler {
 
     @Override
     public void onSubscriptionChanged(SubscriptionChangedEvent event) {
+        if (subscriptions.clientPattern().isPresent()) {
+            // A new pattern is matched against fresh metadata now, not after metadata.max.age.ms.
+            network.requestMetadataUpdate();
+        }
         membership.ifPresent(MembershipManager::onSubscriptionChanged);
         event.future().complete(null);
     }

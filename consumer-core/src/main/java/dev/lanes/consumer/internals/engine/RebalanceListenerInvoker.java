@@ -3,6 +3,7 @@ package dev.lanes.consumer.internals.engine;
 import dev.lanes.consumer.internals.events.RebalanceCallback;
 import dev.lanes.consumer.internals.events.RebalanceCallbackCompletedEvent;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
+import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 
 import java.util.Collection;
@@ -84,7 +85,9 @@ public final class RebalanceListenerInvoker {
             wakeBackground.run();
         }
         if (firstError != null) {
-            throw firstError;
+            // As KafkaConsumer reports it: a KafkaException as is, anything else wrapped with this message.
+            throw firstError instanceof KafkaException ? firstError
+                    : new KafkaException("User rebalance callback throws an error", firstError);
         }
     }
 

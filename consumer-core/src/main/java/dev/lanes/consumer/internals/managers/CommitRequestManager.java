@@ -110,10 +110,13 @@ public final class CommitRequestManager implements RequestManager {
         this.memberEpoch = memberEpoch;
     }
 
-    /** Queues a commit; an asynchronous one merges into a pending asynchronous batch not yet sent. */
+    /**
+     * Queues a commit; an asynchronous one merges into a pending asynchronous batch not yet sent. A synchronous
+     * commit of nothing still waits for the commits before it, as KafkaConsumer's commitSync does.
+     */
     public void commit(Map<TopicPartition, OffsetAndMetadata> offsets, boolean sync, long deadlineMs,
                        CompletableFuture<Map<TopicPartition, OffsetAndMetadata>> future) {
-        if (offsets.isEmpty()) {
+        if (offsets.isEmpty() && (!sync || commits.isEmpty())) {
             future.complete(offsets);
             return;
         }
@@ -200,6 +203,10 @@ public final class CommitRequestManager implements RequestManager {
         while (!commits.isEmpty() && commits.peekFirst().abandoned()
                 && (!commits.peekFirst().backoff.isInFlight() || nowMs >= commits.peekFirst().deadlineMs)) {
             commits.pollFirst();
+        }
+        // A commit of nothing only marks where the commits made before it end: it completes when it is reached.
+        while (!commits.isEmpty() && commits.peekFirst().offsets.isEmpty()) {
+            commits.pollFirst().callers.forEach(caller -> caller.complete(Map.of()));
         }
         PendingCommit head = commits.peekFirst();
         if (head == null) {

@@ -27,6 +27,11 @@ public final class HeartbeatRequestManager implements RequestManager {
 
     private static final Logger log = LoggerFactory.getLogger(HeartbeatRequestManager.class);
 
+    /** KafkaConsumer's message for a broker without the consumer group protocol. */
+    static final String CONSUMER_PROTOCOL_NOT_SUPPORTED = "The cluster does not support the new CONSUMER group protocol. "
+            + "Set group.protocol=classic on the consumer configs to revert to the CLASSIC protocol until the cluster is "
+            + "upgraded.";
+
     /** The longest a fetch waits on the broker while an acknowledging or leave heartbeat may become due. */
     static final long CALLBACKS_PENDING_FETCH_WAIT_MS = 50;
 
@@ -168,9 +173,11 @@ public final class HeartbeatRequestManager implements RequestManager {
         } else if (error instanceof FencedMemberEpochException || error instanceof UnknownMemberIdException) {
             membership.onFenced((RuntimeException) error);
         } else if (error instanceof UnsupportedVersionException) {
-            fail(new UnsupportedVersionException("The broker does not support the consumer group protocol of KIP-848 "
-                    + "(ConsumerGroupHeartbeat). Lanes needs a broker that supports group.protocol=consumer: Apache Kafka "
-                    + "4.0 or later with group.coordinator.rebalance.protocols including 'consumer'.", error));
+            // KafkaConsumer's message first, so that what users search for matches; then what it means for Lanes.
+            fail(new UnsupportedVersionException(CONSUMER_PROTOCOL_NOT_SUPPORTED + " Lanes has no classic protocol: it "
+                    + "needs a broker that supports the consumer group protocol of KIP-848 (group.protocol=consumer, "
+                    + "ConsumerGroupHeartbeat): Apache Kafka 4.0 or later with group.coordinator.rebalance.protocols "
+                    + "including 'consumer'.", error));
         } else if (error instanceof RetriableException) {
             log.debug("Heartbeat of member {} failed with a retriable error: {}", membership.memberId(), error.toString());
             membership.requestHeartbeatAgain();

@@ -20,8 +20,13 @@ public final class TopicMetadataRequestManager implements RequestManager {
     private final Clock clock;
     private final SharedLookups<Optional<String>, Map<String, List<PartitionInfo>>> lookups;
 
-    public TopicMetadataRequestManager(Clock clock, LanesConsumerMetrics metrics, long retryBackoffMs, long retryBackoffMaxMs) {
+    private final boolean allowAutoTopicCreation;
+
+    /** @param allowAutoTopicCreation {@code allow.auto.create.topics}: partitionsFor creates a missing topic */
+    public TopicMetadataRequestManager(Clock clock, LanesConsumerMetrics metrics, long retryBackoffMs, long retryBackoffMaxMs,
+                                       boolean allowAutoTopicCreation) {
         this.clock = clock;
+        this.allowAutoTopicCreation = allowAutoTopicCreation;
         this.lookups = new SharedLookups<>(metrics, retryBackoffMs, retryBackoffMaxMs);
     }
 
@@ -40,7 +45,7 @@ public final class TopicMetadataRequestManager implements RequestManager {
                 continue;
             }
             lookup.backoff().onSend();
-            requests.add(new UnsentRequest<>(Requests.topicMetadata(lookup.key().map(List::of)), Optional.empty(),
+            requests.add(new UnsentRequest<>(Requests.topicMetadata(lookup.key().map(List::of), allowAutoTopicCreation), Optional.empty(),
                     Priority.USER, lookup.deadlineMs(), (topics, error) -> {
                         if (error == null) {
                             lookups.complete(lookup, topics);

@@ -64,7 +64,7 @@ class NetworkThreadTest {
     private NetworkThread thread(int userLaneBudget) {
         OffsetsRequestManager offsets = new OffsetsRequestManager(clock, network, subscriptions, Optional.of(commits),
                 metrics, IsolationLevel.READ_UNCOMMITTED, 30_000, 100, 1_000, () -> { });
-        TopicMetadataRequestManager topicMetadata = new TopicMetadataRequestManager(clock, metrics, 100, 1_000);
+        TopicMetadataRequestManager topicMetadata = new TopicMetadataRequestManager(clock, metrics, 100, 1_000, true);
         FetchRequestManager fetches = new FetchRequestManager(clock, network, subscriptions, fetchBuffer, metrics,
                 new FetchRequestManager.FetchConfig(1, 50 << 20, 500, 1 << 20, IsolationLevel.READ_UNCOMMITTED, "",
                         30_000, 100, 1_000));
@@ -184,7 +184,7 @@ class NetworkThreadTest {
         long deadline = clock.milliseconds() + 10_000;
         sender.add(new UnsentRequest<>(Requests.offsetFetch("group", Set.of(P0), false), Optional.of(FakeNetwork.NODE_0),
                 Priority.USER, deadline, (r, e) -> completed.add("user-fetch")));
-        sender.add(new UnsentRequest<>(Requests.topicMetadata(Optional.of(List.of("topic"))), Optional.empty(),
+        sender.add(new UnsentRequest<>(Requests.topicMetadata(Optional.of(List.of("topic")), true), Optional.empty(),
                 Priority.USER, deadline, (r, e) -> completed.add("user-metadata")));
         sender.add(new UnsentRequest<>(Requests.findCoordinator("group"), Optional.empty(),
                 Priority.SYSTEM, deadline, (r, e) -> completed.add("system")));

@@ -98,7 +98,10 @@ class RebalanceListenerInvokerTest {
         requested.request(RebalanceCallback.Kind.REVOKED, Set.of(P0));
         requested.request(RebalanceCallback.Kind.ASSIGNED, Set.of(P1));
 
-        assertThatThrownBy(invoker::runRequested).hasMessage("revoke failed");
+        assertThatThrownBy(invoker::runRequested).as("as KafkaConsumer reports it")
+                .isExactlyInstanceOf(org.apache.kafka.common.KafkaException.class)
+                .hasMessage("User rebalance callback throws an error")
+                .cause().hasMessage("revoke failed");
 
         assertThat(calls).containsExactly("revoked [" + P0 + "]", "assigned [" + P1 + "]");
         List<RebalanceCallbackCompletedEvent> acks = acknowledgements();

@@ -399,6 +399,27 @@ class CommitRequestManagerTest {
     }
 
     @Test
+    void aSyncCommitOfNothingStillWaitsForTheCommitsBeforeIt() {
+        knowCoordinator();
+        var async = future();
+        commits.commit(offsets(P0, 5), false, clock.milliseconds() + 10_000, async);
+        UnsentRequest<?> inFlight = poll().get(0);
+        var nothing = future();
+        commits.commit(Map.of(), true, clock.milliseconds() + 10_000, nothing);
+        assertThat(poll()).as("no request of its own").isEmpty();
+        assertThat(nothing).isNotDone();
+
+        complete(inFlight, Map.of(), null);
+        poll();
+        assertThat(async).isCompletedWithValue(offsets(P0, 5));
+        assertThat(nothing).isCompletedWithValue(Map.of());
+
+        var alone = future();
+        commits.commit(Map.of(), true, clock.milliseconds() + 10_000, alone);
+        assertThat(alone).as("with nothing before it, at once").isCompletedWithValue(Map.of());
+    }
+
+    @Test
     void commitWhoseCallersAllGaveUpIsDroppedUnsent() {
         var abandoned = future();
         commits.commit(offsets(P0, 5), false, clock.milliseconds() + 10_000, abandoned);

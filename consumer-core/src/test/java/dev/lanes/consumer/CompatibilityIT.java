@@ -1,0 +1,167 @@
+package dev.lanes.consumer;
+
+import dev.lanes.consumer.testing.ConsumerImplementation;
+import dev.lanes.consumer.testing.KafkaBrokerExtension;
+import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.consumer.OffsetAndTimestamp;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.internals.Topic;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Pattern;
+
+import static dev.lanes.consumer.testing.TestConsumers.consumerConfig;
+import static dev.lanes.consumer.testing.TestConsumers.createOffsetsTopic;
+import static dev.lanes.consumer.testing.TestConsumers.waitUntil;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowable;
+
+/**
+ * Behaviours where KafkaConsumer's Javadoc or conduct is the reference, each run on Lanes and on KafkaConsumer
+ * (consumer group protocol) against the same broker with the same assertions: topic auto-creation, commitSync
+ * after commitAsync, zero timeouts, listTopics, a rebalance listener that throws, a new pattern subscription.
+ */
+class CompatibilityIT {
+
+    @RegisterExtension
+    static final KafkaBrokerExtension BROKER = new KafkaBrokerExtension(
+            dev.lanes.consumer.testing.KafkaBroker.builder().serverProperty("auto.create.topics.enable", true));
+
+    private static final AtomicInteger SEQUENCE = new AtomicInteger();
+
+    private static String name(ConsumerImplementation implementation, String what) {
+        return what + "-" + implementation.id() + "-" + SEQUENCE.incrementAndGet();
+    }
+
+    private static Map<String, Object> config(ConsumerImplementation implementation, String group) {
+        Map<String, Object> config = consumerConfig(BROKER.broker().bootstrapServers(), group, null);
+        config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        return config;
+    }
+
+    @ParameterizedTest
+    @EnumSource(ConsumerImplementation.class)
+    void aSubscriptionToATopicThatDoesNotExistYetCreatesItByDefault(ConsumerImplementation implementation) {
+        String topic = name(implementation, "auto-created");
+        try (Consumer<byte[], byte[]> consumer = implementation.create(config(implementation, topic + "-group"))) {
+            consumer.subscribe(List.of(topic));
+            waitUntil(Duration.ofSeconds(30), () -> {
+                consumer.poll(Duration.ofMillis(100));
+                return !consumer.assignment().isEmpty();
+            }, implementation + ": the auto-created topic is assigned");
+            // The first lookup creates the topic (and may find it without a leader yet); later ones describe it.
+            String looked = name(implementation, "auto-created-lookup");
+            waitUntil(Duration.ofSeconds(30), () -> !consumer.partitionsFor(looked, Duration.ofSeconds(10)).isEmpty(),
+                    implementation + ": partitionsFor creates the topic too");
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(ConsumerImplementation.class)
+    void commitSyncWithNothingToCommitWaitsForEarlierAsyncCommitsAndRunsTheirCallbacks(ConsumerImplementation implementation)
+            throws Exception {
+        String topic = name(implementation, "commit-order");
+        BROKER.broker().createTopic(topic, 1);
+        createOffsetsTopic(BROKER.broker());
+        TopicPartition partition = new TopicPartition(topic, 0);
+        List<String> events = new ArrayList<>();
+        try (Consumer<byte[], byte[]> consumer = implementation.create(config(implementation, topic + "-group"))) {
+            consumer.assign(List.of(partition));
+            consumer.commitSync(Map.of(partition, new OffsetAndMetadata(1)), Duration.ofSeconds(30)); // finds the coordinator
+            consumer.commitAsync(Map.of(partition, new OffsetAndMetadata(7)),
+                    (offsets, error) -> events.add("callback " + (error == null ? offsets.get(partition).offset() : error)));
+            consumer.commitSync(Map.of(), Duration.ofSeconds(30));
+            events.add("commitSync returned");
+        }
+        assertThat(events).as(implementation.toString()).containsExactly("callback 7", "commitSync returned");
+    }
+
+    @ParameterizedTest
+    @EnumSource(ConsumerImplementation.class)
+    void offsetLookupsWithAZeroTimeoutFindNothingInsteadOfThrowing(ConsumerImplementation implementation) {
+        String topic = name(implementation, "zero-timeout");
+        BROKER.broker().createTopic(topic, 1);
+        TopicPartition partition = new TopicPartition(topic, 0);
+        try (Consumer<byte[], byte[]> consumer = implementation.create(config(implementation, null))) {
+            assertThat(consumer.beginningOffsets(List.of(partition), Duration.ZERO)).isEmpty();
+            assertThat(consumer.endOffsets(List.of(partition), Duration.ZERO)).isEmpty();
+            Map<TopicPartition, OffsetAndTimestamp> times = consumer.offsetsForTimes(Map.of(partition, 0L), Duration.ZERO);
+            Map<TopicPartition, OffsetAndTimestamp> expected = new HashMap<>();
+            expected.put(partition, null);
+            assertThat(times).isEqualTo(expected);
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(ConsumerImplementation.class)
+    void listTopicsIncludesInternalTopics(ConsumerImplementation implementation) throws Exception {
+        createOffsetsTopic(BROKER.broker());
+        try (Consumer<byte[], byte[]> consumer = implementation.create(config(implementation, null))) {
+            assertThat(consumer.listTopics(Duration.ofSeconds(30))).containsKey(Topic.GROUP_METADATA_TOPIC_NAME);
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(ConsumerImplementation.class)
+    void anExceptionFromARebalanceListenerReachesPollWrappedAsKafkaConsumerWrapsIt(ConsumerImplementation implementation) {
+        String topic = name(implementation, "throwing-listener");
+        BROKER.broker().createTopic(topic, 1);
+        IllegalStateException thrown = new IllegalStateException("listener failed");
+        try (Consumer<byte[], byte[]> consumer = implementation.create(config(implementation, topic + "-group"))) {
+            consumer.subscribe(List.of(topic), new ConsumerRebalanceListener() {
+                @Override
+                public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+                }
+
+                @Override
+                public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+                    if (!partitions.isEmpty()) {
+                        throw thrown;
+                    }
+                }
+            });
+            Throwable error = null;
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (error == null && System.nanoTime() < deadline) {
+                error = catchThrowable(() -> consumer.poll(Duration.ofMillis(100)));
+            }
+            assertThat(error).as(implementation.toString()).isExactlyInstanceOf(KafkaException.class)
+                    .hasMessage("User rebalance callback throws an error").hasCause(thrown);
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(ConsumerImplementation.class)
+    void aNewPatternSubscriptionMatchesTopicsAtOnce(ConsumerImplementation implementation) {
+        String prefix = name(implementation, "pattern");
+        BROKER.broker().createTopic(prefix + "-first", 1);
+        try (Consumer<byte[], byte[]> consumer = implementation.create(config(implementation, prefix + "-group"))) {
+            consumer.subscribe(Pattern.compile(Pattern.quote(prefix + "-first")));
+            waitUntil(Duration.ofSeconds(30), () -> {
+                consumer.poll(Duration.ofMillis(100));
+                return !consumer.assignment().isEmpty();
+            }, "the first pattern's topic is assigned");
+            BROKER.broker().createTopic(prefix + "-second", 1);
+            consumer.subscribe(Pattern.compile(Pattern.quote(prefix + "-second")));
+            // Well before metadata.max.age.ms (5 minutes): the new pattern is matched against fresh metadata.
+            waitUntil(Duration.ofSeconds(20), () -> {
+                consumer.poll(Duration.ofMillis(100));
+                return consumer.assignment().equals(java.util.Set.of(new TopicPartition(prefix + "-second", 0)));
+            }, implementation + ": the second pattern's topic is assigned");
+        }
+    }
+}
