@@ -31,6 +31,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
@@ -200,8 +201,8 @@ class FetchPathIT {
         AtomicInteger duplicates = new AtomicInteger();
         AtomicInteger sendFailures = new AtomicInteger();
         AtomicInteger batches = new AtomicInteger();
-        AtomicInteger stopProducing = new AtomicInteger();
-        AtomicInteger stopConsuming = new AtomicInteger();
+        AtomicBoolean stopProducing = new AtomicBoolean();
+        AtomicBoolean stopConsuming = new AtomicBoolean();
 
         Map<String, Object> config = consumerConfig(cluster.bootstrapServers(), topic + "-group", topic);
         config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
@@ -212,7 +213,7 @@ class FetchPathIT {
             Future<?> producing = threads.submit(() -> {
                 try (KafkaProducer<byte[], byte[]> producer = cluster.newProducer(Map.of(ProducerConfig.ACKS_CONFIG, "all"))) {
                     long sequence = 0;
-                    while (stopProducing.get() == 0) {
+                    while (!stopProducing.get()) {
                         // ~1,000 records/s: ten every 10 ms.
                         for (int i = 0; i < 10; i++, sequence++) {
                             int partition = (int) (sequence % partitions);
@@ -238,7 +239,7 @@ class FetchPathIT {
             Future<?> consuming = threads.submit(() -> {
                 try (Consumer<byte[], byte[]> consumer = implementation.create(config)) {
                     consumer.subscribe(List.of(topic));
-                    while (stopConsuming.get() == 0) {
+                    while (!stopConsuming.get()) {
                         ConsumerRecords<byte[], byte[]> records = consumer.poll(Duration.ofMillis(100));
                         long now = System.nanoTime();
                         for (ConsumerRecord<byte[], byte[]> record : records) {
@@ -303,11 +304,14 @@ class FetchPathIT {
             awaitWhileRunning(Duration.ofSeconds(30), () -> total(received) >= afterElection,
                     "records after the preferred leaders were elected", running);
 
-            stopProducing.set(1);
+            stopProducing.set(true);
             producing.get(60, TimeUnit.SECONDS);
-            awaitWhileRunning(Duration.ofSeconds(30), () -> missing(produced, received).isEmpty(),
-                    "every acknowledged record received", List.of(consuming));
-            stopConsuming.set(1);
+            // Not failing here: the figures below, and the missing offsets, say more than a timeout.
+            long drainDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (!missing(produced, received).isEmpty() && !consuming.isDone() && System.nanoTime() < drainDeadline) {
+                Thread.sleep(50);
+            }
+            stopConsuming.set(true);
             consuming.get(60, TimeUnit.SECONDS);
 
             RESUME_MS.put(implementation, resumeMs);
@@ -317,8 +321,7 @@ class FetchPathIT {
                             + "preferred election %d ms; produced %d, received %d, duplicates %d, send failures %d, "
                             + "batches committed %d%n",
                     implementation, victim, moved, newLeaders, coordinator, resumeMs, producerMs, consumerMs, restartMs,
-                    total(produced),
-                    total(received), duplicates.get(), sendFailures.get(), batches.get());
+                    total(produced), total(received), duplicates.get(), sendFailures.get(), batches.get());
 
             assertThat(missing(produced, received)).as("acknowledged records never received, by partition").isEmpty();
             assertThat(duplicates.get()).as("records received twice (one member, commitSync per batch)").isZero();
@@ -329,8 +332,8 @@ class FetchPathIT {
                         .isLessThanOrEqualTo(reference + 5_000);
             }
         } finally {
-            stopProducing.set(1);
-            stopConsuming.set(1);
+            stopProducing.set(true);
+            stopConsuming.set(true);
             threads.shutdown();
             if (!threads.awaitTermination(60, TimeUnit.SECONDS)) {
                 threads.shutdownNow();
