@@ -164,4 +164,33 @@ class CompatibilityIT {
             }, implementation + ": the second pattern's topic is assigned");
         }
     }
+
+    @ParameterizedTest
+    @EnumSource(ConsumerImplementation.class)
+    void onePollReturnsAPartitionsRecordsFromOneFetchResponse(ConsumerImplementation implementation) throws Exception {
+        String topic = name(implementation, "one-fetch-per-poll");
+        BROKER.broker().createTopic(topic, 1);
+        for (int i = 0; i < 20; i++) {
+            BROKER.broker().produce(topic, 0, 1, 100); // one record per batch
+        }
+        Map<String, Object> config = config(implementation, null);
+        // A fetch returns at least one whole batch, and here no more: one record per fetch response.
+        config.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, 1);
+        List<Integer> sizes = new ArrayList<>();
+        try (Consumer<byte[], byte[]> consumer = implementation.create(config)) {
+            TopicPartition partition = new TopicPartition(topic, 0);
+            consumer.assign(List.of(partition));
+            consumer.seekToBeginning(List.of(partition));
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            int received = 0;
+            while (received < 20 && System.nanoTime() < deadline) {
+                int count = consumer.poll(Duration.ofMillis(200)).count();
+                if (count > 0) {
+                    sizes.add(count);
+                    received += count;
+                }
+            }
+        }
+        assertThat(sizes).as("%s: records per non-empty poll", implementation).hasSize(20).containsOnly(1);
+    }
 }

@@ -4,8 +4,10 @@ import dev.lanes.consumer.internals.adapter.FetchedPartition;
 import org.apache.kafka.common.TopicPartition;
 
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Iterator;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -84,15 +86,17 @@ public final class FetchBuffer {
         }
     }
 
-    /** Puts a fetch back at the head (its partition was paused while it waited). */
+    /** Puts fetches back at the head, in order: a paused partition's, or ones a poll leaves for the next. */
     public void pushBack(Collection<FetchedPartition> partitions) {
         if (partitions.isEmpty()) {
             return;
         }
+        List<FetchedPartition> inOrder = new ArrayList<>(partitions);
         lock.lock();
         try {
-            for (FetchedPartition partition : partitions) {
-                fetched.addFirst(partition);
+            // Back at the front, in the order they were taken: two fetches of one partition stay in offset order.
+            for (int i = inOrder.size() - 1; i >= 0; i--) {
+                fetched.addFirst(inOrder.get(i));
             }
         } finally {
             lock.unlock();

@@ -48,8 +48,11 @@ public final class FetchCollector<K, V> {
 
     /**
      * Collects up to {@code maxRecords} records across the buffered partitions and advances their
-     * positions. A decoding or deserialization error is thrown once the records before it were returned;
-     * the position stays on the failing record, so the application can seek past it.
+     * positions. A partition's records in one call come from one fetch response, as with KafkaConsumer (which
+     * never fetches a partition with data waiting): data fetched ahead for a partition already served waits for
+     * the next call, so {@code max.partition.fetch.bytes} bounds a partition's share of a poll the same way.
+     * A decoding or deserialization error is thrown once the records before it were returned; the position
+     * stays on the failing record, so the application can seek past it.
      */
     public ConsumerRecords<K, V> collect(int maxRecords) {
         if (deferredError != null) {
@@ -59,11 +62,11 @@ public final class FetchCollector<K, V> {
         }
         Map<TopicPartition, List<ConsumerRecord<K, V>>> records = new LinkedHashMap<>();
         Map<TopicPartition, OffsetAndMetadata> nextOffsets = new LinkedHashMap<>();
-        List<FetchedPartition> pausedAside = new ArrayList<>();
+        List<FetchedPartition> setAside = new ArrayList<>();
         int remaining = maxRecords;
         try {
             while (remaining > 0) {
-                if (current == null && !openNext(pausedAside)) {
+                if (current == null && !openNext(setAside, nextOffsets)) {
                     break;
                 }
                 TopicPartition partition = current.partition();
@@ -104,12 +107,16 @@ public final class FetchCollector<K, V> {
                 }
             }
         } finally {
-            buffer.pushBack(pausedAside);
+            buffer.pushBack(setAside);
         }
         return new ConsumerRecords<>(records, nextOffsets);
     }
 
-    private boolean openNext(List<FetchedPartition> pausedAside) {
+    /**
+     * Opens the next buffered fetch to hand out; fetches of paused partitions, and of partitions this call has
+     * served already ({@code served}), go to {@code setAside} for a later call.
+     */
+    private boolean openNext(List<FetchedPartition> setAside, Map<TopicPartition, ?> served) {
         FetchedPartition next;
         while ((next = buffer.next()) != null) {
             TopicPartition partition = next.partition();
@@ -117,8 +124,8 @@ public final class FetchCollector<K, V> {
                 buffer.release(next); // fetched before a seek or an unassignment
                 continue;
             }
-            if (subscriptions.isPaused(partition)) {
-                pausedAside.add(next); // kept for when the partition is resumed
+            if (subscriptions.isPaused(partition) || served.containsKey(partition)) {
+                setAside.add(next); // kept for when the partition is resumed, or for the next poll
                 continue;
             }
             if (!subscriptions.isConsumable(partition)) {
