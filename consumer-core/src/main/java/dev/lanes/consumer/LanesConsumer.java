@@ -11,6 +11,7 @@ import dev.lanes.consumer.internals.engine.Lane;
 import dev.lanes.consumer.internals.engine.LaneName;
 import dev.lanes.consumer.internals.engine.LoopState;
 import dev.lanes.consumer.internals.engine.NetworkThread;
+import dev.lanes.consumer.internals.engine.OwnCommits;
 import dev.lanes.consumer.internals.engine.PendingAsyncCommits;
 import dev.lanes.consumer.internals.engine.PollTracker;
 import dev.lanes.consumer.internals.engine.RebalanceCallbackQueue;
@@ -134,6 +135,7 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
     private final boolean autoCommitEnabled;
     private final ApplicationThreadGuard threadGuard = new ApplicationThreadGuard();
     private final PendingAsyncCommits asyncCommits = new PendingAsyncCommits(this::onCommit);
+    private final OwnCommits ownCommits = new OwnCommits();
     private final AtomicBoolean wakeupPending = new AtomicBoolean();
     private final AtomicReference<CompletableFuture<?>> awaiting = new AtomicReference<>();
     private volatile boolean closed;
@@ -218,7 +220,7 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
             BackgroundSide background = BackgroundSide.assemble(config,
                     lanesConfig.getInt(LanesConsumerConfig.USER_LANE_DRAIN_BUDGET_CONFIG), groupId, autoCommitEnabled,
                     isolationLevel, clock, network, lanesMetrics, subscriptions, systemLane, userLane, fetchBuffer,
-                    pollTracker, rebalanceCallbacks);
+                    pollTracker, rebalanceCallbacks, interceptors.isEmpty() ? offsets -> { } : ownCommits::add);
             this.membership = background.membership();
             this.networkThread = background.networkThread();
             this.rebalanceListener = new RebalanceListenerInvoker(rebalanceCallbacks, systemLane, networkThread::wakeup,
@@ -434,6 +436,7 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
     private ConsumerRecords<K, V> pollUntil(long deadlineNanos) {
         while (true) {
             asyncCommits.runCompletedCallbacks();
+            ownCommits.drainTo(this::onCommit);
             rebalanceListener.runRequested();
             throwIfWakeupPending();
             throwIfBackgroundError();
@@ -1043,6 +1046,8 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
             }
             networkThread.wakeup();
             event.future().get(Math.max(0, deadlineMs - clock.milliseconds()), TimeUnit.MILLISECONDS);
+            ownCommits.drainTo(this::onCommit);
+            onCommit(offsets);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (ExecutionException | java.util.concurrent.TimeoutException e) {

@@ -193,4 +193,53 @@ class CompatibilityIT {
         }
         assertThat(sizes).as("%s: records per non-empty poll", implementation).hasSize(20).containsOnly(1);
     }
+
+    @ParameterizedTest
+    @EnumSource(ConsumerImplementation.class)
+    void interceptorsAreToldOfAutoCommits(ConsumerImplementation implementation) {
+        String topic = name(implementation, "intercepted");
+        BROKER.broker().createTopic(topic, 1);
+        BROKER.broker().produce(topic, 0, 10, 10);
+        Map<String, Object> config = config(implementation, topic + "-group");
+        config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, true);
+        config.put(ConsumerConfig.AUTO_COMMIT_INTERVAL_MS_CONFIG, 200);
+        config.put(ConsumerConfig.CLIENT_ID_CONFIG, topic);
+        config.put(ConsumerConfig.INTERCEPTOR_CLASSES_CONFIG, RecordingInterceptor.class.getName());
+        TopicPartition partition = new TopicPartition(topic, 0);
+        try (Consumer<byte[], byte[]> consumer = implementation.create(config)) {
+            consumer.subscribe(List.of(topic));
+            waitUntil(Duration.ofSeconds(30), () -> {
+                consumer.poll(Duration.ofMillis(100));
+                List<Map<TopicPartition, OffsetAndMetadata>> seen = RecordingInterceptor.COMMITS.getOrDefault(topic, List.of());
+                return seen.stream().anyMatch(offsets -> offsets.containsKey(partition)
+                        && offsets.get(partition).offset() == 10);
+            }, implementation + ": onCommit sees the auto-commit of the 10 records consumed");
+        }
+    }
+
+    /** Records what onCommit is told, by client id. */
+    public static final class RecordingInterceptor implements org.apache.kafka.clients.consumer.ConsumerInterceptor<byte[], byte[]> {
+        static final Map<String, List<Map<TopicPartition, OffsetAndMetadata>>> COMMITS = new java.util.concurrent.ConcurrentHashMap<>();
+        private String clientId;
+
+        @Override
+        public org.apache.kafka.clients.consumer.ConsumerRecords<byte[], byte[]> onConsume(
+                org.apache.kafka.clients.consumer.ConsumerRecords<byte[], byte[]> records) {
+            return records;
+        }
+
+        @Override
+        public void onCommit(Map<TopicPartition, OffsetAndMetadata> offsets) {
+            COMMITS.computeIfAbsent(clientId, id -> new java.util.concurrent.CopyOnWriteArrayList<>()).add(Map.copyOf(offsets));
+        }
+
+        @Override
+        public void close() {
+        }
+
+        @Override
+        public void configure(Map<String, ?> configs) {
+            clientId = String.valueOf(configs.get(ConsumerConfig.CLIENT_ID_CONFIG));
+        }
+    }
 }

@@ -12,10 +12,14 @@ import dev.lanes.consumer.internals.managers.TopicMetadataRequestManager;
 import dev.lanes.consumer.internals.metrics.LanesConsumerMetrics;
 import dev.lanes.consumer.internals.state.SubscriptionState;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.IsolationLevel;
 
 import java.util.Arrays;
+import java.util.Map;
 import java.util.Optional;
+import java.util.function.Consumer;
 
 /**
  * The background side of one consumer, as the application thread sees it: the network thread, which owns
@@ -32,14 +36,16 @@ public record BackgroundSide(NetworkThread networkThread, Optional<MembershipMan
      * fetches) from the consumer's configuration, registers the group metrics, and puts the managers in an
      * unstarted network thread. Called once, from the consumer's constructor on the application thread.
      * The lanes, the fetch buffer, the subscriptions, the poll tracker and the callback queue passed in are
-     * shared with the application thread; the caller keeps owning the network and the metrics, and closes
+     * shared with the application thread, and {@code ownCommits} receives the commits the consumer makes on its
+     * own (auto-commit, before a reconciliation); the caller keeps owning the network and the metrics, and closes
      * them if construction fails.
      */
     public static BackgroundSide assemble(ConsumerConfig config, int userLaneBudget, Optional<String> groupId,
                                           boolean autoCommitEnabled, IsolationLevel isolationLevel, Clock clock,
                                           Network network, LanesConsumerMetrics metrics, SubscriptionState subscriptions,
                                           Lane systemLane, Lane userLane, FetchBuffer fetchBuffer,
-                                          PollTracker pollTracker, RebalanceCallbackQueue rebalanceCallbacks) {
+                                          PollTracker pollTracker, RebalanceCallbackQueue rebalanceCallbacks,
+                                          Consumer<Map<TopicPartition, OffsetAndMetadata>> ownCommits) {
         String clientId = config.getString(ConsumerConfig.CLIENT_ID_CONFIG);
         long retryBackoffMs = config.getLong(ConsumerConfig.RETRY_BACKOFF_MS_CONFIG);
         long retryBackoffMaxMs = config.getLong(ConsumerConfig.RETRY_BACKOFF_MAX_MS_CONFIG);
@@ -52,6 +58,7 @@ public record BackgroundSide(NetworkThread networkThread, Optional<MembershipMan
                 found, subscriptions, metrics, autoCommitEnabled,
                 config.getInt(ConsumerConfig.AUTO_COMMIT_INTERVAL_MS_CONFIG), retryBackoffMs, retryBackoffMaxMs,
                 isolationLevel == IsolationLevel.READ_COMMITTED));
+        commits.ifPresent(manager -> manager.reportOwnCommitsTo(ownCommits));
         OffsetsRequestManager offsets = new OffsetsRequestManager(clock, network, subscriptions, commits, metrics,
                 isolationLevel, requestTimeoutMs, retryBackoffMs, retryBackoffMaxMs, fetchBuffer::notifyStateChanged);
         TopicMetadataRequestManager topicMetadata = new TopicMetadataRequestManager(clock, metrics,

@@ -80,6 +80,7 @@ public final class CommitRequestManager implements RequestManager {
     private final SharedLookups<Set<TopicPartition>, Map<TopicPartition, OffsetAndMetadata>> offsetFetches;
     private java.util.function.Supplier<String> memberId = () -> "";
     private java.util.function.IntSupplier memberEpoch = () -> -1;
+    private java.util.function.Consumer<Map<TopicPartition, OffsetAndMetadata>> ownCommitted = offsets -> { };
     private long nextAutoCommitMs;
     private Map<TopicPartition, OffsetAndMetadata> lastAutoCommitted = Map.of();
 
@@ -108,6 +109,25 @@ public final class CommitRequestManager implements RequestManager {
     public void useMemberIdentity(java.util.function.Supplier<String> memberId, java.util.function.IntSupplier memberEpoch) {
         this.memberId = memberId;
         this.memberEpoch = memberEpoch;
+    }
+
+    /** Where the commits the consumer makes on its own go once they succeed (to tell the interceptors). */
+    public void reportOwnCommitsTo(java.util.function.Consumer<Map<TopicPartition, OffsetAndMetadata>> ownCommitted) {
+        this.ownCommitted = ownCommitted;
+    }
+
+    /**
+     * A commit the consumer makes on its own, not the application (before a reconciliation): like a synchronous
+     * commit, and reported to {@link #reportOwnCommitsTo} once it succeeds.
+     */
+    public void commitOwn(Map<TopicPartition, OffsetAndMetadata> offsets, long deadlineMs,
+                          CompletableFuture<Map<TopicPartition, OffsetAndMetadata>> future) {
+        future.whenComplete((committed, error) -> {
+            if (error == null && !committed.isEmpty()) {
+                ownCommitted.accept(committed);
+            }
+        });
+        commit(offsets, true, deadlineMs, future);
     }
 
     /**
@@ -187,6 +207,7 @@ public final class CommitRequestManager implements RequestManager {
                         log.warn("Auto-commit of offsets {} for group {} failed: {}", offsets, groupId, error.toString());
                     } else {
                         lastAutoCommitted = offsets;
+                        ownCommitted.accept(committed);
                     }
                 });
                 pending.callers.add(future);

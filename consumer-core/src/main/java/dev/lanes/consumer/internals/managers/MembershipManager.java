@@ -303,7 +303,7 @@ public final class MembershipManager {
             }
             Map<TopicPartition, OffsetAndMetadata> offsets = subscriptions.consumedAtLastPoll();
             CompletableFuture<Map<TopicPartition, OffsetAndMetadata>> committed = new CompletableFuture<>();
-            commits.commit(offsets, true, clock.milliseconds() + rebalanceTimeoutMs, committed);
+            commits.commitOwn(offsets, clock.milliseconds() + rebalanceTimeoutMs, committed);
             return committed.handle((result, error) -> {
                 if (error != null) {
                     log.warn("Committing offsets {} before a reconciliation failed: {}", offsets, error.toString());

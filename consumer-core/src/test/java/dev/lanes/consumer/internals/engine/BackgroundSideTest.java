@@ -43,7 +43,7 @@ class BackgroundSideTest {
         return BackgroundSide.assemble(new ConsumerConfig(settings), 16, groupId, false,
                 IsolationLevel.READ_UNCOMMITTED, clock, new FakeNetwork(), lanesMetrics, subscriptions,
                 new Lane(LaneName.SYSTEM, 8, clock), new Lane(LaneName.USER, 8, clock), fetchBuffer,
-                new PollTracker(clock.milliseconds()), new RebalanceCallbackQueue(fetchBuffer));
+                new PollTracker(clock.milliseconds()), new RebalanceCallbackQueue(fetchBuffer), offsets -> { });
     }
 
     private Optional<MetricName> metric(String name) {
