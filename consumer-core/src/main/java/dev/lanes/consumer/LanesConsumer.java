@@ -11,6 +11,7 @@ import dev.lanes.consumer.internals.engine.Lane;
 import dev.lanes.consumer.internals.engine.LaneName;
 import dev.lanes.consumer.internals.engine.LoopState;
 import dev.lanes.consumer.internals.engine.NetworkThread;
+import dev.lanes.consumer.internals.engine.ClusterIdentity;
 import dev.lanes.consumer.internals.engine.OwnCommits;
 import dev.lanes.consumer.internals.engine.PendingAsyncCommits;
 import dev.lanes.consumer.internals.engine.PollTracker;
@@ -68,6 +69,7 @@ import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -136,6 +138,9 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
     private final ApplicationThreadGuard threadGuard = new ApplicationThreadGuard();
     private final PendingAsyncCommits asyncCommits = new PendingAsyncCommits(this::onCommit);
     private final OwnCommits ownCommits = new OwnCommits();
+    private final ClusterIdentity clusterIdentity = new ClusterIdentity();
+    /** Deserializers, interceptors and metric reporters: told the cluster id if they listen for it. */
+    private List<Object> clusterListenerCandidates = List.of();
     private final AtomicBoolean wakeupPending = new AtomicBoolean();
     private final AtomicReference<CompletableFuture<?>> awaiting = new AtomicReference<>();
     private volatile boolean closed;
@@ -207,7 +212,7 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
             lanesMetrics.registerLane(LaneName.USER, userLane::size, userLane.capacity());
             lanesMetrics.registerLag(() -> subscriptions.totalLag(readCommitted));
 
-            network = KafkaNetwork.create(config, metrics, clock);
+            network = KafkaNetwork.create(config, metrics, clock, clusterIdentity);
             AtomicReference<NetworkThread> threadRef = new AtomicReference<>();
             this.fetchBuffer = new FetchBuffer(lanesConfig.getLong(LanesConsumerConfig.FETCH_BUFFER_MAX_BYTES_CONFIG),
                     () -> threadRef.get().wakeup());
@@ -226,6 +231,10 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
             this.rebalanceListener = new RebalanceListenerInvoker(rebalanceCallbacks, systemLane, networkThread::wakeup,
                     collector::drop);
             threadRef.set(networkThread);
+            List<Object> candidates = new ArrayList<>(List.of(this.keyDeserializer, this.valueDeserializer));
+            candidates.addAll(interceptors);
+            candidates.addAll(metrics.reporters());
+            this.clusterListenerCandidates = List.copyOf(candidates);
             networkThread.start();
             log.debug("Lanes consumer {} started (group {})", clientId, groupId.orElse("none"));
         } catch (RuntimeException e) {
@@ -435,6 +444,7 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
 
     private ConsumerRecords<K, V> pollUntil(long deadlineNanos) {
         while (true) {
+            clusterIdentity.tell(clusterListenerCandidates);
             asyncCommits.runCompletedCallbacks();
             ownCommits.drainTo(this::onCommit);
             rebalanceListener.runRequested();

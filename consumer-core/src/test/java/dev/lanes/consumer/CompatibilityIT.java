@@ -242,4 +242,56 @@ class CompatibilityIT {
             clientId = String.valueOf(configs.get(ConsumerConfig.CLIENT_ID_CONFIG));
         }
     }
+
+    @ParameterizedTest
+    @EnumSource(ConsumerImplementation.class)
+    void deserializersAndInterceptorsThatListenAreToldTheClusterId(ConsumerImplementation implementation) throws Exception {
+        String topic = name(implementation, "cluster-id");
+        BROKER.broker().createTopic(topic, 1);
+        BROKER.broker().produce(topic, 0, 1, 10);
+        String clusterId = BROKER.broker().admin().describeCluster().clusterId().get(10, TimeUnit.SECONDS);
+        Map<String, Object> config = config(implementation, null);
+        config.put(ConsumerConfig.CLIENT_ID_CONFIG, topic);
+        config.put(ConsumerConfig.INTERCEPTOR_CLASSES_CONFIG, ClusterIdInterceptor.class.getName());
+        TopicPartition partition = new TopicPartition(topic, 0);
+        try (Consumer<byte[], byte[]> consumer = implementation.create(config)) {
+            consumer.assign(List.of(partition));
+            consumer.seekToBeginning(List.of(partition));
+            waitUntil(Duration.ofSeconds(30), () -> {
+                consumer.poll(Duration.ofMillis(100));
+                return clusterId.equals(ClusterIdInterceptor.CLUSTER_IDS.get(topic));
+            }, implementation + ": the interceptor is told the cluster id");
+        }
+    }
+
+    /** An interceptor that listens for the cluster's identity, by client id. */
+    public static final class ClusterIdInterceptor implements org.apache.kafka.clients.consumer.ConsumerInterceptor<byte[], byte[]>,
+            org.apache.kafka.common.ClusterResourceListener {
+        static final Map<String, String> CLUSTER_IDS = new java.util.concurrent.ConcurrentHashMap<>();
+        private String clientId;
+
+        @Override
+        public void onUpdate(org.apache.kafka.common.ClusterResource clusterResource) {
+            CLUSTER_IDS.put(clientId, clusterResource.clusterId());
+        }
+
+        @Override
+        public org.apache.kafka.clients.consumer.ConsumerRecords<byte[], byte[]> onConsume(
+                org.apache.kafka.clients.consumer.ConsumerRecords<byte[], byte[]> records) {
+            return records;
+        }
+
+        @Override
+        public void onCommit(Map<TopicPartition, OffsetAndMetadata> offsets) {
+        }
+
+        @Override
+        public void close() {
+        }
+
+        @Override
+        public void configure(Map<String, ?> configs) {
+            clientId = String.valueOf(configs.get(ConsumerConfig.CLIENT_ID_CONFIG));
+        }
+    }
 }

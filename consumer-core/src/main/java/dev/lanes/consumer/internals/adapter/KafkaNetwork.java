@@ -10,12 +10,14 @@ import org.apache.kafka.clients.Metadata;
 import org.apache.kafka.clients.NetworkClient;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.common.Cluster;
+import org.apache.kafka.common.ClusterResourceListener;
 import org.apache.kafka.common.Node;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.Uuid;
 import org.apache.kafka.common.errors.AuthenticationException;
 import org.apache.kafka.common.errors.DisconnectException;
 import org.apache.kafka.common.errors.TimeoutException;
+import org.apache.kafka.common.internals.ClusterResourceListeners;
 import org.apache.kafka.common.metrics.Metrics;
 import org.apache.kafka.common.utils.LogContext;
 import org.apache.kafka.common.utils.Time;
@@ -59,8 +61,14 @@ public final class KafkaNetwork implements Network {
         this.bootstrapAddresses = bootstrapAddresses;
     }
 
-    /** Creates the network layer from validated consumer settings (security settings included). */
-    public static KafkaNetwork create(ConsumerConfig config, Metrics metrics, Clock clock) {
+    /**
+     * Creates the network layer from validated consumer settings (security settings included); {@code clusterListener}
+     * hears the cluster's identity from every metadata update.
+     */
+    public static KafkaNetwork create(ConsumerConfig config, Metrics metrics, Clock clock,
+                                      ClusterResourceListener clusterListener) {
+        ClusterResourceListeners clusterListeners = new ClusterResourceListeners();
+        clusterListeners.maybeAdd(clusterListener);
         String clientId = config.getString(ConsumerConfig.CLIENT_ID_CONFIG);
         LogContext logContext = new LogContext("[Lanes consumer clientId=" + clientId + "] ");
         LanesMetadata metadata = new LanesMetadata(
@@ -68,7 +76,7 @@ public final class KafkaNetwork implements Network {
                 config.getLong(ConsumerConfig.RETRY_BACKOFF_MAX_MS_CONFIG),
                 config.getLong(ConsumerConfig.METADATA_MAX_AGE_CONFIG),
                 config.getBoolean(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG),
-                logContext);
+                logContext, clusterListeners);
         List<InetSocketAddress> addresses = ClientUtils.parseAndValidateAddresses(config);
         metadata.bootstrap(addresses);
         Time time = new ClockTime(clock);

@@ -20,8 +20,8 @@ final class LanesMetadata extends Metadata {
 
     /** @param allowAutoTopicCreation {@code allow.auto.create.topics}: whether a topic asked for is created if missing */
     LanesMetadata(long refreshBackoffMs, long refreshBackoffMaxMs, long metadataExpireMs, boolean allowAutoTopicCreation,
-                  LogContext logContext) {
-        super(refreshBackoffMs, refreshBackoffMaxMs, metadataExpireMs, logContext, new ClusterResourceListeners());
+                  LogContext logContext, ClusterResourceListeners clusterListeners) {
+        super(refreshBackoffMs, refreshBackoffMaxMs, metadataExpireMs, logContext, clusterListeners);
         this.allowAutoTopicCreation = allowAutoTopicCreation;
     }
 
