@@ -106,6 +106,39 @@ class CompatibilityIT {
         }
     }
 
+    @org.junit.jupiter.api.Test
+    void everyOtherTimeBoundCallWithAZeroTimeoutEndsAsKafkaConsumersDoes() {
+        String topic = name(ConsumerImplementation.LANES, "zero-timeout-others");
+        BROKER.broker().createTopic(topic, 1);
+        Map<ConsumerImplementation, List<String>> outcomes = new java.util.EnumMap<>(ConsumerImplementation.class);
+        for (ConsumerImplementation implementation : ConsumerImplementation.values()) {
+            TopicPartition partition = new TopicPartition(topic, 0);
+            List<String> outcome = new ArrayList<>();
+            try (Consumer<byte[], byte[]> consumer = implementation.create(config(implementation, topic + "-" + implementation.id()))) {
+                outcome.add("partitionsFor " + outcomeOf(() -> consumer.partitionsFor(name(implementation, "absent"), Duration.ZERO)));
+                outcome.add("listTopics " + outcomeOf(() -> consumer.listTopics(Duration.ZERO)));
+                consumer.assign(List.of(partition));
+                outcome.add("position " + outcomeOf(() -> consumer.position(partition, Duration.ZERO)));
+                outcome.add("committed " + outcomeOf(() -> consumer.committed(java.util.Set.of(partition), Duration.ZERO)));
+                outcome.add("poll " + outcomeOf(() -> consumer.poll(Duration.ZERO).count()));
+            }
+            outcomes.put(implementation, outcome);
+        }
+        System.out.printf("zero timeouts: %s%n", outcomes);
+        assertThat(outcomes.get(ConsumerImplementation.LANES)).as("Lanes against KafkaConsumer")
+                .isEqualTo(outcomes.get(ConsumerImplementation.KAFKA_CONSUMER));
+    }
+
+    /** What a call ended with, as a comparable word: its exception's class, or "returned". */
+    private static String outcomeOf(java.util.concurrent.Callable<?> call) {
+        try {
+            call.call();
+            return "returned";
+        } catch (Exception e) {
+            return e.getClass().getSimpleName();
+        }
+    }
+
     @ParameterizedTest
     @EnumSource(ConsumerImplementation.class)
     void listTopicsIncludesInternalTopics(ConsumerImplementation implementation) throws Exception {
