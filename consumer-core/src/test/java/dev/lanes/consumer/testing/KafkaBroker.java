@@ -19,10 +19,8 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 
 import kafka.cluster.Partition;
 import kafka.server.BrokerServer;
@@ -55,6 +53,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import scala.Option;
 import scala.Tuple2;
+
+import static dev.lanes.consumer.testing.TestKitSupport.deleteQuietly;
+import static dev.lanes.consumer.testing.TestKitSupport.sleep;
 
 /**
  * A single-node KRaft Kafka (broker and controller in one node) running in this JVM, listening on
@@ -687,33 +688,6 @@ public final class KafkaBroker implements AutoCloseable {
     }
 
     private static <T> T await(Future<T> future) {
-        try {
-            return future.get(READY_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        } catch (ExecutionException | TimeoutException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    private static void sleep(Duration duration) {
-        try {
-            Thread.sleep(duration.toMillis());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        }
-    }
-
-    private static void deleteQuietly(Path dir) {
-        if (dir == null) {
-            return;
-        }
-        try {
-            Utils.delete(dir.toFile());
-        } catch (IOException e) {
-            log.warn("Could not delete {}", dir, e);
-        }
+        return TestKitSupport.await(future, READY_TIMEOUT);
     }
 }

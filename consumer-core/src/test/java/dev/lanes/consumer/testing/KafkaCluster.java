@@ -50,6 +50,9 @@ import org.apache.kafka.metadata.storage.Formatter;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import static dev.lanes.consumer.testing.TestKitSupport.deleteQuietly;
+import static dev.lanes.consumer.testing.TestKitSupport.sleep;
+
 /**
  * A KRaft Kafka cluster of one controller and N brokers (3 by default), each node a child JVM running
  * {@code kafka.Kafka} with this JVM's classpath, listening on 127.0.0.1 only, for tests of what only
@@ -846,38 +849,11 @@ public final class KafkaCluster implements AutoCloseable {
         }
     }
 
-    private static <T> T await(Future<T> future) {
-        try {
-            return future.get(READY_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        } catch (ExecutionException | TimeoutException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    private static void sleep(Duration duration) {
-        try {
-            Thread.sleep(duration.toMillis());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        }
-    }
-
     private static long millisSince(long nanoTime) {
         return (System.nanoTime() - nanoTime) / 1_000_000;
     }
 
-    private static void deleteQuietly(Path dir) {
-        if (dir == null) {
-            return;
-        }
-        try {
-            Utils.delete(dir.toFile());
-        } catch (IOException e) {
-            log.warn("Could not delete {}", dir, e);
-        }
+    private static <T> T await(Future<T> future) {
+        return TestKitSupport.await(future, READY_TIMEOUT);
     }
 }
