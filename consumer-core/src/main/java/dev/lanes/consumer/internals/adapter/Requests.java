@@ -15,6 +15,8 @@ import org.apache.kafka.common.message.OffsetCommitRequestData;
 import org.apache.kafka.common.message.OffsetCommitResponseData;
 import org.apache.kafka.common.message.OffsetFetchRequestData;
 import org.apache.kafka.common.message.OffsetFetchResponseData;
+import org.apache.kafka.common.message.OffsetForLeaderEpochRequestData;
+import org.apache.kafka.common.message.OffsetForLeaderEpochResponseData;
 import org.apache.kafka.common.protocol.Errors;
 import org.apache.kafka.common.record.RecordBatch;
 import org.apache.kafka.common.requests.FindCoordinatorRequest;
@@ -27,6 +29,8 @@ import org.apache.kafka.common.requests.OffsetCommitRequest;
 import org.apache.kafka.common.requests.OffsetCommitResponse;
 import org.apache.kafka.common.requests.OffsetFetchRequest;
 import org.apache.kafka.common.requests.OffsetFetchResponse;
+import org.apache.kafka.common.requests.OffsetsForLeaderEpochRequest;
+import org.apache.kafka.common.requests.OffsetsForLeaderEpochResponse;
 
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -180,6 +184,64 @@ public final class Requests {
             }
             return new ListedOffsets(offsets, errors);
         });
+    }
+
+    /** What a position is checked against: the leader epoch metadata names now, and the epoch of the record before the position. */
+    public record EpochQuery(int currentLeaderEpoch, int leaderEpoch) {
+    }
+
+    /**
+     * Where the leader's log ends for an epoch: the largest epoch at or below the one asked for that the leader
+     * knows, and the offset that follows its last record; -1 for both when the leader knows no such epoch.
+     */
+    public record EpochEndOffset(int leaderEpoch, long endOffset) {
+
+        public boolean undefined() {
+            return leaderEpoch == OffsetsForLeaderEpochResponse.UNDEFINED_EPOCH
+                    || endOffset == OffsetsForLeaderEpochResponse.UNDEFINED_EPOCH_OFFSET;
+        }
+    }
+
+    /** The answer of OffsetsForLeaderEpoch: end offsets found, and partitions that failed with their errors. */
+    public record EpochEndOffsets(Map<TopicPartition, EpochEndOffset> endOffsets, Map<TopicPartition, RuntimeException> errors) {
+    }
+
+    /**
+     * OffsetsForLeaderEpoch (KIP-320) for partitions led by one broker, as a consumer asks it (version 3 and up,
+     * which needs only Describe on the topics): the end offset of each position's epoch on the current leader.
+     */
+    public static OutboundRequest<EpochEndOffsets> offsetsForLeaderEpoch(Map<TopicPartition, EpochQuery> queries) {
+        OffsetForLeaderEpochRequestData.OffsetForLeaderTopicCollection topics =
+                new OffsetForLeaderEpochRequestData.OffsetForLeaderTopicCollection();
+        queries.forEach((partition, query) -> {
+            OffsetForLeaderEpochRequestData.OffsetForLeaderTopic topic = topics.find(partition.topic());
+            if (topic == null) {
+                topic = new OffsetForLeaderEpochRequestData.OffsetForLeaderTopic().setTopic(partition.topic());
+                topics.add(topic);
+            }
+            topic.partitions().add(new OffsetForLeaderEpochRequestData.OffsetForLeaderPartition()
+                    .setPartition(partition.partition())
+                    .setCurrentLeaderEpoch(query.currentLeaderEpoch())
+                    .setLeaderEpoch(query.leaderEpoch()));
+        });
+        return new OutboundRequest<>("OffsetsForLeaderEpoch", OffsetsForLeaderEpochRequest.Builder.forConsumer(topics),
+                (response, version) -> {
+                    OffsetForLeaderEpochResponseData responseData = ((OffsetsForLeaderEpochResponse) response).data();
+                    Map<TopicPartition, EpochEndOffset> endOffsets = new HashMap<>();
+                    Map<TopicPartition, RuntimeException> errors = new HashMap<>();
+                    for (OffsetForLeaderEpochResponseData.OffsetForLeaderTopicResult topic : responseData.topics()) {
+                        for (OffsetForLeaderEpochResponseData.EpochEndOffset partition : topic.partitions()) {
+                            TopicPartition tp = new TopicPartition(topic.topic(), partition.partition());
+                            Errors error = Errors.forCode(partition.errorCode());
+                            if (error != Errors.NONE) {
+                                errors.put(tp, error.exception());
+                            } else {
+                                endOffsets.put(tp, new EpochEndOffset(partition.leaderEpoch(), partition.endOffset()));
+                            }
+                        }
+                    }
+                    return new EpochEndOffsets(endOffsets, errors);
+                });
     }
 
     /**

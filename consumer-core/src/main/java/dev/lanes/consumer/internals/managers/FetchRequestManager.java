@@ -76,8 +76,6 @@ public final class FetchRequestManager implements RequestManager {
     private final Set<Integer> nodesInFlight = new HashSet<>();
     /** Where to fetch a partition next while earlier data of it waits in the buffer. */
     private final Map<TopicPartition, Chained> chainedOffsets = new HashMap<>();
-    /** Partitions whose log was truncated under the application's position, with auto.offset.reset none. */
-    private final Map<TopicPartition, Long> truncatedAt = new HashMap<>();
     private final Map<Integer, Long> nodeBackoffUntilMs = new HashMap<>();
     /** Where each partition is fetched from instead of its leader, as the leader said. */
     private final Map<TopicPartition, ReadReplica> readReplicas = new HashMap<>();
@@ -166,6 +164,13 @@ public final class FetchRequestManager implements RequestManager {
         for (Map.Entry<TopicPartition, Long> entry : subscriptions.fetchablePositions().entrySet()) {
             TopicPartition partition = entry.getKey();
             long offset = entry.getValue();
+            Optional<Node> leader = network.leader(partition);
+            Optional<Integer> leaderEpoch = network.leaderEpoch(partition);
+            if (leader.isPresent() && subscriptions.validateOnLeaderChange(partition, leaderEpoch)) {
+                chainedOffsets.remove(partition);
+                wait = 0; // the offsets manager, polled before this one, checks the position next time round
+                continue;
+            }
             Optional<Integer> lastEpoch;
             if (buffer.isBuffered(partition)) {
                 Chained chained = chainedOffsets.get(partition);
@@ -178,17 +183,11 @@ public final class FetchRequestManager implements RequestManager {
                 chainedOffsets.remove(partition);
                 lastEpoch = subscriptions.leaderEpoch(partition);
             }
-            Long truncated = truncatedAt.get(partition);
-            if (truncated != null && truncated == offset) {
-                continue; // the application was told; it seeks somewhere
-            }
-            truncatedAt.remove(partition);
             RetryBackoff partitionBackoff = partitionBackoffs.get(partition);
             if (partitionBackoff != null && !partitionBackoff.canSend(nowMs)) {
                 wait = Math.min(wait, partitionBackoff.remainingBackoffMs(nowMs));
                 continue;
             }
-            Optional<Node> leader = network.leader(partition);
             if (leader.isEmpty()) {
                 network.requestMetadataUpdate();
                 continue;
@@ -212,7 +211,7 @@ public final class FetchRequestManager implements RequestManager {
                 }
             }
             byLeader.computeIfAbsent(target, node -> new LinkedHashMap<>())
-                    .put(partition, new FetchSessions.PartitionFetch(offset, network.leaderEpoch(partition), lastEpoch));
+                    .put(partition, new FetchSessions.PartitionFetch(offset, leaderEpoch, lastEpoch));
         }
         if (deferred) {
             pollTracker.requestWakeOnEntry();
@@ -270,7 +269,6 @@ public final class FetchRequestManager implements RequestManager {
                     chainedOffsets.remove(partition);
                     readReplicas.remove(partition);
                     partitionBackoffs.remove(partition);
-                    truncatedAt.remove(partition);
                 }
             }
             log.info("Topic {} was deleted and created again (topic id {} is now {}); positions of {} are reset by "
@@ -372,7 +370,7 @@ public final class FetchRequestManager implements RequestManager {
         metrics.fetchBufferFilled(buffer.bytes());
         result.divergences().forEach((partition, divergence) -> {
             chainedOffsets.remove(partition);
-            onDivergence(partition, divergence);
+            onDivergence(partition, divergence, positionEpochs.getOrDefault(partition, -1));
         });
         result.errors().forEach((partition, partitionError) -> {
             chainedOffsets.remove(partition);
@@ -436,9 +434,10 @@ public final class FetchRequestManager implements RequestManager {
      * The leader's log diverges from what the application read (KIP-320): an unclean leader election truncated
      * it. As KafkaConsumer does: the position moves back to the first offset known to diverge, so the records
      * written since are read, not skipped; with auto.offset.reset none, poll() throws LogTruncationException
-     * naming that offset instead.
+     * naming that offset until the application seeks. The same check KafkaConsumer makes with OffsetsForLeaderEpoch
+     * after a leader change ({@code PositionValidator}), here carried by every fetch at no extra round trip.
      */
-    private void onDivergence(TopicPartition partition, FetchSessions.Divergence divergence) {
+    private void onDivergence(TopicPartition partition, FetchSessions.Divergence divergence, int positionEpoch) {
         long fetchOffset = divergence.fetchOffset();
         if (!isCurrent(partition, fetchOffset)) {
             return; // data still waits at an earlier offset, or the application moved: met again if it gets here
@@ -467,9 +466,9 @@ public final class FetchRequestManager implements RequestManager {
                 : Map.of();
         log.warn("Truncation detected for partition {} at offset {} (divergent offsets {}), and auto.offset.reset is "
                 + "none", partition, fetchOffset, divergent);
-        truncatedAt.put(partition, fetchOffset);
-        buffer.addError(new LogTruncationException("Truncated partitions detected with divergent offsets " + divergent,
-                Map.of(partition, fetchOffset), divergent));
+        subscriptions.truncationWithoutReset(partition, positionEpoch, new LogTruncationException(
+                "Truncated partitions detected with divergent offsets " + divergent, Map.of(partition, fetchOffset), divergent));
+        buffer.notifyStateChanged();
     }
 
     private boolean isCurrent(TopicPartition partition, long fetchOffset) {

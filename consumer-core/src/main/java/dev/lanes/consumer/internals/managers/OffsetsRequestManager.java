@@ -32,8 +32,9 @@ import java.util.concurrent.CompletableFuture;
 /**
  * Offsets by timestamp (ListOffsets), and fetch positions: a newly assigned partition starts at its
  * committed offset when there is a group and one is committed, otherwise where {@code auto.offset.reset}
- * says; a reset (seekToBeginning/End, out of range) asks the leader. Identical lookups in flight share one
- * request (R4). Background thread only.
+ * says; a reset (seekToBeginning/End, out of range) asks the leader; a position that needs checking against
+ * the leader's log is validated ({@link PositionValidator}). Identical lookups in flight share one request (R4).
+ * Background thread only.
  */
 public final class OffsetsRequestManager implements RequestManager {
 
@@ -72,6 +73,7 @@ public final class OffsetsRequestManager implements RequestManager {
     /** Partitions whose position lookup is in flight, with the position epoch it was started for. */
     private final Map<TopicPartition, Integer> resolving = new HashMap<>();
     private final RetryBackoff positionBackoff;
+    private final PositionValidator validator;
     /** Wakes the application thread waiting in poll, which throws position errors. */
     private final Runnable onPositionError;
 
@@ -91,6 +93,8 @@ public final class OffsetsRequestManager implements RequestManager {
         this.retryBackoffMaxMs = retryBackoffMaxMs;
         this.positionBackoff = new RetryBackoff(retryBackoffMs, retryBackoffMaxMs);
         this.lookups = new SharedLookups<>(metrics, retryBackoffMs, retryBackoffMaxMs);
+        this.validator = new PositionValidator(clock, network, subscriptions, requestTimeoutMs, retryBackoffMs,
+                retryBackoffMaxMs, onPositionError);
     }
 
     /** Looks up offsets by timestamp; joins an identical lookup already pending or in flight. */
@@ -113,6 +117,7 @@ public final class OffsetsRequestManager implements RequestManager {
     public PollResult poll(long nowMs) {
         List<UnsentRequest<?>> requests = new ArrayList<>();
         long wait = resolvePositions(nowMs, requests);
+        wait = Math.min(wait, validator.poll(nowMs, requests));
         wait = Math.min(wait, pollLookups(nowMs, requests));
         completeWaiters();
         return new PollResult(wait, requests);
@@ -189,7 +194,7 @@ public final class OffsetsRequestManager implements RequestManager {
             epochs.forEach((partition, epoch) -> {
                 OffsetAndMetadata offset = committed.get(partition);
                 if (offset != null) {
-                    subscriptions.resolvePosition(partition, epoch, offset.offset(), offset.leaderEpoch());
+                    subscriptions.resolvePosition(partition, epoch, offset.offset(), offset.leaderEpoch(), true);
                 } else {
                     subscriptions.fallBackToReset(partition, epoch);
                 }
@@ -210,7 +215,7 @@ public final class OffsetsRequestManager implements RequestManager {
             ListedOffset offset = listed.offsets().get(partition);
             RuntimeException partitionError = listed.errors().get(partition);
             if (offset != null) {
-                subscriptions.resolvePosition(partition, epoch, offset.offset(), offset.leaderEpoch());
+                subscriptions.resolvePosition(partition, epoch, offset.offset(), offset.leaderEpoch(), false);
             } else if (partitionError instanceof InvalidMetadataException || partitionError instanceof RetriableException) {
                 network.requestMetadataUpdate();
                 positionBackoff.onFailure(clock.milliseconds());

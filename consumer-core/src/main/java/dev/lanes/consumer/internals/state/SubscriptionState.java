@@ -30,6 +30,12 @@ public final class SubscriptionState {
         INITIALIZING,
         /** A reset to the earliest/latest/by-duration offset is wanted. */
         AWAIT_RESET,
+        /**
+         * The position carries a leader epoch the current leader has not confirmed (after a leader change, a seek
+         * with an epoch, or a committed offset with one): checked with OffsetsForLeaderEpoch (KIP-320) before
+         * records are fetched from it, so a log truncated under it is noticed.
+         */
+        AWAIT_VALIDATION,
         /** The position is known: records can be fetched from it. */
         FETCHING
     }
@@ -53,6 +59,8 @@ public final class SubscriptionState {
         boolean pendingRevocation;
         long position = -1L;
         Optional<Integer> leaderEpoch = Optional.empty();
+        /** The leader epoch under which the position was last known to be in the log; empty until first seen. */
+        Optional<Integer> validatedLeaderEpoch = Optional.empty();
         OffsetResetStrategy resetStrategy;
         boolean paused;
         long highWatermark = -1L;
@@ -257,11 +265,16 @@ public final class SubscriptionState {
         return assignment.containsKey(partition);
     }
 
+    /**
+     * Moves the position. A position given with the leader epoch of the record before it (a seek to an
+     * {@code OffsetAndMetadata} that carries one) is validated before it is fetched from, as with KafkaConsumer.
+     */
     public synchronized void seek(TopicPartition partition, long offset, Optional<Integer> leaderEpoch) {
         PartitionState state = required(partition);
         state.position = offset;
         state.leaderEpoch = leaderEpoch;
-        state.fetchState = FetchState.FETCHING;
+        state.validatedLeaderEpoch = Optional.empty();
+        state.fetchState = leaderEpoch.isPresent() ? FetchState.AWAIT_VALIDATION : FetchState.FETCHING;
         state.positionError = null;
         state.positionEpoch++;
     }
@@ -326,6 +339,13 @@ public final class SubscriptionState {
     public synchronized OptionalLong position(TopicPartition partition) {
         PartitionState state = required(partition);
         return state.fetchState == FetchState.FETCHING ? OptionalLong.of(state.position) : OptionalLong.empty();
+    }
+
+    /** The position of a partition that has one, known good or still awaiting validation. */
+    public synchronized OptionalLong unvalidatedPosition(TopicPartition partition) {
+        PartitionState state = assignment.get(partition);
+        return state != null && (state.fetchState == FetchState.FETCHING || state.fetchState == FetchState.AWAIT_VALIDATION)
+                ? OptionalLong.of(state.position) : OptionalLong.empty();
     }
 
     public synchronized Optional<Integer> leaderEpoch(TopicPartition partition) {
@@ -443,20 +463,98 @@ public final class SubscriptionState {
 
     /**
      * Sets a position found by the background thread (committed offset or reset), unless the partition
-     * was seeked or reassigned after the lookup started ({@code expectedEpoch} differs).
+     * was seeked or reassigned after the lookup started ({@code expectedEpoch} differs). With {@code validate},
+     * a position that carries a leader epoch (a committed offset) is validated before it is fetched from.
      */
     public synchronized boolean resolvePosition(TopicPartition partition, int expectedEpoch, long offset,
-                                                Optional<Integer> leaderEpoch) {
+                                                Optional<Integer> leaderEpoch, boolean validate) {
         PartitionState state = assignment.get(partition);
-        if (state == null || state.positionEpoch != expectedEpoch || state.fetchState == FetchState.FETCHING) {
+        if (state == null || state.positionEpoch != expectedEpoch || state.fetchState == FetchState.FETCHING
+                || state.fetchState == FetchState.AWAIT_VALIDATION) {
             return false;
         }
         state.position = offset;
         state.leaderEpoch = leaderEpoch;
-        state.fetchState = FetchState.FETCHING;
+        state.validatedLeaderEpoch = Optional.empty();
+        state.fetchState = validate && leaderEpoch.isPresent() ? FetchState.AWAIT_VALIDATION : FetchState.FETCHING;
         state.resetStrategy = null;
         state.positionEpoch++;
         return true;
+    }
+
+    /**
+     * Background thread, before fetching a partition: records the epoch of its current leader, and when that
+     * changed since the position was last known good, and the position carries an epoch, moves the partition to
+     * {@link FetchState#AWAIT_VALIDATION} (a new leader may have a log that diverges from what was read; data
+     * fetched before is stale). Returns whether it did.
+     */
+    public synchronized boolean validateOnLeaderChange(TopicPartition partition, Optional<Integer> currentLeaderEpoch) {
+        PartitionState state = assignment.get(partition);
+        if (state == null || state.fetchState != FetchState.FETCHING || currentLeaderEpoch.isEmpty()
+                || currentLeaderEpoch.equals(state.validatedLeaderEpoch)) {
+            return false;
+        }
+        boolean firstSeen = state.validatedLeaderEpoch.isEmpty();
+        state.validatedLeaderEpoch = currentLeaderEpoch;
+        if (firstSeen || state.leaderEpoch.isEmpty()) {
+            return false;
+        }
+        state.fetchState = FetchState.AWAIT_VALIDATION;
+        state.positionEpoch++;
+        return true;
+    }
+
+    /**
+     * The leader at {@code leaderEpoch} has the position of a partition awaiting validation in its log: records
+     * are fetched from it again. Ignored if the position moved since the check started ({@code expectedEpoch}).
+     */
+    public synchronized void completeValidation(TopicPartition partition, int expectedEpoch, Optional<Integer> leaderEpoch) {
+        PartitionState state = assignment.get(partition);
+        if (state != null && state.positionEpoch == expectedEpoch && state.fetchState == FetchState.AWAIT_VALIDATION) {
+            state.fetchState = FetchState.FETCHING;
+            state.validatedLeaderEpoch = leaderEpoch;
+        }
+    }
+
+    /**
+     * The leader at {@code currentLeaderEpoch} no longer has the position of a partition awaiting validation: its
+     * log was truncated under it. The position moves to {@code offset}, the first offset known to diverge, with
+     * that offset's epoch. Ignored if the position moved since the check started ({@code expectedEpoch}).
+     */
+    public synchronized void truncateAfterValidation(TopicPartition partition, int expectedEpoch, long offset,
+                                                     Optional<Integer> leaderEpoch, Optional<Integer> currentLeaderEpoch) {
+        PartitionState state = assignment.get(partition);
+        if (state != null && state.positionEpoch == expectedEpoch && state.fetchState == FetchState.AWAIT_VALIDATION) {
+            state.position = offset;
+            state.leaderEpoch = leaderEpoch;
+            state.validatedLeaderEpoch = currentLeaderEpoch;
+            state.fetchState = FetchState.FETCHING;
+            state.positionEpoch++;
+        }
+    }
+
+    /**
+     * The log was truncated under a partition's position and no reset policy applies: the partition waits, with
+     * {@code error} thrown by poll() and position(), until the application seeks. Ignored if the position moved
+     * since the check started ({@code expectedEpoch}).
+     */
+    public synchronized void truncationWithoutReset(TopicPartition partition, int expectedEpoch, RuntimeException error) {
+        PartitionState state = assignment.get(partition);
+        if (state != null && state.positionEpoch == expectedEpoch
+                && (state.fetchState == FetchState.AWAIT_VALIDATION || state.fetchState == FetchState.FETCHING)) {
+            state.fetchState = FetchState.AWAIT_VALIDATION;
+            state.positionError = error;
+            state.positionEpoch++;
+        }
+    }
+
+    /** A truncation was found but not where: the position is reset by policy, if it did not move meanwhile. */
+    public synchronized void resetAfterValidation(TopicPartition partition, int expectedEpoch) {
+        PartitionState state = assignment.get(partition);
+        if (state != null && state.positionEpoch == expectedEpoch && state.fetchState == FetchState.AWAIT_VALIDATION) {
+            state.fetchState = FetchState.AWAIT_RESET;
+            state.positionEpoch++;
+        }
     }
 
     /** A committed offset was not found: the partition falls back to its reset policy. */

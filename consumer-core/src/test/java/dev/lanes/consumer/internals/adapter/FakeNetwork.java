@@ -156,7 +156,15 @@ public final class FakeNetwork implements Network {
 
     @Override
     public Optional<Integer> leaderEpoch(TopicPartition partition) {
-        return Optional.empty();
+        return Optional.ofNullable(leaderEpochs.get(partition));
+    }
+
+    private final Map<TopicPartition, Integer> leaderEpochs = new java.util.HashMap<>();
+
+    /** The epoch of the partition's leader, as metadata would name it (none unless set). */
+    public FakeNetwork leaderEpoch(TopicPartition partition, int epoch) {
+        leaderEpochs.put(partition, epoch);
+        return this;
     }
 
     @Override

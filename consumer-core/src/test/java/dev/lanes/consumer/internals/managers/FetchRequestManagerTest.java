@@ -184,7 +184,7 @@ class FetchRequestManagerTest {
     @Test
     void fetchesCarryTheEpochOfTheRecordBeforeTheirOffset() {
         assignOnly(P0);
-        subscriptions.seek(P0, 0, Optional.of(3));
+        positionWithEpoch(subscriptions, P0, 0, 3);
         complete(onlyRequest(fetches.poll(clock.milliseconds())), FetchedPartitions.records(P0, 0, 5));
         assertThat(network.fetches().get(0).get(P0).lastFetchedEpoch()).as("the position's epoch").contains(3);
         onlyRequest(fetches.poll(clock.milliseconds()));
@@ -195,7 +195,7 @@ class FetchRequestManagerTest {
     @Test
     void aLogTruncatedUnderThePositionMovesItBackToTheFirstDivergentOffset() {
         assignOnly(P0);
-        subscriptions.seek(P0, 100, Optional.of(5));
+        positionWithEpoch(subscriptions, P0, 100, 5);
         diverge(onlyRequest(fetches.poll(clock.milliseconds())), P0, new FetchSessions.Divergence(100, 5, 70));
         assertThat(subscriptions.position(P0)).as("the records written after the divergence are read").hasValue(70);
         assertThat(subscriptions.leaderEpoch(P0)).contains(5);
@@ -205,24 +205,52 @@ class FetchRequestManagerTest {
     }
 
     @Test
-    void withAutoOffsetResetNoneATruncationRaisesLogTruncationExceptionNamingTheDivergentOffsetOnce() {
+    void withAutoOffsetResetNoneATruncationRaisesLogTruncationExceptionNamingTheDivergentOffsetUntilASeek() {
         SubscriptionState none = new SubscriptionState(OffsetResetStrategy.NONE);
         FetchRequestManager strict = new FetchRequestManager(clock, network, none, buffer, metrics,
                 new FetchRequestManager.FetchConfig(1, 50 * 1024 * 1024, 500, 1024 * 1024, IsolationLevel.READ_UNCOMMITTED,
                         null, 30_000, 100, 1_000));
         none.assignFromUser(List.of(P0));
-        none.seek(P0, 100, Optional.of(5));
+        positionWithEpoch(none, P0, 100, 5);
         diverge(onlyRequest(strict.poll(clock.milliseconds())), P0, new FetchSessions.Divergence(100, 5, 70));
 
-        RuntimeException error = buffer.takeError();
+        // poll() and position() throw it (as KafkaConsumer's do) until the application seeks.
+        RuntimeException error = none.positionError(P0).orElseThrow();
         assertThat(error).isInstanceOf(LogTruncationException.class);
         assertThat(((LogTruncationException) error).divergentOffsets())
                 .isEqualTo(Map.of(P0, new OffsetAndMetadata(70, Optional.of(5), null)));
-        assertThat(none.position(P0)).as("the application decides").hasValue(100);
+        assertThat(((LogTruncationException) error).offsetOutOfRangePartitions()).isEqualTo(Map.of(P0, 100L));
+        assertThat(none.unvalidatedPosition(P0)).as("the application decides").hasValue(100);
         clock.advance(5_000);
-        assertThat(strict.poll(clock.milliseconds()).requests()).as("not fetched (or reported) again").isEmpty();
-        none.seek(P0, 70, Optional.of(5));
+        assertThat(strict.poll(clock.milliseconds()).requests()).as("not fetched again").isEmpty();
+        none.seek(P0, 70, Optional.empty());
+        assertThat(none.positionError(P0)).isEmpty();
         assertThat(strict.poll(clock.milliseconds()).requests()).hasSize(1);
+    }
+
+    @Test
+    void aNewLeaderEpochHoldsAPositionThatCarriesAnEpochForValidationAndMakesBufferedDataStale() {
+        assignOnly(P0);
+        positionWithEpoch(subscriptions, P0, 10, 3);
+        network.leaderEpoch(P0, 4);
+        complete(onlyRequest(fetches.poll(clock.milliseconds())), FetchedPartitions.records(P0, 10, 5));
+        assertThat(network.fetches().get(0).get(P0).leaderEpoch()).contains(4);
+
+        network.leaderEpoch(P0, 5);
+        assertThat(fetches.poll(clock.milliseconds()).requests()).as("not fetched before the check").isEmpty();
+        assertThat(subscriptions.partitionsIn(SubscriptionState.FetchState.AWAIT_VALIDATION)).containsExactly(P0);
+        assertThat(subscriptions.isCurrentPosition(P0, 10)).as("data fetched from the old leader is stale").isFalse();
+        assertThat(subscriptions.unvalidatedPosition(P0)).hasValue(10);
+    }
+
+    @Test
+    void aNewLeaderEpochNeedsNoCheckForAPositionWithoutAnEpoch() {
+        assignOnly(P0);
+        network.leaderEpoch(P0, 4);
+        onlyRequest(fetches.poll(clock.milliseconds()));
+        network.leaderEpoch(P0, 5);
+        assertThat(subscriptions.validateOnLeaderChange(P0, Optional.of(6))).isFalse();
+        assertThat(subscriptions.position(P0)).hasValue(0);
     }
 
     @Test
@@ -240,6 +268,12 @@ class FetchRequestManagerTest {
 
     private static void diverge(UnsentRequest<?> request, TopicPartition partition, FetchSessions.Divergence divergence) {
         completeWith(request, new FetchSessions.FetchResult(Map.of(), Map.of(), Map.of(), Map.of(partition, divergence)));
+    }
+
+    /** A position with the epoch of the record before it, as if validated against a leader whose epoch is unknown. */
+    static void positionWithEpoch(SubscriptionState state, TopicPartition partition, long offset, int epoch) {
+        state.seek(partition, offset, Optional.of(epoch));
+        state.completeValidation(partition, state.positionEpoch(partition), Optional.empty());
     }
 
     private void assignOnly(TopicPartition partition) {
