@@ -209,12 +209,14 @@ class ShutdownIT {
             config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, autoCommit);
             config.put(ConsumerConfig.AUTO_COMMIT_INTERVAL_MS_CONFIG, 60_000); // so close owes a commit
             LanesConsumer<String, String> consumer = new LanesConsumer<>(config);
+            List<Exception> commitCallbackErrors = new java.util.concurrent.CopyOnWriteArrayList<>();
             long closeMs;
             try {
                 consumer.subscribe(List.of(topic));
                 assertThat(pollRecords(consumer, 60, Duration.ofSeconds(20))).hasSize(60);
                 broker.proxy().cut(TcpProxy.Cut.BLACKHOLE);
-                // One poll after the cut: fetches and a heartbeat go out into the void.
+                // One poll after the cut: fetches and a heartbeat go out into the void; so does an async commit.
+                consumer.commitAsync((offsets, exception) -> commitCallbackErrors.add(exception));
                 consumer.poll(Duration.ofMillis(600));
             } finally {
                 long start = System.nanoTime();
@@ -232,6 +234,10 @@ class ShutdownIT {
             System.out.printf("[ShutdownIT] close(2 s) with the broker blackholed, auto-commit %s, took %d ms; discard line logged %s: %s%n",
                     autoCommit, closeMs, loggedBeforeCloseReturned ? "before close returned" : "after close returned", discardLines);
             assertThat(closeMs).isLessThan(2_000 + SLACK_MS);
+            // close runs every commit callback (R11). The commit failed (the connection was lost) or close cut it
+            // short: either way a retriable failure, as KafkaConsumer reports a commit whose coordinator it lost.
+            assertThat(commitCallbackErrors).singleElement()
+                    .isInstanceOf(org.apache.kafka.clients.consumer.RetriableCommitFailedException.class);
             assertThat(discardLines).as("NetworkThread log lines: %s", lines(appender)).isNotEmpty();
             assertThat(discardLines).anyMatch(l -> l.matches(".*discarded [1-9][0-9]* requests.*"));
             assertThat(discardLines).anyMatch(l -> l.contains(clientId));

@@ -1,7 +1,9 @@
 package dev.lanes.consumer.internals.engine;
 
+import dev.lanes.consumer.ConsumerClosedException;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.consumer.OffsetCommitCallback;
+import org.apache.kafka.clients.consumer.RetriableCommitFailedException;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 
@@ -55,8 +57,7 @@ public final class PendingAsyncCommits {
         while ((commit = pending.peekFirst()) != null && commit.result().isDone()) {
             pending.pollFirst();
             Throwable error = commit.result().handle((committed, failure) -> failure).join();
-            Exception exception = error == null ? null
-                    : error instanceof Exception ? (Exception) error : new KafkaException(error);
+            Exception exception = error == null ? null : asCallbackException(error);
             // A merged request (R4) committed at least these offsets; each caller hears about its own,
             // as with KafkaConsumer.
             if (exception == null) {
@@ -64,6 +65,19 @@ public final class PendingAsyncCommits {
             }
             commit.callback().onComplete(commit.offsets(), exception);
         }
+    }
+
+    /**
+     * What a callback is told. A commit the close (or the end of the background thread) cut short was not made,
+     * and nothing about it is wrong: as KafkaConsumer tells of a commit whose coordinator could not be reached, it
+     * is a {@link RetriableCommitFailedException}, whose cause says why the consumer closed.
+     */
+    private static Exception asCallbackException(Throwable error) {
+        if (error instanceof ConsumerClosedException) {
+            return new RetriableCommitFailedException("Offset commit did not complete before the consumer closed; "
+                    + "the offsets were not committed", error);
+        }
+        return error instanceof Exception ? (Exception) error : new KafkaException(error);
     }
 
     /**

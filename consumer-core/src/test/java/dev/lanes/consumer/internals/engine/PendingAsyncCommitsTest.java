@@ -1,5 +1,6 @@
 package dev.lanes.consumer.internals.engine;
 
+import dev.lanes.consumer.ConsumerClosedException;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.consumer.RetriableCommitFailedException;
 import org.apache.kafka.common.KafkaException;
@@ -105,6 +106,20 @@ class PendingAsyncCommitsTest {
 
         assertThat(errors).singleElement().isInstanceOf(KafkaException.class)
                 .extracting(Throwable::getCause).isInstanceOf(AssertionError.class);
+    }
+
+    @Test
+    void aCommitCutShortByCloseIsARetriableCommitFailureThatSaysWhy() {
+        List<Exception> errors = new ArrayList<>();
+        CompletableFuture<Map<TopicPartition, OffsetAndMetadata>> result = new CompletableFuture<>();
+        commits.add(offsets(1), result, (offsets, exception) -> errors.add(exception));
+
+        ConsumerClosedException closed = new ConsumerClosedException("The consumer was closed before this commit completed", null);
+        assertThat(commits.failAll(closed)).isEqualTo(1);
+        commits.runCompletedCallbacks();
+
+        assertThat(errors).singleElement().isInstanceOf(RetriableCommitFailedException.class)
+                .extracting(Throwable::getCause).isSameAs(closed);
     }
 
     @Test
