@@ -314,8 +314,10 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
 
     @Override
     public void subscribe(Collection<String> topics, ConsumerRebalanceListener listener) {
+        requireListener(listener);
         acquireAndEnsureOpen();
         try {
+            requireGroup("subscribe to topics");
             if (topics == null) {
                 throw new IllegalArgumentException("Topic collection to subscribe to cannot be null");
             }
@@ -341,8 +343,10 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
 
     @Override
     public void subscribe(Pattern pattern, ConsumerRebalanceListener listener) {
+        requireListener(listener);
         acquireAndEnsureOpen();
         try {
+            requireGroup("subscribe to topics");
             if (pattern == null || pattern.pattern().isEmpty()) {
                 throw new IllegalArgumentException("Topic pattern to subscribe to cannot be " + (pattern == null ? "null" : "empty"));
             }
@@ -359,8 +363,10 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
 
     @Override
     public void subscribe(SubscriptionPattern pattern, ConsumerRebalanceListener listener) {
+        requireListener(listener);
         acquireAndEnsureOpen();
         try {
+            requireGroup("subscribe to topics");
             if (pattern == null || pattern.pattern().isEmpty()) {
                 throw new IllegalArgumentException("Topic pattern to subscribe to cannot be " + (pattern == null ? "null" : "empty"));
             }
@@ -375,11 +381,14 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
         subscribe(pattern, NO_OP_LISTENER);
     }
 
-    private void startSubscription(ConsumerRebalanceListener listener, Runnable subscribe) {
+    /** The listener is checked first, then the group, then the topics or pattern, in KafkaConsumer's order. */
+    private static void requireListener(ConsumerRebalanceListener listener) {
         if (listener == null) {
             throw new IllegalArgumentException("RebalanceListener cannot be null");
         }
-        requireGroup("subscribe to topics");
+    }
+
+    private void startSubscription(ConsumerRebalanceListener listener, Runnable subscribe) {
         subscribe.run();
         rebalanceListener.use(listener);
         SubscriptionChangedEvent event = new SubscriptionChangedEvent(clock.deadlineAfter(defaultApiTimeoutMs));
