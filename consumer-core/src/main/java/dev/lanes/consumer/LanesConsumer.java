@@ -218,10 +218,11 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
                     () -> threadRef.get().wakeup());
             lanesMetrics.registerFetchBuffer(fetchBuffer::bytes, fetchBuffer.maxBytes());
             this.collector = new FetchCollector<>(fetchBuffer, subscriptions, isolationLevel,
-                    config.getBoolean(ConsumerConfig.CHECK_CRCS_CONFIG), this.keyDeserializer, this.valueDeserializer);
+                    config.getBoolean(ConsumerConfig.CHECK_CRCS_CONFIG), this.keyDeserializer, this.valueDeserializer,
+                    lanesMetrics.fetchManager());
 
             this.pollTracker = new PollTracker(clock.milliseconds());
-            RebalanceCallbackQueue rebalanceCallbacks = new RebalanceCallbackQueue(fetchBuffer);
+            RebalanceCallbackQueue rebalanceCallbacks = new RebalanceCallbackQueue(fetchBuffer, clock);
             BackgroundSide background = BackgroundSide.assemble(config,
                     lanesConfig.getInt(LanesConsumerConfig.USER_LANE_DRAIN_BUDGET_CONFIG), groupId, autoCommitEnabled,
                     isolationLevel, clock, network, lanesMetrics, subscriptions, systemLane, userLane, fetchBuffer,
@@ -229,7 +230,9 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
             this.membership = background.membership();
             this.networkThread = background.networkThread();
             this.rebalanceListener = new RebalanceListenerInvoker(rebalanceCallbacks, systemLane, networkThread::wakeup,
-                    collector::drop);
+                    collector::drop, clock, lanesMetrics);
+            lanesMetrics.consumerThread().registerQueues(() -> systemLane.size() + userLane.size(),
+                    rebalanceCallbacks::size, networkThread::unsentRequests);
             threadRef.set(networkThread);
             List<Object> candidates = new ArrayList<>(List.of(this.keyDeserializer, this.valueDeserializer));
             candidates.addAll(interceptors);
@@ -440,11 +443,13 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
                 throw new IllegalStateException("Consumer is not subscribed to any topics or assigned any partitions");
             }
             long deadlineNanos = clock.nanoseconds() + timeoutNanos;
+            lanesMetrics.consumerThread().pollStarted(clock.milliseconds());
             notePoll();
             try {
                 return pollUntil(deadlineNanos);
             } finally {
                 pollTracker.exit(clock.milliseconds());
+                lanesMetrics.consumerThread().pollEnded(clock.milliseconds());
             }
         } finally {
             release();
@@ -584,13 +589,18 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
         long deadlineMs = clock.deadlineAfter(requireNonNegative(timeout, "timeout").toMillis());
         requireGroup("commit offsets");
         asyncCommits.runCompletedCallbacks();
-        CommitEvent event = new CommitEvent(offsets, true, deadlineMs);
-        submitBlocking(event);
+        long startNanos = clock.nanoseconds();
         try {
-            Map<TopicPartition, OffsetAndMetadata> committed = await(event, "commitSync");
-            onCommit(committed);
+            CommitEvent event = new CommitEvent(offsets, true, deadlineMs);
+            submitBlocking(event);
+            try {
+                Map<TopicPartition, OffsetAndMetadata> committed = await(event, "commitSync");
+                onCommit(committed);
+            } finally {
+                asyncCommits.runCompletedCallbacks();
+            }
         } finally {
-            asyncCommits.runCompletedCallbacks();
+            lanesMetrics.consumerThread().commitSyncTime(clock.nanoseconds() - startNanos);
         }
     }
 
@@ -733,10 +743,15 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
             if (partitions.isEmpty()) {
                 return Map.of();
             }
-            FetchCommittedOffsetsEvent event = new FetchCommittedOffsetsEvent(partitions,
-                    clock.deadlineAfter(requireNonNegative(timeout, "timeout").toMillis()));
-            submitBlocking(event);
-            return await(event, "committed");
+            long startNanos = clock.nanoseconds();
+            try {
+                FetchCommittedOffsetsEvent event = new FetchCommittedOffsetsEvent(partitions,
+                        clock.deadlineAfter(requireNonNegative(timeout, "timeout").toMillis()));
+                submitBlocking(event);
+                return await(event, "committed");
+            } finally {
+                lanesMetrics.consumerThread().committedTime(clock.nanoseconds() - startNanos);
+            }
         } finally {
             release();
         }

@@ -55,10 +55,16 @@ public final class FetchSessions {
      * fetched at), and the replicas the leader asked to be fetched from instead (KIP-392).
      */
     public record FetchResult(Map<TopicPartition, FetchedPartition> data, Map<TopicPartition, PartitionError> errors,
-                              Map<TopicPartition, Integer> preferredReadReplicas, Map<TopicPartition, Divergence> divergences) {
+                              Map<TopicPartition, Integer> preferredReadReplicas, Map<TopicPartition, Divergence> divergences,
+                              int throttleTimeMs) {
 
         public FetchResult(Map<TopicPartition, FetchedPartition> data, Map<TopicPartition, PartitionError> errors) {
             this(data, errors, Map.of(), Map.of());
+        }
+
+        public FetchResult(Map<TopicPartition, FetchedPartition> data, Map<TopicPartition, PartitionError> errors,
+                           Map<TopicPartition, Integer> preferredReadReplicas, Map<TopicPartition, Divergence> divergences) {
+            this(data, errors, preferredReadReplicas, divergences, 0);
         }
     }
 
@@ -159,7 +165,7 @@ public final class FetchSessions {
         if (!newLeaders.isEmpty()) {
             applyLeaderHints(response, newLeaders);
         }
-        return new FetchResult(data, errors, preferredReadReplicas, divergences);
+        return new FetchResult(data, errors, preferredReadReplicas, divergences, response.throttleTimeMs());
     }
 
     /**

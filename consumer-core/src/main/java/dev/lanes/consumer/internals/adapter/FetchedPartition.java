@@ -26,6 +26,11 @@ public final class FetchedPartition {
     private final List<FetchResponseData.AbortedTransaction> abortedTransactions;
     private final long nextFetchOffset;
     private final Optional<Integer> lastEpoch;
+    /** Told when the buffer lets go of this fetch, to count what reached the application. */
+    private volatile java.util.function.Consumer<FetchedPartition> onRelease = ignored -> { };
+    /** Application thread: records of this fetch handed to the application, and whether all of it was read. */
+    private volatile int recordsTaken;
+    private volatile boolean drained;
 
     FetchedPartition(TopicPartition partition,
                      long fetchOffset,
@@ -50,6 +55,34 @@ public final class FetchedPartition {
         }
         this.nextFetchOffset = next;
         this.lastEpoch = epoch == RecordBatch.NO_PARTITION_LEADER_EPOCH ? Optional.empty() : Optional.of(epoch);
+    }
+
+    /** Background thread, before the fetch is buffered: what to tell when the buffer lets go of it. */
+    public void onRelease(java.util.function.Consumer<FetchedPartition> action) {
+        this.onRelease = action;
+    }
+
+    /** Application thread: {@code records} more of this fetch were handed to the application. */
+    public void countTaken(int records) {
+        recordsTaken += records;
+    }
+
+    /** Application thread: every record of this fetch was read. */
+    public void markDrained() {
+        drained = true;
+    }
+
+    public int recordsTaken() {
+        return recordsTaken;
+    }
+
+    public boolean isDrained() {
+        return drained;
+    }
+
+    /** The buffer let go of this fetch (read, dropped or discarded). */
+    public void released() {
+        onRelease.accept(this);
     }
 
     public TopicPartition partition() {

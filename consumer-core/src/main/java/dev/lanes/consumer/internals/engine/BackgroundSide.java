@@ -75,6 +75,7 @@ public record BackgroundSide(NetworkThread networkThread, Optional<MembershipMan
             commits.get().useMemberIdentity(() -> member.state().inGroup() ? member.memberId() : "",
                     () -> member.state().inGroup() ? member.memberEpoch() : -1);
             metrics.registerGroup(heartbeat.get()::heartbeatIntervalMs, heartbeat.get()::lastHeartbeatMsAgo,
+                    heartbeat.get()::lastHeartbeatSentMs,
                     () -> member.state().ordinal(), Arrays.toString(MemberState.values()),
                     () -> subscriptions.assignedPartitions().size());
         });

@@ -115,12 +115,13 @@ public final class FetchBuffer {
         } finally {
             lock.unlock();
         }
+        partition.released();
         onRoomFreed.run();
     }
 
     /** Drops buffered data of these partitions (unassigned or seeked); returns how many fetches it dropped. */
     public int drop(Collection<TopicPartition> partitions) {
-        int dropped = 0;
+        List<FetchedPartition> dropped = new ArrayList<>();
         lock.lock();
         try {
             for (Iterator<FetchedPartition> iterator = fetched.iterator(); iterator.hasNext(); ) {
@@ -129,16 +130,17 @@ public final class FetchBuffer {
                     iterator.remove();
                     bytes -= partition.sizeInBytes();
                     unbuffer(partition.partition());
-                    dropped++;
+                    dropped.add(partition);
                 }
             }
         } finally {
             lock.unlock();
         }
-        if (dropped > 0) {
+        dropped.forEach(FetchedPartition::released);
+        if (!dropped.isEmpty()) {
             onRoomFreed.run();
         }
-        return dropped;
+        return dropped.size();
     }
 
     private void unbuffer(TopicPartition partition) {
@@ -224,6 +226,7 @@ public final class FetchBuffer {
         lock.lock();
         try {
             int discarded = fetched.size();
+            fetched.forEach(FetchedPartition::released);
             fetched.clear();
             errors.clear();
             buffered.clear();

@@ -2,6 +2,7 @@ package dev.lanes.consumer.internals.engine;
 
 import dev.lanes.consumer.internals.adapter.FetchedPartition;
 import dev.lanes.consumer.internals.adapter.PartitionRecordsDecoder;
+import dev.lanes.consumer.internals.metrics.FetchManagerMetrics;
 import dev.lanes.consumer.internals.state.SubscriptionState;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
@@ -30,6 +31,7 @@ public final class FetchCollector<K, V> {
     private final boolean checkCrcs;
     private final Deserializer<K> keyDeserializer;
     private final Deserializer<V> valueDeserializer;
+    private final FetchManagerMetrics fetchMetrics;
 
     private FetchedPartition currentFetch;
     private PartitionRecordsDecoder current;
@@ -37,7 +39,9 @@ public final class FetchCollector<K, V> {
     private RuntimeException deferredError;
 
     public FetchCollector(FetchBuffer buffer, SubscriptionState subscriptions, IsolationLevel isolationLevel,
-                          boolean checkCrcs, Deserializer<K> keyDeserializer, Deserializer<V> valueDeserializer) {
+                          boolean checkCrcs, Deserializer<K> keyDeserializer, Deserializer<V> valueDeserializer,
+                          FetchManagerMetrics fetchMetrics) {
+        this.fetchMetrics = fetchMetrics;
         this.buffer = buffer;
         this.subscriptions = subscriptions;
         this.isolationLevel = isolationLevel;
@@ -91,6 +95,11 @@ public final class FetchCollector<K, V> {
                 }
                 long after = current.nextOffset();
                 if (after != before && subscriptions.advance(partition, before, after, current.lastEpoch())) {
+                    currentFetch.countTaken(taken);
+                    // As KafkaConsumer measures them: lag and lead as of the position after the records handed out.
+                    fetchMetrics.partitionOffsets(partition,
+                            subscriptions.lag(partition, isolationLevel == IsolationLevel.READ_COMMITTED).orElse(-1),
+                            subscriptions.lead(partition).orElse(-1));
                     if (taken > 0) {
                         records.putIfAbsent(partition, partitionRecords);
                         remaining -= taken;
@@ -101,6 +110,7 @@ public final class FetchCollector<K, V> {
                     partitionRecords.subList(partitionRecords.size() - taken, partitionRecords.size()).clear();
                 }
                 if (current.isDrained()) {
+                    currentFetch.markDrained();
                     buffer.release(currentFetch);
                     current = null;
                     currentFetch = null;

@@ -172,16 +172,25 @@ public final class NetworkThread implements Runnable, ApplicationEventHandler {
     }
 
     /** One iteration of the loop. Runs on the background thread (engine tests call it directly). */
+    /** Requests waiting for their broker's connection; any thread (a gauge). */
+    public int unsentRequests() {
+        return sender.unsentCount();
+    }
+
     public void runOnce() {
         guard.ensureBackgroundThread("runOnce");
         if (Thread.interrupted()) {
             throw new InterruptException("The background thread was interrupted");
         }
         long nowMs = clock.milliseconds();
+        metrics.consumerThread().networkThreadPolled(nowMs);
         // Cleared before the managers look at shared state; a wakeup after this point is seen before blocking.
         wakeupRequested = false;
-        drainLane(systemLane, Integer.MAX_VALUE);
-        drainLane(userLane, userLaneBudget);
+        long drainStart = clock.nanoseconds();
+        int events = drainLane(systemLane, Integer.MAX_VALUE) + drainLane(userLane, userLaneBudget);
+        if (events > 0) {
+            metrics.consumerThread().applicationEventsProcessed(clock.nanoseconds() - drainStart);
+        }
         long waitMs = expireEvents(nowMs);
 
         updateSubscription();
@@ -206,7 +215,8 @@ public final class NetworkThread implements Runnable, ApplicationEventHandler {
         recordCpu();
     }
 
-    private void drainLane(Lane lane, int budget) {
+    /** Takes up to {@code budget} events from the lane and starts their work; returns how many it took. */
+    private int drainLane(Lane lane, int budget) {
         drained.clear();
         lane.drainTo(drained, budget);
         long nowNanos = clock.nanoseconds();
@@ -225,6 +235,7 @@ public final class NetworkThread implements Runnable, ApplicationEventHandler {
             inProgress.add(event);
             event.dispatch(this);
         }
+        return drained.size();
     }
 
     private long expireEvents(long nowMs) {

@@ -17,15 +17,22 @@ public final class RebalanceCallbackQueue {
     private final ConcurrentLinkedQueue<RebalanceCallback> pending = new ConcurrentLinkedQueue<>();
     private final AtomicLong ids = new AtomicLong();
     private final FetchBuffer wakeTarget;
+    private final Clock clock;
 
     public RebalanceCallbackQueue(FetchBuffer wakeTarget) {
+        this(wakeTarget, Clock.SYSTEM);
+    }
+
+    /** @param clock times how long callbacks wait for the application thread */
+    public RebalanceCallbackQueue(FetchBuffer wakeTarget, Clock clock) {
         this.wakeTarget = wakeTarget;
+        this.clock = clock;
     }
 
     /** Background thread: asks for a callback; returns its id, which the acknowledgement carries. */
     public long request(RebalanceCallback.Kind kind, Set<TopicPartition> partitions) {
         long id = ids.incrementAndGet();
-        pending.add(new RebalanceCallback(id, kind, Set.copyOf(partitions)));
+        pending.add(new RebalanceCallback(id, kind, Set.copyOf(partitions), clock.nanoseconds()));
         wakeTarget.notifyStateChanged();
         return id;
     }
@@ -33,6 +40,11 @@ public final class RebalanceCallbackQueue {
     /** Application thread: the next callback to run, or null. */
     public RebalanceCallback next() {
         return pending.poll();
+    }
+
+    /** Callbacks waiting for the application thread; any thread. */
+    public int size() {
+        return pending.size();
     }
 
     public boolean isEmpty() {

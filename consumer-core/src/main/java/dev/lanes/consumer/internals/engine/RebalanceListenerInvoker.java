@@ -2,6 +2,7 @@ package dev.lanes.consumer.internals.engine;
 
 import dev.lanes.consumer.internals.events.RebalanceCallback;
 import dev.lanes.consumer.internals.events.RebalanceCallbackCompletedEvent;
+import dev.lanes.consumer.internals.metrics.LanesConsumerMetrics;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
@@ -35,6 +36,8 @@ public final class RebalanceListenerInvoker {
     private final Lane systemLane;
     private final Runnable wakeBackground;
     private final Consumer<Set<TopicPartition>> dropBuffered;
+    private final Clock clock;
+    private final LanesConsumerMetrics metrics;
     private ConsumerRebalanceListener listener = NO_OP_LISTENER;
 
     /**
@@ -43,9 +46,13 @@ public final class RebalanceListenerInvoker {
      * @param wakeBackground wakes the background thread after an acknowledgement
      * @param dropBuffered   drops fetched records of partitions given up, so that none is returned after the
      *                       revocation callback
+     * @param clock          times the callbacks and their wait
+     * @param metrics        where those times go
      */
     public RebalanceListenerInvoker(RebalanceCallbackQueue requested, Lane systemLane, Runnable wakeBackground,
-                                    Consumer<Set<TopicPartition>> dropBuffered) {
+                                    Consumer<Set<TopicPartition>> dropBuffered, Clock clock, LanesConsumerMetrics metrics) {
+        this.clock = clock;
+        this.metrics = metrics;
         this.requested = requested;
         this.systemLane = systemLane;
         this.wakeBackground = wakeBackground;
@@ -65,7 +72,12 @@ public final class RebalanceListenerInvoker {
     public void runRequested() {
         RebalanceCallback callback;
         RuntimeException firstError = null;
+        long startNanos = clock.nanoseconds();
+        boolean ran = false;
         while ((callback = requested.next()) != null) {
+            ran = true;
+            long callbackStart = clock.nanoseconds();
+            metrics.consumerThread().backgroundEventQueued(callbackStart - callback.requestedNanos());
             Optional<Exception> error = Optional.empty();
             try {
                 invoke(callback.kind(), callback.partitions());
@@ -75,6 +87,7 @@ public final class RebalanceListenerInvoker {
                     firstError = e;
                 }
             }
+            metrics.callbackRan(callback.kind(), clock.nanoseconds() - callbackStart);
             if (callback.kind() != RebalanceCallback.Kind.ASSIGNED) {
                 dropBuffered.accept(callback.partitions());
             }
@@ -83,6 +96,9 @@ public final class RebalanceListenerInvoker {
                         + " cannot be acknowledged");
             }
             wakeBackground.run();
+        }
+        if (ran) {
+            metrics.consumerThread().backgroundEventsProcessed(clock.nanoseconds() - startNanos);
         }
         if (firstError != null) {
             // As KafkaConsumer reports it: a KafkaException as is, anything else wrapped with this message.

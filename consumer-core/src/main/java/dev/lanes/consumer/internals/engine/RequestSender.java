@@ -23,6 +23,8 @@ public final class RequestSender {
     private final int requestTimeoutMs;
     private final ArrayDeque<UnsentRequest<?>> system = new ArrayDeque<>();
     private final ArrayDeque<UnsentRequest<?>> user = new ArrayDeque<>();
+    /** Requests waiting to be sent, for a gauge read from any thread. */
+    private volatile int unsent;
 
     public RequestSender(Network network, LanesConsumerMetrics metrics, int requestTimeoutMs) {
         this.network = network;
@@ -32,6 +34,12 @@ public final class RequestSender {
 
     public void add(UnsentRequest<?> request) {
         (request.priority() == Priority.SYSTEM ? system : user).addLast(request);
+        unsent = system.size() + user.size();
+    }
+
+    /** Requests waiting to be sent (a broker not ready yet); any thread. */
+    public int unsentCount() {
+        return unsent;
     }
 
     /**
@@ -43,6 +51,7 @@ public final class RequestSender {
         for (ArrayDeque<UnsentRequest<?>> queue : java.util.List.of(system, user)) {
             for (Iterator<UnsentRequest<?>> iterator = queue.iterator(); iterator.hasNext(); ) {
                 UnsentRequest<?> request = iterator.next();
+                request.markQueued(nowMs);
                 if (nowMs >= request.deadlineMs()) {
                     iterator.remove();
                     metrics.requestExpiredUnsent();
@@ -75,6 +84,7 @@ public final class RequestSender {
                 }
             }
         }
+        unsent = system.size() + user.size();
         return nextDeadline == Long.MAX_VALUE ? Long.MAX_VALUE : Math.max(0, nextDeadline - nowMs);
     }
 
@@ -85,6 +95,7 @@ public final class RequestSender {
      */
     private <R> void send(UnsentRequest<R> request, Node node, long nowMs) {
         metrics.requestSent(request.request().name());
+        metrics.consumerThread().unsentRequestSent(request.queuedMs(nowMs));
         network.send(node, request.request(), nowMs, requestTimeoutMs, request::complete);
     }
 
@@ -101,6 +112,7 @@ public final class RequestSender {
                 request.complete(null, reason);
             }
         }
+        unsent = 0;
         return discarded;
     }
 }

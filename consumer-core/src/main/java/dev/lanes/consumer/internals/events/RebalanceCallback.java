@@ -9,7 +9,7 @@ import java.util.Set;
  * ConsumerRebalanceListener inside {@code poll()} (R3, R15). The application answers with a
  * {@link RebalanceCallbackCompletedEvent} on the system lane carrying the same id.
  */
-public record RebalanceCallback(long id, Kind kind, Set<TopicPartition> partitions) {
+public record RebalanceCallback(long id, Kind kind, Set<TopicPartition> partitions, long requestedNanos) {
 
     public enum Kind {
         REVOKED,

@@ -51,6 +51,7 @@ public final class CommitRequestManager implements RequestManager {
         /** The member epoch and the coordinator of the attempt in flight. */
         int epochSent = NO_EPOCH;
         int coordinatorSent;
+        long sentAtMs;
         /** The epoch the coordinator called stale: the retry waits for the next one. */
         int staleEpoch = NO_EPOCH;
 
@@ -253,6 +254,7 @@ public final class CommitRequestManager implements RequestManager {
         head.backoff.onSend();
         head.epochSent = epoch;
         head.coordinatorSent = coordinator.generation();
+        head.sentAtMs = nowMs;
         Map<TopicPartition, OffsetAndMetadata> offsets = Map.copyOf(head.offsets);
         requests.add(new UnsentRequest<>(
                 Requests.offsetCommit(groupId, memberId.get(), epoch, Optional.empty(), offsets),
@@ -263,6 +265,9 @@ public final class CommitRequestManager implements RequestManager {
 
     private void onCommitResponse(PendingCommit pending, Map<TopicPartition, RuntimeException> failed, Throwable error) {
         long nowMs = clock.milliseconds();
+        if (error == null) {
+            metrics.commitAnswered(nowMs - pending.sentAtMs); // an answer, whatever the partitions' errors
+        }
         if (error == null && !failed.isEmpty()) {
             error = failed.values().iterator().next();
         }

@@ -78,7 +78,7 @@ public final class FetchRequestManager implements RequestManager {
     private final Map<TopicPartition, Chained> chainedOffsets = new HashMap<>();
     private final Map<Integer, Long> nodeBackoffUntilMs = new HashMap<>();
     /** Where each partition is fetched from instead of its leader, as the leader said. */
-    private final Map<TopicPartition, ReadReplica> readReplicas = new HashMap<>();
+    private final Map<TopicPartition, ReadReplica> readReplicas = new java.util.concurrent.ConcurrentHashMap<>(); // read by a gauge
     /** Partitions whose last fetch failed with a retriable error: retried after a growing back-off. */
     private final Map<TopicPartition, RetryBackoff> partitionBackoffs = new HashMap<>();
     /** The topic id each assigned topic had when its partitions were fetched. */
@@ -93,6 +93,8 @@ public final class FetchRequestManager implements RequestManager {
     private long reservedBytes;
     private long pausedSinceNanos = -1;
     private boolean enabled = true;
+    /** The assignment the per-partition fetch metrics were last set up for. */
+    private int metricsAssignmentVersion = -1;
     private LongUnaryOperator timeUntilNextHeartbeat = nowMs -> Long.MAX_VALUE;
 
     public FetchRequestManager(Clock clock, Network network, SubscriptionState subscriptions, FetchBuffer buffer,
@@ -138,6 +140,11 @@ public final class FetchRequestManager implements RequestManager {
     public PollResult poll(long nowMs) {
         if (!enabled) {
             return PollResult.NOTHING;
+        }
+        int assignmentVersion = subscriptions.assignmentVersion();
+        if (assignmentVersion != metricsAssignmentVersion) {
+            metricsAssignmentVersion = assignmentVersion;
+            metrics.fetchManager().assignment(subscriptions.assignedPartitions(), this::readReplicaId);
         }
         // Fetching into a sliver of room would cost a request per few records: fetching waits until a useful
         // amount is free again (a partition's worth, or a quarter of the bound if that is smaller).
@@ -238,7 +245,7 @@ public final class FetchRequestManager implements RequestManager {
             entry.getValue().keySet().forEach(partition -> positionEpochs.put(partition, subscriptions.positionEpoch(partition)));
             requests.add(new UnsentRequest<>(network.fetchRequest(node.id(), entry.getValue(), limits),
                     Optional.of(node), Priority.USER, nowMs + config.requestTimeoutMs() + config.maxWaitMs(),
-                    (result, error) -> onResponse(node, maxBytes, positionEpochs, result, error)));
+                    (result, error) -> onResponse(node, maxBytes, positionEpochs, nowMs, result, error)));
         }
         return new PollResult(wait, requests);
     }
@@ -316,7 +323,13 @@ public final class FetchRequestManager implements RequestManager {
         return deliveringNow ? deliveredAtMs + DELIVERY_GRACE_MS - nowMs : 0;
     }
 
-    private void onResponse(Node node, int reserved, Map<TopicPartition, Integer> positionEpochs,
+    /** The follower a partition is fetched from, or -1 for its leader: the preferred-read-replica gauge. */
+    private int readReplicaId(TopicPartition partition) {
+        ReadReplica replica = readReplicas.get(partition);
+        return replica == null ? -1 : replica.nodeId();
+    }
+
+    private void onResponse(Node node, int reserved, Map<TopicPartition, Integer> positionEpochs, long sentAtMs,
                             FetchSessions.FetchResult result, Throwable error) {
         nodesInFlight.remove(node.id());
         reservedBytes -= reserved;
@@ -331,19 +344,28 @@ public final class FetchRequestManager implements RequestManager {
             }
             return;
         }
+        metrics.fetchManager().fetchResponse(nowMs - sentAtMs, result.throttleTimeMs());
         boolean records = false;
+        List<FetchedPartition> toBuffer = new ArrayList<>();
         for (FetchedPartition fetched : result.data().values()) {
             records |= fetched.sizeInBytes() > 0;
             TopicPartition partition = fetched.partition();
             subscriptions.updateFetchOffsets(partition, fetched.highWatermark(), fetched.lastStableOffset(),
                     fetched.logStartOffset());
+            if (fetched.sizeInBytes() == 0 && !buffer.isBuffered(partition) && subscriptions.isAssigned(partition)) {
+                // Nothing for the application to take, which would measure lag and lead as of its new position:
+                // measured here, as KafkaConsumer does for an empty answer.
+                metrics.fetchManager().partitionOffsets(partition,
+                        subscriptions.lag(partition, config.isolationLevel() == IsolationLevel.READ_COMMITTED).orElse(-1),
+                        subscriptions.lead(partition).orElse(-1));
+            }
             partitionBackoffs.remove(partition);
             boolean current = Integer.valueOf(subscriptions.positionEpoch(partition)).equals(positionEpochs.get(partition))
                     && subscriptions.isConsumable(partition);
             if (!current) {
                 chainedOffsets.remove(partition);
             } else if (fetched.sizeInBytes() > 0 && fetched.nextFetchOffset() > fetched.fetchOffset()) {
-                buffer.add(fetched);
+                toBuffer.add(fetched);
                 chainedOffsets.put(partition, new Chained(fetched.nextFetchOffset(), fetched.lastEpoch()));
             } else if (fetched.sizeInBytes() > 0) {
                 // Bytes, but not one complete batch from the fetch offset on: fetching again would get the same.
@@ -354,6 +376,9 @@ public final class FetchRequestManager implements RequestManager {
                         + "complete records were found."));
             }
         }
+        // What reaches the application from this response is counted once it is done with all of it.
+        metrics.fetchManager().responseBuffered(toBuffer);
+        toBuffer.forEach(buffer::add);
         result.preferredReadReplicas().forEach((partition, replica) -> {
             log.debug("Fetching {} from replica {} as its leader {} asks", partition, replica, node.id());
             readReplicas.put(partition, new ReadReplica(replica, nowMs + network.metadataMaxAgeMs()));

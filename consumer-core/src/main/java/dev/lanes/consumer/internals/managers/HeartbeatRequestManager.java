@@ -50,6 +50,7 @@ public final class HeartbeatRequestManager implements RequestManager {
     private volatile long lastAnsweredMs = -1;
     private long nextHeartbeatMs;
     private long sentAtMs;
+    private volatile long lastSentMs = -1;
     /** The coordinator the heartbeat in flight went to, and its attempt number: a later one makes it stale. */
     private int sentToCoordinator;
     private long attempt;
@@ -124,6 +125,7 @@ public final class HeartbeatRequestManager implements RequestManager {
         GroupHeartbeat.Request request = membership.heartbeatRequest(epoch, rackId, serverAssignor);
         backoff.onSend();
         sentAtMs = nowMs;
+        lastSentMs = nowMs;
         sentToCoordinator = coordinator.generation();
         long thisAttempt = ++attempt;
         // Until the answer comes, the next regular heartbeat is not due; a lost answer times out the request.
@@ -217,6 +219,11 @@ public final class HeartbeatRequestManager implements RequestManager {
     }
 
     /** Milliseconds since the last answered heartbeat, or -1 before the first. */
+    /** When the last heartbeat was sent (the background clock's milliseconds), or -1 before the first. */
+    public long lastHeartbeatSentMs() {
+        return lastSentMs;
+    }
+
     public long lastHeartbeatMsAgo() {
         long last = lastAnsweredMs;
         return last < 0 ? -1 : Math.max(0, clock.milliseconds() - last);

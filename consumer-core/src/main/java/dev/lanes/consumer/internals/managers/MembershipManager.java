@@ -256,8 +256,10 @@ public final class MembershipManager {
                     reconciling = false;
                     if (error != null) {
                         log.warn("Reconciliation of member {} failed; it will be retried", memberId, error);
+                        metrics.rebalanceFailed();
+                    } else {
+                        metrics.rebalanceCompleted(clock.nanoseconds() - reconciliationStartNanos, clock.milliseconds());
                     }
-                    metrics.rebalanceCompleted(clock.nanoseconds() - reconciliationStartNanos);
                     transitionTo(MemberState.ACKNOWLEDGING);
                     heartbeatNow = true;
                 });
@@ -265,6 +267,9 @@ public final class MembershipManager {
 
     /** Ends the reconciliation in progress, if any: its later steps see that and do nothing. */
     private void stopReconciliation() {
+        if (reconciling) {
+            metrics.rebalanceFailed(); // fenced, left or failed before it completed
+        }
         reconciliationGeneration++;
         reconciling = false;
         releaseApplicationPollWaiter();

@@ -18,6 +18,8 @@ public final class UnsentRequest<R> {
     private final long deadlineMs;
     private final BiConsumer<R, Throwable> handler;
     private boolean completed;
+    /** When the sender first saw it waiting, or -1. */
+    private long queuedAtMs = -1;
 
     public UnsentRequest(OutboundRequest<R> request, Optional<Node> destination, Priority priority, long deadlineMs,
                          BiConsumer<R, Throwable> handler) {
@@ -26,6 +28,18 @@ public final class UnsentRequest<R> {
         this.priority = priority;
         this.deadlineMs = deadlineMs;
         this.handler = handler;
+    }
+
+    /** Background thread: records when the request started waiting to be sent, once. */
+    public void markQueued(long nowMs) {
+        if (queuedAtMs < 0) {
+            queuedAtMs = nowMs;
+        }
+    }
+
+    /** How long it has waited to be sent, as of {@code nowMs}. */
+    public long queuedMs(long nowMs) {
+        return queuedAtMs < 0 ? 0 : Math.max(0, nowMs - queuedAtMs);
     }
 
     public OutboundRequest<R> request() {

@@ -60,10 +60,15 @@ public final class LanesConsumerMetrics implements AutoCloseable {
     private final Sensor heartbeatGap;
     private final Sensor fetchBufferBytes;
     private final Sensor rebalances;
+    private final ConsumerThreadMetrics consumerThread;
+    private final FetchManagerMetrics fetchManager;
+    private volatile CoordinatorMetrics coordinator;
 
     public LanesConsumerMetrics(Metrics metrics, String clientId) {
         this.metrics = metrics;
         this.tags = Map.of("client-id", clientId);
+        this.consumerThread = new ConsumerThreadMetrics(metrics, tags);
+        this.fetchManager = new FetchManagerMetrics(metrics, tags);
         for (LaneName lane : LaneName.values()) {
             Map<String, String> laneTags = laneTags(lane);
             Sensor sensor = metrics.sensor("lanes.lane." + lane.tag() + ".queue-time");
@@ -165,13 +170,37 @@ public final class LanesConsumerMetrics implements AutoCloseable {
                 (Gauge<Long>) (config, now) -> bound);
     }
 
+    /** KafkaConsumer's metrics of its calls and threads ({@code consumer-metrics}). */
+    public ConsumerThreadMetrics consumerThread() {
+        return consumerThread;
+    }
+
+    /** KafkaConsumer's fetch metrics ({@code consumer-fetch-manager-metrics}). */
+    public FetchManagerMetrics fetchManager() {
+        return fetchManager;
+    }
+
+    /**
+     * KafkaConsumer's group metrics ({@code consumer-coordinator-metrics}); registered by {@link #registerGroup},
+     * that is only with a group.id.
+     */
+    public CoordinatorMetrics coordinator() {
+        CoordinatorMetrics registered = coordinator;
+        if (registered == null) {
+            throw new IllegalStateException("The group metrics are registered only for a consumer with a group.id");
+        }
+        return registered;
+    }
+
     /**
      * Registers the gauges of group membership: the heartbeat interval the coordinator gave, the time since
      * the last heartbeat answer, the member state (as the ordinal of MemberState, with its name in the
-     * description) and the number of partitions assigned.
+     * description) and the number of partitions assigned; and KafkaConsumer's group metrics, whose
+     * {@code last-heartbeat-seconds-ago} counts from {@code lastHeartbeatSentMs}.
      */
-    public void registerGroup(LongSupplier heartbeatIntervalMs, LongSupplier lastHeartbeatMsAgo,
+    public void registerGroup(LongSupplier heartbeatIntervalMs, LongSupplier lastHeartbeatMsAgo, LongSupplier lastHeartbeatSentMs,
                               LongSupplier memberStateOrdinal, String memberStates, LongSupplier assignedPartitions) {
+        coordinator = new CoordinatorMetrics(metrics, tags, lastHeartbeatSentMs);
         metrics.addMetric(metrics.metricName("heartbeat-interval-ms", GROUP,
                 "Heartbeat interval the group coordinator asked for", tags), (Gauge<Long>) (c, now) -> heartbeatIntervalMs.getAsLong());
         metrics.addMetric(metrics.metricName("last-heartbeat-ms-ago", GROUP,
@@ -185,6 +214,10 @@ public final class LanesConsumerMetrics implements AutoCloseable {
 
     public void heartbeatAnswered(long responseTimeMs) {
         heartbeatResponseTime.record(responseTimeMs);
+        CoordinatorMetrics group = coordinator;
+        if (group != null) {
+            group.heartbeatAnswered(responseTimeMs);
+        }
     }
 
     /** The time since the previous answered heartbeat of the same membership, when a heartbeat is answered. */
@@ -197,12 +230,41 @@ public final class LanesConsumerMetrics implements AutoCloseable {
         fetchBufferBytes.record(bytes);
     }
 
-    public void rebalanceCompleted(long nanos) {
+    public void rebalanceCompleted(long nanos, long nowMs) {
         rebalances.record(nanos / 1_000_000.0);
+        CoordinatorMetrics group = coordinator;
+        if (group != null) {
+            group.rebalanceCompleted(nanos, nowMs);
+        }
+    }
+
+    /** An offset commit was answered {@code latencyMs} after it was sent. */
+    public void commitAnswered(long latencyMs) {
+        CoordinatorMetrics group = coordinator;
+        if (group != null) {
+            group.commitAnswered(latencyMs);
+        }
+    }
+
+    /** Application thread: how long one of the application's rebalance callbacks ran. */
+    public void callbackRan(dev.lanes.consumer.internals.events.RebalanceCallback.Kind kind, long nanos) {
+        CoordinatorMetrics group = coordinator;
+        if (group != null) {
+            group.callbackRan(kind, nanos);
+        }
+    }
+
+    /** A reconciliation ended without completing (the member was fenced or left, or a step failed). */
+    public void rebalanceFailed() {
+        CoordinatorMetrics group = coordinator;
+        if (group != null) {
+            group.rebalanceFailed();
+        }
     }
 
     public void laneQueueTime(LaneName lane, long nanos) {
         laneQueueTime.get(lane).record(nanos / 1_000_000.0);
+        consumerThread.applicationEventQueued(nanos);
         for (QueueTimeObserver observer : queueTimeObservers) {
             observer.queued(lane.tag(), nanos);
         }
@@ -218,6 +280,7 @@ public final class LanesConsumerMetrics implements AutoCloseable {
 
     public void eventExpired() {
         eventsExpired.record();
+        consumerThread.applicationEventExpired();
     }
 
     public void requestExpiredUnsent() {

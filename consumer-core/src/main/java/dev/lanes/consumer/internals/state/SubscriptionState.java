@@ -447,6 +447,15 @@ public final class SubscriptionState {
         return OptionalLong.of(Math.max(0, end - state.position));
     }
 
+    /** Records between the start of the log and the position, once a fetch told where the log starts. */
+    public synchronized OptionalLong lead(TopicPartition partition) {
+        PartitionState state = required(partition);
+        if (state.logStartOffset < 0 || state.fetchState != FetchState.FETCHING) {
+            return OptionalLong.empty();
+        }
+        return OptionalLong.of(Math.max(0, state.position - state.logStartOffset));
+    }
+
     /** The sum of {@link #lag} over the partitions that know both their position and the end of their log. */
     public synchronized long totalLag(boolean readCommitted) {
         long total = 0;

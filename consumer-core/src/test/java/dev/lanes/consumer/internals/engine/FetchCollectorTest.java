@@ -23,7 +23,9 @@ class FetchCollectorTest {
     private final SubscriptionState subscriptions = new SubscriptionState(OffsetResetStrategy.EARLIEST);
     private final FetchBuffer buffer = new FetchBuffer(1 << 20, () -> { });
     private final FetchCollector<String, String> collector = new FetchCollector<>(buffer, subscriptions,
-            IsolationLevel.READ_UNCOMMITTED, true, new StringDeserializer(), new StringDeserializer());
+            IsolationLevel.READ_UNCOMMITTED, true, new StringDeserializer(), new StringDeserializer(),
+            new dev.lanes.consumer.internals.metrics.LanesConsumerMetrics(new org.apache.kafka.common.metrics.Metrics(),
+                    "test-client").fetchManager());
 
     @Test
     void onePollReturnsAPartitionsRecordsFromOneFetchAtATime() {

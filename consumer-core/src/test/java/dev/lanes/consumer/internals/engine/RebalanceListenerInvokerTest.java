@@ -3,7 +3,9 @@ package dev.lanes.consumer.internals.engine;
 import dev.lanes.consumer.internals.events.ApplicationEvent;
 import dev.lanes.consumer.internals.events.RebalanceCallback;
 import dev.lanes.consumer.internals.events.RebalanceCallbackCompletedEvent;
+import dev.lanes.consumer.internals.metrics.LanesConsumerMetrics;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
+import org.apache.kafka.common.metrics.Metrics;
 import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.Test;
 
@@ -27,8 +29,9 @@ class RebalanceListenerInvokerTest {
     private final List<String> calls = new ArrayList<>();
     private final List<Set<TopicPartition>> dropped = new ArrayList<>();
     private int wakeups;
+    private final LanesConsumerMetrics metrics = new LanesConsumerMetrics(new Metrics(), "test-client");
     private final RebalanceListenerInvoker invoker = new RebalanceListenerInvoker(requested, systemLane,
-            () -> wakeups++, dropped::add);
+            () -> wakeups++, dropped::add, clock, metrics);
 
     /** A listener that records each call and throws from onPartitionsRevoked if asked to. */
     private final class RecordingListener implements ConsumerRebalanceListener {
@@ -114,7 +117,8 @@ class RebalanceListenerInvokerTest {
     @Test
     void aFullSystemLaneIsAClearError() {
         Lane tinyLane = new Lane(LaneName.SYSTEM, 1, clock);
-        RebalanceListenerInvoker withTinyLane = new RebalanceListenerInvoker(requested, tinyLane, () -> { }, partitions -> { });
+        RebalanceListenerInvoker withTinyLane = new RebalanceListenerInvoker(requested, tinyLane, () -> { }, partitions -> { },
+                clock, metrics);
         requested.request(RebalanceCallback.Kind.ASSIGNED, Set.of(P0));
         long second = requested.request(RebalanceCallback.Kind.ASSIGNED, Set.of(P1));
 
