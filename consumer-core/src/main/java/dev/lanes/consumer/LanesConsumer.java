@@ -1,6 +1,7 @@
 package dev.lanes.consumer;
 
 import dev.lanes.consumer.internals.adapter.ClientMetrics;
+import dev.lanes.consumer.internals.adapter.ClientTelemetry;
 import dev.lanes.consumer.internals.adapter.KafkaNetwork;
 import dev.lanes.consumer.internals.engine.ApplicationThreadGuard;
 import dev.lanes.consumer.internals.engine.BackgroundSide;
@@ -116,6 +117,7 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
     private final Optional<String> groupId;
     private final Clock clock = Clock.SYSTEM;
     private final Metrics metrics;
+    private final ClientTelemetry telemetry;
     private final LanesConsumerMetrics lanesMetrics;
     private final SubscriptionState subscriptions;
     private final Lane systemLane;
@@ -201,7 +203,9 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
                     ConsumerConfig.INTERCEPTOR_CLASSES_CONFIG, ConsumerInterceptor.class,
                     Map.of(ConsumerConfig.CLIENT_ID_CONFIG, clientId));
 
-            createdMetrics = ClientMetrics.create(config, clientId);
+            this.telemetry = ClientTelemetry.create(config, clientId);
+            createdMetrics = ClientMetrics.create(config, clientId, telemetry);
+            ClientMetrics.registerAppInfo(clientId, createdMetrics, clock.milliseconds());
             this.metrics = createdMetrics;
             this.lanesMetrics = new LanesConsumerMetrics(metrics, clientId);
             this.subscriptions = new SubscriptionState(
@@ -212,7 +216,7 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
             lanesMetrics.registerLane(LaneName.USER, userLane::size, userLane.capacity());
             lanesMetrics.registerLag(() -> subscriptions.totalLag(readCommitted));
 
-            network = KafkaNetwork.create(config, metrics, clock, clusterIdentity);
+            network = KafkaNetwork.create(config, metrics, clock, clusterIdentity, telemetry);
             AtomicReference<NetworkThread> threadRef = new AtomicReference<>();
             this.fetchBuffer = new FetchBuffer(lanesConfig.getLong(LanesConsumerConfig.FETCH_BUFFER_MAX_BYTES_CONFIG),
                     () -> threadRef.get().wakeup());
@@ -245,6 +249,7 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
                 network.close();
             }
             if (createdMetrics != null) {
+                ClientMetrics.unregisterAppInfo(clientId, createdMetrics);
                 createdMetrics.close();
             }
             throw e instanceof KafkaException ? e : new KafkaException("Failed to construct the Lanes consumer", e);
@@ -938,7 +943,8 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
 
     @Override
     public Uuid clientInstanceId(Duration timeout) {
-        throw new IllegalStateException("Client telemetry (enable.metrics.push) is not supported by Lanes");
+        requireNonNegative(timeout, "timeout");
+        return telemetry.clientInstanceId(timeout);
     }
 
     @Override
@@ -1031,6 +1037,7 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
             } finally {
                 closed = true;
             }
+            telemetry.initiateClose(); // a last push of the metrics, while the background thread still runs
             if (running) {
                 CloseEvent closeEvent = new CloseEvent(workDeadlineMs);
                 if (systemLane.offer(closeEvent)) {
@@ -1056,6 +1063,7 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
             interceptors.forEach(interceptor -> Utils.closeQuietly(interceptor, "consumer interceptor"));
             Utils.closeQuietly(keyDeserializer, "key deserializer");
             Utils.closeQuietly(valueDeserializer, "value deserializer");
+            ClientMetrics.unregisterAppInfo(clientId, metrics);
             Utils.closeQuietly(metrics, "consumer metrics");
             log.debug("Lanes consumer {} closed", clientId);
         } finally {

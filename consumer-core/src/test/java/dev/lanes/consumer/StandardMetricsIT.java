@@ -97,6 +97,33 @@ class StandardMetricsIT {
     }
 
     @Test
+    void clientInstanceIdAnswersAsKafkaConsumersDoes() {
+        Map<ConsumerImplementation, List<String>> outcomes = new EnumMap<>(ConsumerImplementation.class);
+        for (ConsumerImplementation implementation : ConsumerImplementation.values()) {
+            List<String> outcome = new java.util.ArrayList<>();
+            for (boolean push : List.of(true, false)) {
+                Map<String, Object> config = consumerConfig(BROKER.broker().bootstrapServers(), null,
+                        "instance-id-" + implementation.id() + "-" + push);
+                config.put(ConsumerConfig.ENABLE_METRICS_PUSH_CONFIG, push);
+                try (Consumer<byte[], byte[]> consumer = implementation.create(config)) {
+                    consumer.assign(List.of(new org.apache.kafka.common.TopicPartition(TOPIC, 0)));
+                    consumer.poll(Duration.ofMillis(200)); // connects
+                    try {
+                        org.apache.kafka.common.Uuid id = consumer.clientInstanceId(Duration.ofSeconds(3));
+                        outcome.add("push " + push + ": " + (id == null ? "null" : "an id"));
+                    } catch (RuntimeException e) {
+                        outcome.add("push " + push + ": " + e.getClass().getSimpleName());
+                    }
+                }
+            }
+            outcomes.put(implementation, outcome);
+        }
+        System.out.printf("clientInstanceId: %s%n", outcomes);
+        assertThat(outcomes.get(ConsumerImplementation.LANES)).as("Lanes against KafkaConsumer")
+                .isEqualTo(outcomes.get(ConsumerImplementation.KAFKA_CONSUMER));
+    }
+
+    @Test
     void theStandardMetricsOfLanesHavePlausibleValues() {
         Map<String, Double> lanes = VALUES.get(ConsumerImplementation.LANES);
         Map<String, Double> kafka = VALUES.get(ConsumerImplementation.KAFKA_CONSUMER);

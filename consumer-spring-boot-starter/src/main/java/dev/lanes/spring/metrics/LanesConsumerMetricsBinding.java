@@ -3,6 +3,8 @@ package dev.lanes.spring.metrics;
 import dev.lanes.consumer.LanesConsumer;
 import dev.lanes.spring.LanesConsumerFactory;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
 import org.springframework.beans.factory.DisposableBean;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.SmartInitializingSingleton;
@@ -14,17 +16,33 @@ import java.util.concurrent.ConcurrentHashMap;
  * Binds a {@link LanesConsumerMeterBinder} to every consumer that a {@link LanesConsumerFactory} of the
  * context creates, and closes it (removing its meters) when the consumer closes. Listens to the factories
  * once every singleton exists, before any listener container starts.
+ *
+ * <p>Unless turned off, each consumer's standard Kafka metrics ({@code consumer-metrics},
+ * {@code consumer-fetch-manager-metrics}, {@code consumer-coordinator-metrics} and the network ones) are also bound
+ * with Micrometer's {@link KafkaClientMetrics}, tagged with the listener id: the {@code kafka.consumer.*} meters
+ * Spring Boot gives spring-kafka's consumers, so that dashboards made for those work here. Lanes' own group is left
+ * to {@link LanesConsumerMeterBinder} (see {@link LanesMetricsAutoConfiguration}'s meter filter), so that nothing is
+ * exported twice.
  */
 public class LanesConsumerMetricsBinding
         implements LanesConsumerFactory.ConsumerLifecycleListener, SmartInitializingSingleton, DisposableBean {
 
     private final MeterRegistry registry;
     private final ObjectProvider<LanesConsumerFactory<?, ?>> factories;
+    private final boolean kafkaClientMetrics;
     private final Map<LanesConsumer<?, ?>, LanesConsumerMeterBinder> binders = new ConcurrentHashMap<>();
+    private final Map<LanesConsumer<?, ?>, KafkaClientMetrics> standardBinders = new ConcurrentHashMap<>();
 
     public LanesConsumerMetricsBinding(MeterRegistry registry, ObjectProvider<LanesConsumerFactory<?, ?>> factories) {
+        this(registry, factories, true);
+    }
+
+    /** @param kafkaClientMetrics whether the standard Kafka metrics are bound with {@link KafkaClientMetrics} too */
+    public LanesConsumerMetricsBinding(MeterRegistry registry, ObjectProvider<LanesConsumerFactory<?, ?>> factories,
+                                       boolean kafkaClientMetrics) {
         this.registry = registry;
         this.factories = factories;
+        this.kafkaClientMetrics = kafkaClientMetrics;
     }
 
     @Override
@@ -39,6 +57,13 @@ public class LanesConsumerMetricsBinding
             binder.bindTo(registry);
             return binder;
         });
+        if (kafkaClientMetrics) {
+            standardBinders.computeIfAbsent(consumer, created -> {
+                KafkaClientMetrics standard = new KafkaClientMetrics(created, Tags.of("listener.id", listenerId));
+                standard.bindTo(registry);
+                return standard;
+            });
+        }
     }
 
     @Override
@@ -46,6 +71,10 @@ public class LanesConsumerMetricsBinding
         LanesConsumerMeterBinder binder = binders.remove(consumer);
         if (binder != null) {
             binder.close();
+        }
+        KafkaClientMetrics standard = standardBinders.remove(consumer);
+        if (standard != null) {
+            standard.close();
         }
     }
 
@@ -58,5 +87,7 @@ public class LanesConsumerMetricsBinding
     public void destroy() {
         binders.values().forEach(LanesConsumerMeterBinder::close);
         binders.clear();
+        standardBinders.values().forEach(KafkaClientMetrics::close);
+        standardBinders.clear();
     }
 }

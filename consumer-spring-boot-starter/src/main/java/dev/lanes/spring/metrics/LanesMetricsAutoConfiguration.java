@@ -2,16 +2,21 @@ package dev.lanes.spring.metrics;
 
 import dev.lanes.spring.LanesConsumerFactory;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.config.MeterFilter;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.context.annotation.Bean;
+import org.springframework.core.env.Environment;
 
 /**
  * Micrometer meters for every Lanes consumer of the context's consumer factories; active only with
- * Micrometer on the class path and a {@link MeterRegistry} bean.
+ * Micrometer on the class path and a {@link MeterRegistry} bean. Lanes' own meters are {@code lanes.consumer.*};
+ * the standard Kafka consumer metrics are also bound as {@code kafka.consumer.*} with Micrometer's
+ * {@code KafkaClientMetrics}, unless {@code lanes.consumer.kafka-client-metrics.enabled} is false.
  */
 @AutoConfiguration(afterName = {
         "dev.lanes.spring.autoconfigure.LanesAutoConfiguration",
@@ -23,10 +28,24 @@ import org.springframework.context.annotation.Bean;
 @ConditionalOnBean(MeterRegistry.class)
 public class LanesMetricsAutoConfiguration {
 
+    static final String KAFKA_CLIENT_METRICS_PROPERTY = "lanes.consumer.kafka-client-metrics.enabled";
+
     @Bean
     @ConditionalOnMissingBean
     public LanesConsumerMetricsBinding lanesConsumerMetricsBinding(MeterRegistry meterRegistry,
-                                                                   ObjectProvider<LanesConsumerFactory<?, ?>> factories) {
-        return new LanesConsumerMetricsBinding(meterRegistry, factories);
+                                                                   ObjectProvider<LanesConsumerFactory<?, ?>> factories,
+                                                                   Environment environment) {
+        return new LanesConsumerMetricsBinding(meterRegistry, factories,
+                environment.getProperty(KAFKA_CLIENT_METRICS_PROPERTY, Boolean.class, true));
+    }
+
+    /**
+     * KafkaClientMetrics binds every metric of a consumer's registry, Lanes' own group too; those are already
+     * {@code lanes.consumer.*} meters, so their {@code kafka.lanes.consumer.*} copies are left out.
+     */
+    @Bean
+    @ConditionalOnProperty(name = KAFKA_CLIENT_METRICS_PROPERTY, havingValue = "true", matchIfMissing = true)
+    public MeterFilter lanesKafkaClientMetricsFilter() {
+        return MeterFilter.denyNameStartsWith("kafka.lanes.");
     }
 }

@@ -1,7 +1,11 @@
 package dev.lanes.spring.metrics;
 
 import dev.lanes.consumer.LanesConsumer;
+import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.config.MeterFilter;
+import io.micrometer.core.instrument.config.MeterFilterReply;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.common.serialization.StringDeserializer;
@@ -59,6 +63,49 @@ class LanesMetricsAutoConfigurationTest {
             assertThat(registry.getMeters()).isEmpty();
             assertThat(binding.binders()).isEmpty();
         });
+    }
+
+    @Test
+    void theStandardKafkaMetricsAreBoundWithKafkaClientMetricsAndLanesOwnGroupOnlyOnce() {
+        runner.withBean(SimpleMeterRegistry.class).run(context -> {
+            MeterRegistry registry = context.getBean(MeterRegistry.class);
+            StubConsumerFactory factory = context.getBean(StubConsumerFactory.class);
+            LanesConsumer<String, String> consumer = factory.createConsumer("orders", Map.of());
+            try {
+                assertThat(registry.find("kafka.consumer.fetch.manager.records.lag.max")
+                        .tags("listener.id", "orders", "client.id", "auto-config-client").meter()).isNotNull();
+                assertThat(registry.find("kafka.consumer.time.between.poll.avg").tags("listener.id", "orders")
+                        .meter()).isNotNull();
+                assertThat(registry.find("kafka.consumer.time.between.poll.avg").meter().getId().getTag("kafka.version"))
+                        .as("from the app-info metrics").isNotEqualTo("unknown");
+            } finally {
+                factory.close("orders", consumer);
+            }
+            assertThat(registry.getMeters()).as("all removed on close").isEmpty();
+            MeterFilter filter = context.getBean("lanesKafkaClientMetricsFilter", MeterFilter.class);
+            assertThat(filter.accept(new Meter.Id("kafka.lanes.consumer.lane.size", Tags.empty(), null, null,
+                    Meter.Type.GAUGE))).as("Lanes' own group is bound once, as lanes.consumer.*").isEqualTo(MeterFilterReply.DENY);
+            assertThat(filter.accept(new Meter.Id("kafka.consumer.fetch.manager.fetch.rate", Tags.empty(), null, null,
+                    Meter.Type.GAUGE))).isEqualTo(MeterFilterReply.NEUTRAL);
+        });
+    }
+
+    @Test
+    void aPropertyTurnsTheKafkaClientMetricsBindingOff() {
+        runner.withBean(SimpleMeterRegistry.class)
+                .withPropertyValues("lanes.consumer.kafka-client-metrics.enabled=false")
+                .run(context -> {
+                    MeterRegistry registry = context.getBean(MeterRegistry.class);
+                    StubConsumerFactory factory = context.getBean(StubConsumerFactory.class);
+                    LanesConsumer<String, String> consumer = factory.createConsumer("orders", Map.of());
+                    try {
+                        assertThat(registry.getMeters()).isNotEmpty()
+                                .allMatch(meter -> meter.getId().getName().startsWith("lanes.consumer."));
+                    } finally {
+                        factory.close("orders", consumer);
+                    }
+                    assertThat(context).doesNotHaveBean("lanesKafkaClientMetricsFilter");
+                });
     }
 
     @Test

@@ -66,7 +66,7 @@ public final class KafkaNetwork implements Network {
      * hears the cluster's identity from every metadata update.
      */
     public static KafkaNetwork create(ConsumerConfig config, Metrics metrics, Clock clock,
-                                      ClusterResourceListener clusterListener) {
+                                      ClusterResourceListener clusterListener, ClientTelemetry telemetry) {
         ClusterResourceListeners clusterListeners = new ClusterResourceListeners();
         clusterListeners.maybeAdd(clusterListener);
         String clientId = config.getString(ConsumerConfig.CLIENT_ID_CONFIG);
@@ -81,7 +81,7 @@ public final class KafkaNetwork implements Network {
         metadata.bootstrap(addresses);
         Time time = new ClockTime(clock);
         NetworkClient client = ClientUtils.createNetworkClient(config, metrics, METRIC_GROUP_PREFIX, logContext,
-                new ApiVersions(), time, MAX_IN_FLIGHT_PER_CONNECTION, metadata, null, null);
+                new ApiVersions(), time, MAX_IN_FLIGHT_PER_CONNECTION, metadata, null, telemetry.sender());
         return new KafkaNetwork(client, metadata, new FetchSessions(logContext, metadata), addresses.size());
     }
 
