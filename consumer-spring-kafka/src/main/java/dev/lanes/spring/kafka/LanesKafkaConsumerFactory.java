@@ -8,7 +8,6 @@ import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.consumer.OffsetCommitCallback;
-import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.config.ConfigException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
@@ -243,25 +242,9 @@ public class LanesKafkaConsumerFactory<K, V> extends DefaultKafkaConsumerFactory
         }
 
         private void commitWhileBackPressured(@Nullable Map<TopicPartition, OffsetAndMetadata> offsets,
-                                              @Nullable OffsetCommitCallback callback,
-                                              BackPressureException full) {
+                                              @Nullable OffsetCommitCallback callback, BackPressureException full) {
             log.debug("commitAsync of {} met back-pressure ({}); committing synchronously", clientId(), full.getMessage());
-            Duration timeout = Duration.ofMillis(defaultApiTimeoutMs);
-            Exception failure = null;
-            try {
-                if (offsets == null) {
-                    commitSync(timeout);
-                } else {
-                    commitSync(offsets, timeout);
-                }
-            } catch (KafkaException e) {
-                failure = e;
-            }
-            if (callback != null) {
-                callback.onComplete(offsets == null ? Map.of() : offsets, failure);
-            } else if (failure != null) {
-                log.error("Offset commit of {} failed", offsets, failure);
-            }
+            BackPressuredCommit.commit(this, offsets, callback, Duration.ofMillis(defaultApiTimeoutMs));
         }
 
         /** Every close method of LanesConsumer ends here. */
