@@ -97,7 +97,8 @@ class SpringKafkaExactlyOnceIT {
         void listen(ConsumerRecord<String, String> record, Consumer<?, ?> consumer) {
             this.consumer = consumer;
             groupMetadata.add(consumer.groupMetadata());
-            template.send("eos-out", record.key(), record.value().toUpperCase());
+            // Waits for the broker's answer, so the rolled-back attempt is surely in the log (aborted).
+            template.send("eos-out", record.key(), record.value().toUpperCase()).join();
             if (record.value().equals("fail-once") && failedOnce.compareAndSet(false, true)) {
                 failed = true;
                 throw new IllegalStateException("roll back the first attempt");
