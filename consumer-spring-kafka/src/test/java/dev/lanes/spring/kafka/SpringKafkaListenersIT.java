@@ -57,7 +57,7 @@ class SpringKafkaListenersIT {
     @BeforeAll
     static void start() {
         KafkaBroker broker = BROKER.broker();
-        for (String topic : List.of("records", "batches", "manual", "seeking", "pausable")) {
+        for (String topic : List.of("records", "batches", "manual", "seeking", "pausable", "rebalance")) {
             broker.createTopic(topic, 1);
         }
         produce(broker, "records", "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9");
@@ -132,6 +132,22 @@ class SpringKafkaListenersIT {
     }
 
     @Test
+    void enforceRebalanceLeavesTheAssignmentAsTheCoordinatorHasIt() {
+        produce(BROKER.broker(), "rebalance", "e0");
+        await().atMost(WAIT).untilAsserted(() -> assertThat(listeners.rebalance).containsExactly("e0"));
+        LanesConsumer<?, ?> consumer = (LanesConsumer<?, ?>) listeners.consumers.get("rebalance");
+        String membership = listeners.rebalanceMembership.get(0);
+
+        // KIP-848 has no member-triggered rebalance: the container asks, the consumer logs and goes on.
+        context.getBean(KafkaListenerEndpointRegistry.class).getListenerContainer("rebalance").enforceRebalance();
+        produce(BROKER.broker(), "rebalance", "e1", "e2");
+        await().atMost(WAIT).untilAsserted(() -> assertThat(listeners.rebalance).containsExactly("e0", "e1", "e2"));
+        assertThat(listeners.rebalanceMembership).containsOnly(membership);
+        assertThat(consumer.assignmentSnapshot()).containsExactly(new TopicPartition("rebalance", 0));
+        assertThat(consumer.isBackgroundThreadAlive()).isTrue();
+    }
+
+    @Test
     void kafkaClientMetricsAndLanesMetersAndHealthCoverEachContainersConsumer() {
         await().atMost(WAIT).untilAsserted(() -> assertThat(listeners.records).hasSize(10));
         LanesConsumer<?, ?> consumer = (LanesConsumer<?, ?>) listeners.consumers.get("records");
@@ -157,7 +173,7 @@ class SpringKafkaListenersIT {
         LanesContainerConsumers containerConsumers = context.getBean(LanesContainerConsumers.class);
         assertThat(containerConsumers.listenerId(consumer)).contains("records");
         assertThat(containerConsumers.consumers().values())
-                .containsExactlyInAnyOrder("records", "batches", "manual", "seeking", "pausable");
+                .containsExactlyInAnyOrder("records", "batches", "manual", "seeking", "pausable", "rebalance");
 
         Health health = context.getBean("lanesHealthIndicator", HealthIndicator.class).health();
         assertThat(health.getStatus()).isEqualTo(Status.UP);
@@ -199,6 +215,8 @@ class SpringKafkaListenersIT {
         final List<String> manual = new CopyOnWriteArrayList<>();
         final List<Long> manualCommitsSeen = new CopyOnWriteArrayList<>();
         final List<String> pausable = new CopyOnWriteArrayList<>();
+        final List<String> rebalance = new CopyOnWriteArrayList<>();
+        final List<String> rebalanceMembership = new CopyOnWriteArrayList<>();
 
         @KafkaListener(id = "records", topics = "records")
         void record(ConsumerRecord<String, String> record, Consumer<?, ?> consumer) {
@@ -229,6 +247,13 @@ class SpringKafkaListenersIT {
         void pausable(String value, Consumer<?, ?> consumer) {
             consumers.put("pausable", consumer);
             pausable.add(value);
+        }
+
+        @KafkaListener(id = "rebalance", topics = "rebalance")
+        void rebalance(String value, Consumer<?, ?> consumer) {
+            consumers.put("rebalance", consumer);
+            rebalanceMembership.add(consumer.groupMetadata().memberId() + "/" + consumer.groupMetadata().generationId());
+            rebalance.add(value);
         }
     }
 
