@@ -25,6 +25,7 @@ import org.springframework.kafka.config.KafkaListenerEndpointRegistry;
 import org.springframework.kafka.core.ConsumerFactory;
 import org.springframework.kafka.listener.AbstractConsumerSeekAware;
 import org.springframework.kafka.listener.ContainerProperties.AckMode;
+import org.springframework.kafka.listener.DefaultErrorHandler;
 import org.springframework.kafka.listener.MessageListenerContainer;
 import org.springframework.kafka.support.Acknowledgment;
 
@@ -53,11 +54,13 @@ class SpringKafkaListenersIT {
     private static ConfigurableApplicationContext context;
     private static Listeners listeners;
     private static SeekingListener seeking;
+    /** What the container of the "async" listener met outside listener calls (a failed commit would be here). */
+    static final List<Exception> ASYNC_CONTAINER_ERRORS = new CopyOnWriteArrayList<>();
 
     @BeforeAll
     static void start() {
         KafkaBroker broker = BROKER.broker();
-        for (String topic : List.of("records", "batches", "manual", "seeking", "pausable", "rebalance")) {
+        for (String topic : List.of("records", "batches", "manual", "seeking", "pausable", "rebalance", "async")) {
             broker.createTopic(topic, 1);
         }
         produce(broker, "records", "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9");
@@ -132,6 +135,22 @@ class SpringKafkaListenersIT {
     }
 
     @Test
+    void asyncCommitsMeetingBackPressureAreCommittedNotDropped() {
+        KafkaBroker broker = BROKER.broker();
+        broker.produce("async", 0, 200, 8);
+        await().atMost(WAIT).untilAsserted(() -> assertThat(listeners.async).hasSize(200));
+        LanesConsumer<?, ?> consumer = (LanesConsumer<?, ?>) listeners.consumers.get("async");
+        await().atMost(WAIT).untilAsserted(() -> assertThat(committed(broker, "async")).containsEntry(0, 200L));
+        assertThat(listeners.async).doesNotHaveDuplicates();
+        assertThat(ASYNC_CONTAINER_ERRORS).isEmpty();
+        // A commitAsync per record into a user lane of one: some were refused and committed synchronously.
+        double rejections = context.getBean(MeterRegistry.class).find("lanes.consumer.back.pressure.rejections")
+                .tag("listener.id", "async").functionCounter().count();
+        assertThat(rejections).isPositive();
+        assertThat(consumer.isBackgroundThreadAlive()).isTrue();
+    }
+
+    @Test
     void enforceRebalanceLeavesTheAssignmentAsTheCoordinatorHasIt() {
         produce(BROKER.broker(), "rebalance", "e0");
         await().atMost(WAIT).untilAsserted(() -> assertThat(listeners.rebalance).containsExactly("e0"));
@@ -173,7 +192,7 @@ class SpringKafkaListenersIT {
         LanesContainerConsumers containerConsumers = context.getBean(LanesContainerConsumers.class);
         assertThat(containerConsumers.listenerId(consumer)).contains("records");
         assertThat(containerConsumers.consumers().values())
-                .containsExactlyInAnyOrder("records", "batches", "manual", "seeking", "pausable", "rebalance");
+                .containsExactlyInAnyOrder("records", "batches", "manual", "seeking", "pausable", "rebalance", "async");
 
         Health health = context.getBean("lanesHealthIndicator", HealthIndicator.class).health();
         assertThat(health.getStatus()).isEqualTo(Status.UP);
@@ -205,6 +224,24 @@ class SpringKafkaListenersIT {
             factory.getContainerProperties().setAckMode(AckMode.MANUAL_IMMEDIATE);
             return factory;
         }
+
+        @Bean
+        ConcurrentKafkaListenerContainerFactory<Object, Object> asyncCommitsFactory(
+                ConcurrentKafkaListenerContainerFactoryConfigurer configurer, ConsumerFactory<Object, Object> consumerFactory) {
+            ConcurrentKafkaListenerContainerFactory<Object, Object> factory = new ConcurrentKafkaListenerContainerFactory<>();
+            configurer.configure(factory, consumerFactory);
+            factory.getContainerProperties().setAckMode(AckMode.RECORD);
+            factory.getContainerProperties().setSyncCommits(false);
+            factory.setCommonErrorHandler(new DefaultErrorHandler() {
+                @Override
+                public void handleOtherException(Exception thrownException, Consumer<?, ?> consumer,
+                                                 MessageListenerContainer container, boolean batchListener) {
+                    ASYNC_CONTAINER_ERRORS.add(thrownException);
+                    super.handleOtherException(thrownException, consumer, container, batchListener);
+                }
+            });
+            return factory;
+        }
     }
 
     static class Listeners {
@@ -216,6 +253,7 @@ class SpringKafkaListenersIT {
         final List<Long> manualCommitsSeen = new CopyOnWriteArrayList<>();
         final List<String> pausable = new CopyOnWriteArrayList<>();
         final List<String> rebalance = new CopyOnWriteArrayList<>();
+        final List<Long> async = new CopyOnWriteArrayList<>();
         final List<String> rebalanceMembership = new CopyOnWriteArrayList<>();
 
         @KafkaListener(id = "records", topics = "records")
@@ -247,6 +285,13 @@ class SpringKafkaListenersIT {
         void pausable(String value, Consumer<?, ?> consumer) {
             consumers.put("pausable", consumer);
             pausable.add(value);
+        }
+
+        @KafkaListener(id = "async", topics = "async", containerFactory = "asyncCommitsFactory",
+                properties = "lanes.user.lane.capacity=1")
+        void async(ConsumerRecord<String, String> record, Consumer<?, ?> consumer) {
+            consumers.put("async", consumer);
+            async.add(record.offset());
         }
 
         @KafkaListener(id = "rebalance", topics = "rebalance")
