@@ -1,6 +1,7 @@
 package dev.lanes.spring.kafka;
 
 import dev.lanes.consumer.LanesConsumer;
+import org.apache.kafka.clients.consumer.CloseOptions;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.common.config.ConfigException;
@@ -110,7 +111,7 @@ class LanesKafkaConsumerFactoryTest {
             }
         });
         Consumer<String, String> consumer = factory.createConsumer("g", "c", null, null);
-        consumer.close(Duration.ofSeconds(5));
+        consumer.close(CloseOptions.timeout(Duration.ofSeconds(5)));
         consumer.close();
         assertThat(events).containsExactly("added myFactory.c true", "removed myFactory.c");
     }

@@ -77,6 +77,7 @@ class SpringKafkaContainerLifecycleIT {
         try (ConfigurableApplicationContext second = SpringKafkaApps.start(broker, OrdersApp.class,
                 "spring.kafka.consumer.max-poll-records=10")) {
             await().atMost(WAIT).until(() -> ordersSeen.size() >= 453);
+            assertThat(second.getBean(LanesContainerConsumers.class).consumers()).hasSize(3);
             Thread.sleep(500);
         }
         assertThat(ordersConsumers).allSatisfy(consumer -> assertThat(consumer).isInstanceOf(LanesConsumer.class));

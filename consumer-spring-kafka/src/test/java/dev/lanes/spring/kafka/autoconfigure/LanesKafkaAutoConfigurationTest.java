@@ -38,6 +38,10 @@ class LanesKafkaAutoConfigurationTest {
                     LanesActuatorAutoConfiguration.class))
             .withPropertyValues("spring.kafka.bootstrap-servers=127.0.0.1:9", "spring.kafka.consumer.group-id=orders");
 
+    private static Map<String, Object> configs(ConsumerFactory<?, ?> factory) {
+        return factory.getConfigurationProperties();
+    }
+
     @Test
     void withoutThePropertyTheApplicationKeepsSpringBootsConsumerFactory() {
         runner.run(context -> {
@@ -67,7 +71,7 @@ class LanesKafkaAutoConfigurationTest {
     void connectionDetailsGiveTheBootstrapServers() {
         runner.withPropertyValues("lanes.spring-kafka.enabled=true")
                 .withBean(KafkaConnectionDetails.class, () -> () -> List.of("127.0.0.1:19092"))
-                .run(context -> assertThat(context.getBean(ConsumerFactory.class).getConfigurationProperties())
+                .run(context -> assertThat(configs(context.getBean(ConsumerFactory.class)))
                         .containsEntry("bootstrap.servers", List.of("127.0.0.1:19092")));
     }
 
@@ -80,7 +84,7 @@ class LanesKafkaAutoConfigurationTest {
                         "lanes.consumer.bootstrap-servers=10.0.0.1:9092",
                         "lanes.consumer.group-id=not-this-one")
                 .run(context -> {
-                    Map<String, Object> configs = context.getBean(ConsumerFactory.class).getConfigurationProperties();
+                    Map<String, Object> configs = configs(context.getBean(ConsumerFactory.class));
                     assertThat(configs)
                             .containsEntry("lanes.user.lane.capacity", "64")
                             .containsEntry("lanes.fetch.buffer.max.bytes", 2L * 1024 * 1024)
