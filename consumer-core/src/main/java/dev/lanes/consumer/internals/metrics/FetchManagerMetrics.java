@@ -21,6 +21,7 @@ import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.ToIntFunction;
 
 /**
@@ -47,6 +48,10 @@ public final class FetchManagerMetrics {
     private final Sensor recordsLead;
     /** The partitions whose per-partition metrics exist; written by the background thread, read by both. */
     private volatile Set<TopicPartition> partitions = Set.of();
+    /** Sensors by topic or partition, so that recording on the hot path builds no names. */
+    private final Map<String, Sensor> topicSensors = new ConcurrentHashMap<>();
+    private final Map<TopicPartition, Sensor> lagSensors = new ConcurrentHashMap<>();
+    private final Map<TopicPartition, Sensor> leadSensors = new ConcurrentHashMap<>();
 
     FetchManagerMetrics(Metrics metrics, Map<String, String> tags) {
         this.metrics = metrics;
@@ -143,19 +148,17 @@ public final class FetchManagerMetrics {
     }
 
     private Sensor topicSensor(String topic, String kind) {
-        String sensorName = "topic." + topic + "." + kind;
-        Sensor sensor = metrics.getSensor(sensorName);
-        if (sensor == null) {
+        return topicSensors.computeIfAbsent("topic." + topic + "." + kind, sensorName -> {
             Map<String, String> topicTags = new LinkedHashMap<>(tags);
             topicTags.put("topic", topic);
-            sensor = metrics.sensor(sensorName);
+            Sensor sensor = metrics.sensor(sensorName);
             if (kind.equals("bytes-fetched")) {
                 addBytes(sensor, topicTags, ", for one topic");
             } else {
                 addRecords(sensor, topicTags, ", for one topic");
             }
-        }
-        return sensor;
+            return sensor;
+        });
     }
 
     /**
@@ -170,11 +173,11 @@ public final class FetchManagerMetrics {
         }
         if (lag >= 0) {
             recordsLag.record(lag);
-            partitionSensor(partition, "records-lag").record(lag);
+            lagSensors.computeIfAbsent(partition, key -> partitionSensor(key, "records-lag")).record(lag);
         }
         if (lead >= 0) {
             recordsLead.record(lead);
-            partitionSensor(partition, "records-lead").record(lead);
+            leadSensors.computeIfAbsent(partition, key -> partitionSensor(key, "records-lead")).record(lead);
         }
     }
 
@@ -214,12 +217,17 @@ public final class FetchManagerMetrics {
         assigned.forEach(partition -> assignedTopics.add(partition.topic()));
         for (TopicPartition partition : partitions) {
             if (!assigned.contains(partition)) {
+                lagSensors.remove(partition);
+                leadSensors.remove(partition);
                 metrics.removeSensor(partition + ".records-lag");
                 metrics.removeSensor(partition + ".records-lead");
                 metrics.removeMetric(name("preferred-read-replica", "", partitionTags(partition)));
                 if (!assignedTopics.contains(partition.topic())) {
-                    metrics.removeSensor("topic." + partition.topic() + ".bytes-fetched");
-                    metrics.removeSensor("topic." + partition.topic() + ".records-fetched");
+                    for (String kind : new String[] {"bytes-fetched", "records-fetched"}) {
+                        String sensorName = "topic." + partition.topic() + "." + kind;
+                        topicSensors.remove(sensorName);
+                        metrics.removeSensor(sensorName);
+                    }
                 }
             }
         }
