@@ -9,8 +9,11 @@ import org.springframework.beans.factory.DisposableBean;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.SmartInitializingSingleton;
 
+import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 
 /**
  * Binds a {@link LanesConsumerMeterBinder} to every consumer that a {@link LanesConsumerFactory} of the
@@ -27,11 +30,23 @@ import java.util.concurrent.ConcurrentHashMap;
 public class LanesConsumerMetricsBinding
         implements LanesConsumerFactory.ConsumerLifecycleListener, SmartInitializingSingleton, DisposableBean {
 
+    static final Duration REFRESH_INTERVAL = Duration.ofSeconds(10);
+
     private final MeterRegistry registry;
     private final ObjectProvider<LanesConsumerFactory<?, ?>> factories;
     private final boolean kafkaClientMetrics;
     private final Map<LanesConsumer<?, ?>, LanesConsumerMeterBinder> binders = new ConcurrentHashMap<>();
     private final Map<LanesConsumer<?, ?>, KafkaClientMetrics> standardBinders = new ConcurrentHashMap<>();
+    /**
+     * Looks for new metrics of every consumer (a partition's lag exists once it is fetched). One daemon thread for all
+     * consumers, every {@link #REFRESH_INTERVAL} rather than KafkaClientMetrics' default minute, so that a newly
+     * assigned partition's lag shows within one scrape or two.
+     */
+    private final ScheduledExecutorService refresher = Executors.newSingleThreadScheduledExecutor(runnable -> {
+        Thread thread = new Thread(runnable, "lanes-kafka-client-metrics");
+        thread.setDaemon(true);
+        return thread;
+    });
 
     public LanesConsumerMetricsBinding(MeterRegistry registry, ObjectProvider<LanesConsumerFactory<?, ?>> factories) {
         this(registry, factories, true);
@@ -59,7 +74,8 @@ public class LanesConsumerMetricsBinding
         });
         if (kafkaClientMetrics) {
             standardBinders.computeIfAbsent(consumer, created -> {
-                KafkaClientMetrics standard = new KafkaClientMetrics(created, Tags.of("listener.id", listenerId));
+                KafkaClientMetrics standard = new KafkaClientMetrics(created, Tags.of("listener.id", listenerId),
+                        refresher, REFRESH_INTERVAL);
                 standard.bindTo(registry);
                 return standard;
             });
@@ -89,5 +105,6 @@ public class LanesConsumerMetricsBinding
         binders.clear();
         standardBinders.values().forEach(KafkaClientMetrics::close);
         standardBinders.clear();
+        refresher.shutdownNow();
     }
 }
