@@ -4,8 +4,11 @@ import dev.lanes.consumer.LanesConsumerConfig;
 import dev.lanes.spring.CommitMode;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.Deserializer;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.util.unit.DataSize;
+import org.springframework.validation.Errors;
+import org.springframework.validation.Validator;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -13,9 +16,13 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
-/** Settings of the Lanes consumers and their listener containers, under {@code lanes.consumer}. */
+/**
+ * Settings of the Lanes consumers and their listener containers, under {@code lanes.consumer}. The class checks
+ * itself once bound (Spring Boot runs a {@link Validator} that is the bound object), so a bad value fails start-up
+ * with a message naming the property as the user wrote it.
+ */
 @ConfigurationProperties("lanes.consumer")
-public class LanesProperties {
+public class LanesProperties implements Validator {
 
     /** Kafka brokers to bootstrap from, as host:port entries. */
     private List<String> bootstrapServers = new ArrayList<>(List.of("localhost:9092"));
@@ -85,6 +92,79 @@ public class LanesProperties {
             config.putAll(properties);
         }
         return config;
+    }
+
+    @Override
+    public boolean supports(Class<?> type) {
+        return LanesProperties.class.isAssignableFrom(type);
+    }
+
+    @Override
+    public void validate(Object target, Errors errors) {
+        LanesProperties properties = (LanesProperties) target;
+        properties.check(errors);
+    }
+
+    private void check(Errors errors) {
+        if (bootstrapServers == null || bootstrapServers.isEmpty()) {
+            errors.rejectValue("bootstrap-servers", "required", "at least one host:port is required");
+        } else {
+            for (int i = 0; i < bootstrapServers.size(); i++) {
+                String server = bootstrapServers.get(i);
+                if (server == null || !server.trim().matches("\\[?[^\\s\\[\\]]*\\]?:[0-9]{1,5}")) {
+                    errors.rejectValue("bootstrap-servers[" + i + "]", "invalid", "'" + server + "' is not host:port");
+                }
+            }
+        }
+        checkDeserializer(errors, "key-deserializer", keyDeserializer);
+        checkDeserializer(errors, "value-deserializer", valueDeserializer);
+        checkSetting(errors, "auto-offset-reset", ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, autoOffsetReset);
+        checkSetting(errors, "max-poll-records", ConsumerConfig.MAX_POLL_RECORDS_CONFIG, maxPollRecords);
+        checkSetting(errors, "user-lane-capacity", LanesConsumerConfig.USER_LANE_CAPACITY_CONFIG, userLaneCapacity);
+        checkSetting(errors, "fetch-buffer-max-bytes", LanesConsumerConfig.FETCH_BUFFER_MAX_BYTES_CONFIG,
+                fetchBufferMaxBytes == null ? null : fetchBufferMaxBytes.toBytes());
+        if (pollTimeout == null || pollTimeout.isNegative() || pollTimeout.isZero()) {
+            errors.rejectValue("poll-timeout", "invalid", "must be longer than 0");
+        }
+        checkNotNegative(errors, "shutdown-timeout", shutdownTimeout);
+        if (properties != null) {
+            properties.forEach((key, value) -> {
+                String field = "properties[" + key + "]";
+                if (ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG.equals(key) && Boolean.parseBoolean(String.valueOf(value).trim())) {
+                    errors.rejectValue(field, "unsupported", "the listener containers commit the offsets of processed "
+                            + "records themselves (see lanes.consumer.listener.commit-mode); auto-commit would commit "
+                            + "records before they are processed, so it cannot be turned on");
+                    return;
+                }
+                String problem = ConsumerSettingCheck.problem(key, value);
+                if (problem != null) {
+                    errors.rejectValue(field, "invalid", problem);
+                }
+            });
+        }
+        listener.check(errors, "listener.");
+    }
+
+    private static void checkSetting(Errors errors, String field, String key, Object value) {
+        if (value == null || value instanceof String text && text.isEmpty()) {
+            return;
+        }
+        String problem = ConsumerSettingCheck.problem(key, value);
+        if (problem != null) {
+            errors.rejectValue(field, "invalid", problem);
+        }
+    }
+
+    private static void checkDeserializer(Errors errors, String field, Class<?> type) {
+        if (type != null && !Deserializer.class.isAssignableFrom(type)) {
+            errors.rejectValue(field, "invalid", type.getName() + " does not implement " + Deserializer.class.getName());
+        }
+    }
+
+    static void checkNotNegative(Errors errors, String field, Duration value) {
+        if (value == null || value.isNegative()) {
+            errors.rejectValue(field, "invalid", "must not be negative");
+        }
     }
 
     private static void putIfSet(Map<String, Object> config, String key, Object value) {
@@ -222,6 +302,18 @@ public class LanesProperties {
         /** How long a listener container waits after a consumer failed before creating its replacement; health is DOWN meanwhile. */
         private Duration replaceBackOff = Duration.ofSeconds(5);
 
+        void check(Errors errors, String path) {
+            if (concurrency < 1) {
+                errors.rejectValue(path + "concurrency", "invalid", "must be at least 1");
+            }
+            if (commitMode == null) {
+                errors.rejectValue(path + "commit-mode", "required", "is required");
+            }
+            retry.check(errors, path + "retry.");
+            deadLetter.check(errors, path + "dead-letter.");
+            checkNotNegative(errors, path + "replace-back-off", replaceBackOff);
+        }
+
         public int getConcurrency() {
             return concurrency;
         }
@@ -272,6 +364,13 @@ public class LanesProperties {
         /** How long to wait before each retry. */
         private Duration backOff = Duration.ofMillis(500);
 
+        void check(Errors errors, String path) {
+            if (attempts < 0) {
+                errors.rejectValue(path + "attempts", "invalid", "must not be negative (0 disables retries)");
+            }
+            checkNotNegative(errors, path + "back-off", backOff);
+        }
+
         public int getAttempts() {
             return attempts;
         }
@@ -297,6 +396,12 @@ public class LanesProperties {
 
         /** Suffix appended to a record's topic to name its dead-letter topic. */
         private String topicSuffix = ".DLT";
+
+        void check(Errors errors, String path) {
+            if (topicSuffix == null || topicSuffix.isBlank()) {
+                errors.rejectValue(path + "topic-suffix", "required", "must not be empty (the dead-letter topic would be the topic itself)");
+            }
+        }
 
         public boolean isEnabled() {
             return enabled;

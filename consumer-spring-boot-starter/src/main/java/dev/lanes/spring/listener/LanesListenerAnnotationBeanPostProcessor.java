@@ -1,6 +1,8 @@
 package dev.lanes.spring.listener;
 
 import dev.lanes.spring.LanesListener;
+import dev.lanes.spring.autoconfigure.ConsumerSettingCheck;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.springframework.aop.support.AopUtils;
@@ -133,7 +135,7 @@ public class LanesListenerAnnotationBeanPostProcessor
             try {
                 concurrency = Integer.parseInt(concurrencyText.trim());
             } catch (NumberFormatException e) {
-                throw invalid(where, "concurrency '" + concurrencyText + "' is not a number");
+                throw invalid(where, "concurrency '" + concurrencyText + "' is not a whole number");
             }
             if (concurrency < 1) {
                 throw invalid(where, "concurrency must be at least 1, was " + concurrency);
@@ -151,7 +153,17 @@ public class LanesListenerAnnotationBeanPostProcessor
             if (eq <= 0) {
                 throw invalid(where, "properties entry '" + resolved + "' is not key=value");
             }
-            properties.put(resolved.substring(0, eq).trim(), resolved.substring(eq + 1).trim());
+            String key = resolved.substring(0, eq).trim();
+            String value = resolved.substring(eq + 1).trim();
+            if (ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG.equals(key) && Boolean.parseBoolean(value)) {
+                throw invalid(where, "properties entry '" + resolved + "': the container commits processed offsets "
+                        + "itself, so auto-commit cannot be turned on");
+            }
+            String problem = ConsumerSettingCheck.problem(key, value);
+            if (problem != null) {
+                throw invalid(where, "properties entry '" + resolved + "' is invalid: " + problem);
+            }
+            properties.put(key, value);
         }
         String rebalanceListener = resolve(annotation.rebalanceListener(), where, "rebalanceListener");
         LanesListenerEndpoint.Shape shape = shape(method, where);

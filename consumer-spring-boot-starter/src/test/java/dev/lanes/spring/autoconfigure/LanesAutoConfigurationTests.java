@@ -142,21 +142,32 @@ class LanesAutoConfigurationTests {
     }
 
     @Test
-    void aBadSettingFailsWithTheAnalyzersMessage() {
-        runner.withPropertyValues("lanes.consumer.user-lane-capacity=0").run(context -> {
-            assertThat(context).hasFailed();
-            FailureAnalysis analysis = new LanesConfigurationFailureAnalyzer().analyze(context.getStartupFailure());
-            assertThat(analysis).isNotNull();
-            assertThat(analysis.getDescription()).contains("lanes.consumer.user-lane-capacity").contains("'0'");
-            assertThat(analysis.getAction()).contains("lanes.consumer.user-lane-capacity").contains("[1,...,1048576]");
-        });
+    void aBadSettingFromACustomizerFailsWithTheAnalyzersMessage() {
+        runner.withBean(LanesConsumerCustomizer.class, () -> config -> config.put("lanes.user.lane.capacity", 0))
+                .run(context -> {
+                    assertThat(context).hasFailed();
+                    FailureAnalysis analysis = new LanesConfigurationFailureAnalyzer().analyze(context.getStartupFailure());
+                    assertThat(analysis).isNotNull();
+                    assertThat(analysis.getDescription()).contains("'lanes.user.lane.capacity'").contains("'0'");
+                    assertThat(analysis.getAction()).contains("lanes.consumer.user-lane-capacity")
+                            .contains("LanesConsumerCustomizer").contains("[1,...,1048576]");
+                });
+    }
+
+    @Test
+    void analyzerReadsAValidatorsMessageThatRepeatsTheKey() {
+        FailureAnalysis analysis = new LanesConfigurationFailureAnalyzer().analyze(new IllegalStateException(
+                new ConfigException("auto.offset.reset", "sometimes", "Invalid value `sometimes` for configuration auto.offset.reset. "
+                        + "The value must be either 'earliest', 'latest', 'none' or of the format 'by_duration:<PnDTnHnMn.nS.>'.")));
+        assertThat(analysis.getDescription()).startsWith("The Lanes consumer setting 'auto.offset.reset' has an invalid value 'sometimes': ");
+        assertThat(analysis.getAction()).contains("'lanes.consumer.auto-offset-reset'");
     }
 
     @Test
     void analyzerNamesThePropertiesMapForOtherKeys() {
         FailureAnalysis analysis = new LanesConfigurationFailureAnalyzer()
                 .analyze(new IllegalStateException(new ConfigException("fetch.min.bytes", -1, "Value must be at least 0")));
-        assertThat(analysis.getDescription()).contains("lanes.consumer.properties[fetch.min.bytes]");
+        assertThat(analysis.getAction()).contains("lanes.consumer.properties[fetch.min.bytes]");
     }
 
     @Test

@@ -121,9 +121,9 @@ class LanesListenerIT {
     @Test
     void aBadPropertyFailsStartupWithTheAnalyzersMessage(CapturedOutput output) {
         assertThatThrownBy(() -> app(BROKER.broker(), "lanes.consumer.user-lane-capacity=0").close())
-                .hasStackTraceContaining("lanes.user.lane.capacity");
+                .hasStackTraceContaining("lanes.consumer.user-lane-capacity");
         assertThat(output).contains("APPLICATION FAILED TO START")
-                .contains("lanes.consumer.user-lane-capacity")
+                .contains("Property: lanes.consumer.user-lane-capacity")
                 .contains("[1,...,1048576]");
     }
 
