@@ -8,11 +8,14 @@ import dev.lanes.spring.LanesConsumerFactory;
 import dev.lanes.spring.LanesErrorHandler;
 import dev.lanes.spring.LanesListenerContainerCustomizer;
 import dev.lanes.spring.LanesListenerContainerRegistry;
+import dev.lanes.spring.listener.DefaultDeadLetterSerializer;
 import dev.lanes.spring.listener.DefaultLanesErrorHandler;
 import dev.lanes.spring.listener.DefaultLanesListenerContainerRegistry;
 import dev.lanes.spring.listener.KafkaDeadLetterPublisher;
 import dev.lanes.spring.listener.LanesListenerAnnotationBeanPostProcessor;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
+import org.apache.kafka.common.serialization.Serializer;
+import org.springframework.beans.BeanUtils;
 import org.springframework.beans.factory.BeanFactory;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.config.BeanDefinition;
@@ -56,8 +59,16 @@ public class LanesAutoConfiguration {
     @ConditionalOnMissingBean(DeadLetterPublisher.class)
     @ConditionalOnProperty(prefix = "lanes.consumer.listener.dead-letter", name = "enabled", havingValue = "true")
     public KafkaDeadLetterPublisher lanesDeadLetterPublisher(LanesProperties properties, LanesConsumerFactory<?, ?> consumerFactory) {
+        LanesProperties.DeadLetter deadLetter = properties.getListener().getDeadLetter();
         return new KafkaDeadLetterPublisher(KafkaDeadLetterPublisher.producerConfig(consumerFactory.configuration()),
-                properties.getListener().getDeadLetter().getTopicSuffix());
+                deadLetter.getTopicSuffix(),
+                serializer(deadLetter.getKeySerializer(), "lanes.consumer.listener.dead-letter.key-serializer"),
+                serializer(deadLetter.getValueSerializer(), "lanes.consumer.listener.dead-letter.value-serializer"),
+                deadLetter.isCreateTopic());
+    }
+
+    private static Serializer<?> serializer(Class<?> type, String property) {
+        return type == null ? new DefaultDeadLetterSerializer(property) : (Serializer<?>) BeanUtils.instantiateClass(type);
     }
 
     @Bean
@@ -65,7 +76,7 @@ public class LanesAutoConfiguration {
     public DefaultLanesErrorHandler lanesErrorHandler(LanesProperties properties, ObjectProvider<DeadLetterPublisher> deadLetterPublisher) {
         LanesProperties.Listener listener = properties.getListener();
         DeadLetterPublisher publisher = listener.getDeadLetter().isEnabled() ? deadLetterPublisher.getIfAvailable() : null;
-        return new DefaultLanesErrorHandler(listener.getRetry().getAttempts(), listener.getRetry().getBackOff(), publisher);
+        return new DefaultLanesErrorHandler(listener.getRetry().toBackOff(), publisher, listener.getRetry().getNotRetryableExceptions());
     }
 
     @Bean

@@ -5,7 +5,11 @@ import dev.lanes.spring.CommitMode;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.Deserializer;
+import org.apache.kafka.common.serialization.Serializer;
 import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.util.backoff.BackOff;
+import org.springframework.util.backoff.ExponentialBackOff;
+import org.springframework.util.backoff.FixedBackOff;
 import org.springframework.util.unit.DataSize;
 import org.springframework.validation.Errors;
 import org.springframework.validation.Validator;
@@ -158,6 +162,12 @@ public class LanesProperties implements Validator {
     private static void checkDeserializer(Errors errors, String field, Class<?> type) {
         if (type != null && !Deserializer.class.isAssignableFrom(type)) {
             errors.rejectValue(field, "invalid", type.getName() + " does not implement " + Deserializer.class.getName());
+        }
+    }
+
+    static void checkSerializer(Errors errors, String field, Class<?> type) {
+        if (type != null && !Serializer.class.isAssignableFrom(type)) {
+            errors.rejectValue(field, "invalid", type.getName() + " does not implement " + Serializer.class.getName());
         }
     }
 
@@ -361,14 +371,79 @@ public class LanesProperties implements Validator {
         /** How many times a failing record (or batch) is retried after its first failure; 0 disables retries. */
         private int attempts = 2;
 
-        /** How long to wait before each retry. */
+        /** How long to wait before the first retry (and before every retry when the multiplier is 1). */
         private Duration backOff = Duration.ofMillis(500);
+
+        /** By how much each wait grows over the one before; 1 keeps it fixed. */
+        private double multiplier = 1.0;
+
+        /** Upper bound of one wait when the multiplier makes it grow. */
+        private Duration maxBackOff = Duration.ofSeconds(30);
+
+        /** Upper bound of the sum of the waits for one failing record, after which it is given up; unbounded when not set. */
+        private Duration maxElapsedTime;
+
+        /** Exception types that are never retried (matched anywhere in the cause chain), besides deserialization and conversion failures and ClassCastException. */
+        private List<Class<? extends Throwable>> notRetryableExceptions = new ArrayList<>();
+
+        /** The Spring BackOff these settings describe: fixed, or exponential when the multiplier is above 1 or a maximum elapsed time is set. */
+        public BackOff toBackOff() {
+            if (multiplier == 1.0 && maxElapsedTime == null) {
+                return new FixedBackOff(backOff.toMillis(), attempts);
+            }
+            ExponentialBackOff exponential = new ExponentialBackOff(backOff.toMillis(), multiplier);
+            exponential.setMaxInterval(Math.max(backOff.toMillis(), maxBackOff.toMillis()));
+            exponential.setMaxAttempts(attempts);
+            if (maxElapsedTime != null) {
+                exponential.setMaxElapsedTime(maxElapsedTime.toMillis());
+            }
+            return exponential;
+        }
 
         void check(Errors errors, String path) {
             if (attempts < 0) {
                 errors.rejectValue(path + "attempts", "invalid", "must not be negative (0 disables retries)");
             }
             checkNotNegative(errors, path + "back-off", backOff);
+            if (!(multiplier >= 1.0)) {
+                errors.rejectValue(path + "multiplier", "invalid", "must be at least 1");
+            }
+            checkNotNegative(errors, path + "max-back-off", maxBackOff);
+            if (maxElapsedTime != null) {
+                checkNotNegative(errors, path + "max-elapsed-time", maxElapsedTime);
+            }
+        }
+
+        public double getMultiplier() {
+            return multiplier;
+        }
+
+        public void setMultiplier(double multiplier) {
+            this.multiplier = multiplier;
+        }
+
+        public Duration getMaxBackOff() {
+            return maxBackOff;
+        }
+
+        public void setMaxBackOff(Duration maxBackOff) {
+            this.maxBackOff = maxBackOff;
+        }
+
+        public Duration getMaxElapsedTime() {
+            return maxElapsedTime;
+        }
+
+        public void setMaxElapsedTime(Duration maxElapsedTime) {
+            this.maxElapsedTime = maxElapsedTime;
+        }
+
+        public List<Class<? extends Throwable>> getNotRetryableExceptions() {
+            return notRetryableExceptions;
+        }
+
+        public void setNotRetryableExceptions(List<Class<? extends Throwable>> notRetryableExceptions) {
+            this.notRetryableExceptions = notRetryableExceptions;
         }
 
         public int getAttempts() {
@@ -397,10 +472,45 @@ public class LanesProperties implements Validator {
         /** Suffix appended to a record's topic to name its dead-letter topic. */
         private String topicSuffix = ".DLT";
 
+        /** Whether a missing dead-letter topic is created (with as many partitions as the original topic) before the first record goes to it. */
+        private boolean createTopic = true;
+
+        /** Serializer class for keys that are not bytes; by default strings, numbers and UUIDs are written as Kafka's serializers write them and other types are refused. */
+        private Class<?> keySerializer;
+
+        /** Serializer class for values that are not bytes; by default strings, numbers and UUIDs are written as Kafka's serializers write them and other types are refused. */
+        private Class<?> valueSerializer;
+
+        public boolean isCreateTopic() {
+            return createTopic;
+        }
+
+        public void setCreateTopic(boolean createTopic) {
+            this.createTopic = createTopic;
+        }
+
+        public Class<?> getKeySerializer() {
+            return keySerializer;
+        }
+
+        public void setKeySerializer(Class<?> keySerializer) {
+            this.keySerializer = keySerializer;
+        }
+
+        public Class<?> getValueSerializer() {
+            return valueSerializer;
+        }
+
+        public void setValueSerializer(Class<?> valueSerializer) {
+            this.valueSerializer = valueSerializer;
+        }
+
         void check(Errors errors, String path) {
             if (topicSuffix == null || topicSuffix.isBlank()) {
                 errors.rejectValue(path + "topic-suffix", "required", "must not be empty (the dead-letter topic would be the topic itself)");
             }
+            checkSerializer(errors, path + "key-serializer", keySerializer);
+            checkSerializer(errors, path + "value-serializer", valueSerializer);
         }
 
         public boolean isEnabled() {

@@ -477,7 +477,7 @@ public class DefaultLanesListenerContainer implements ConfigurableLanesListenerC
         if (endpoint.shape().isBatch()) {
             List<ConsumerRecord<?, ?>> list = new ArrayList<>(records.count());
             records.forEach(list::add);
-            boolean done = errorHandler.invoke(id(), list, () -> endpoint.invokeBatch(records, list), this::stopping);
+            boolean done = errorHandler.invoke(id(), groupId, list, batch -> endpoint.invokeBatch(batch), this::stopping);
             if (done) {
                 Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
                 for (TopicPartition partition : records.partitions()) {
@@ -497,7 +497,7 @@ public class DefaultLanesListenerContainer implements ConfigurableLanesListenerC
                 if (!slot.assigned.contains(partition) && slot.revokedDuringBatch.contains(partition)) {
                     continue outer;
                 }
-                boolean done = errorHandler.invoke(id(), List.of(record), () -> endpoint.invokeRecord(record), this::stopping);
+                boolean done = errorHandler.invoke(id(), groupId, List.of(record), single -> endpoint.invokeRecord(record), this::stopping);
                 if (!done) {
                     break outer;
                 }
@@ -527,7 +527,7 @@ public class DefaultLanesListenerContainer implements ConfigurableLanesListenerC
         long offset = e.offset();
         log.warn("Listener {} cannot deserialize the record at {} offset {}: {}", id(), partition, offset, e.getMessage());
         try {
-            errorHandler.handleDeserializationFailure(id(), e);
+            errorHandler.handleDeserializationFailure(id(), groupId, e);
         } catch (RuntimeException failure) {
             log.error("Error handler failed on the undeserializable record at {} offset {}; skipping it", partition, offset, failure);
         }

@@ -3,8 +3,14 @@ package dev.lanes.spring.listener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
+
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Pattern;
@@ -52,9 +58,22 @@ public record LanesListenerEndpoint(String id, String beanName, Object bean, Met
         invoke(shape == Shape.VALUE ? record.value() : record);
     }
 
-    /** Calls the method for a batch. */
-    public void invokeBatch(ConsumerRecords<?, ?> records, List<ConsumerRecord<?, ?>> list) throws Exception {
-        invoke(shape == Shape.RECORDS ? records : list);
+    /** Calls the method for a batch: all records of a poll, or the part of them still to process. */
+    public void invokeBatch(List<? extends ConsumerRecord<?, ?>> batch) throws Exception {
+        invoke(shape == Shape.RECORDS ? asConsumerRecords(batch) : batch);
+    }
+
+    private static ConsumerRecords<?, ?> asConsumerRecords(List<? extends ConsumerRecord<?, ?>> batch) {
+        Map<TopicPartition, List<ConsumerRecord<Object, Object>>> byPartition = new LinkedHashMap<>();
+        Map<TopicPartition, OffsetAndMetadata> next = new HashMap<>();
+        for (ConsumerRecord<?, ?> record : batch) {
+            TopicPartition partition = new TopicPartition(record.topic(), record.partition());
+            @SuppressWarnings("unchecked")
+            ConsumerRecord<Object, Object> typed = (ConsumerRecord<Object, Object>) record;
+            byPartition.computeIfAbsent(partition, p -> new ArrayList<>()).add(typed);
+            next.put(partition, new OffsetAndMetadata(record.offset() + 1));
+        }
+        return new ConsumerRecords<>(byPartition, next);
     }
 
     private void invoke(Object argument) throws Exception {

@@ -21,6 +21,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.config.ConfigException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.Test;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.diagnostics.FailureAnalysis;
@@ -28,6 +29,7 @@ import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.core.annotation.Order;
+import org.springframework.util.backoff.FixedBackOff;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -136,8 +138,10 @@ class LanesAutoConfigurationTests {
                     .containsEntry("fetch.min.bytes", "5")
                     .containsEntry("lanes.user.lane.drain.budget", "8");
             DefaultLanesErrorHandler errorHandler = context.getBean(DefaultLanesErrorHandler.class);
-            assertThat(errorHandler.attempts()).isEqualTo(4);
-            assertThat(errorHandler.backOff()).isEqualTo(Duration.ofSeconds(2));
+            assertThat(errorHandler.backOff()).isInstanceOfSatisfying(FixedBackOff.class, backOff -> {
+                assertThat(backOff.getMaxAttempts()).isEqualTo(4);
+                assertThat(backOff.getInterval()).isEqualTo(2000);
+            });
         });
     }
 
@@ -252,7 +256,7 @@ class LanesAutoConfigurationTests {
 
         @Bean
         DeadLetterPublisher myPublisher() {
-            return new KafkaDeadLetterPublisher(Map.of("bootstrap.servers", "x:1"), ".X");
+            return new KafkaDeadLetterPublisher(Map.of("bootstrap.servers", "x:1"), ".X", new ByteArraySerializer(), new ByteArraySerializer(), false);
         }
 
         @Bean
