@@ -26,6 +26,7 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Role;
+import org.springframework.core.env.Environment;
 
 import java.util.Map;
 
@@ -62,13 +63,9 @@ public class LanesAutoConfiguration {
         LanesProperties.DeadLetter deadLetter = properties.getListener().getDeadLetter();
         return new KafkaDeadLetterPublisher(KafkaDeadLetterPublisher.producerConfig(consumerFactory.configuration()),
                 deadLetter.getTopicSuffix(),
-                serializer(deadLetter.getKeySerializer(), "lanes.consumer.listener.dead-letter.key-serializer"),
-                serializer(deadLetter.getValueSerializer(), "lanes.consumer.listener.dead-letter.value-serializer"),
+                LanesListenerSettingsResolver.serializer(deadLetter.getKeySerializer(), "lanes.consumer.listener.dead-letter.key-serializer"),
+                LanesListenerSettingsResolver.serializer(deadLetter.getValueSerializer(), "lanes.consumer.listener.dead-letter.value-serializer"),
                 deadLetter.isCreateTopic());
-    }
-
-    private static Serializer<?> serializer(Class<?> type, String property) {
-        return type == null ? new DefaultDeadLetterSerializer(property) : (Serializer<?>) BeanUtils.instantiateClass(type);
     }
 
     @Bean
@@ -80,16 +77,28 @@ public class LanesAutoConfiguration {
     }
 
     @Bean
+    @ConditionalOnMissingBean
+    public LanesListenerSettingsResolver lanesListenerSettingsResolver(Environment environment, LanesProperties properties,
+                                                                       LanesErrorHandler errorHandler,
+                                                                       ObjectProvider<DeadLetterPublisher> deadLetterPublisher,
+                                                                       LanesConsumerFactory<?, ?> consumerFactory) {
+        return new LanesListenerSettingsResolver(environment, properties, errorHandler, deadLetterPublisher::getIfAvailable,
+                KafkaDeadLetterPublisher.producerConfig(consumerFactory.configuration()));
+    }
+
+    @Bean
     @ConditionalOnMissingBean(LanesListenerContainerRegistry.class)
     public DefaultLanesListenerContainerRegistry lanesListenerContainerRegistry(
-            LanesProperties properties, LanesConsumerFactory<?, ?> consumerFactory, LanesErrorHandler errorHandler,
+            LanesProperties properties, LanesConsumerFactory<?, ?> consumerFactory, LanesListenerSettingsResolver listenerSettings,
             ObjectProvider<LanesListenerContainerCustomizer> customizers,
             ObjectProvider<ConsumerRebalanceListener> rebalanceListeners, BeanFactory beanFactory) {
         LanesProperties.Listener listener = properties.getListener();
         DefaultLanesListenerContainerRegistry.ContainerSettings settings = new DefaultLanesListenerContainerRegistry.ContainerSettings(
                 listener.getConcurrency(), listener.getCommitMode(), properties.getPollTimeout(), properties.getShutdownTimeout(),
                 listener.isReplaceFailedConsumers(), listener.getReplaceBackOff());
-        return new DefaultLanesListenerContainerRegistry(consumerFactory, settings, errorHandler,
-                customizers.orderedStream().toList(), rebalanceListeners::getIfUnique, beanFactory);
+        DefaultLanesListenerContainerRegistry registry = new DefaultLanesListenerContainerRegistry(consumerFactory, settings,
+                listenerSettings, customizers.orderedStream().toList(), rebalanceListeners::getIfUnique, beanFactory);
+        registry.setBeforeStart(listenerSettings::warnAboutUnknownIds);
+        return registry;
     }
 }

@@ -17,6 +17,7 @@ import org.springframework.validation.Validator;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -72,6 +73,12 @@ public class LanesProperties implements Validator {
 
     /** Settings of the listener containers. */
     private final Listener listener = new Listener();
+
+    /**
+     * Settings of single listeners by listener id ({@code lanes.consumer.listeners.<id>.*}): each one set here wins
+     * over the same setting under {@code lanes.consumer.listener}, and over the listener's own concurrency attribute.
+     */
+    private final Map<String, Listener> listeners = new LinkedHashMap<>();
 
     /** The consumer settings (ConsumerConfig and LanesConsumerConfig keys) these properties describe. */
     public Map<String, Object> buildConsumerProperties() {
@@ -147,6 +154,7 @@ public class LanesProperties implements Validator {
             });
         }
         listener.check(errors, "listener.");
+        listeners.forEach((id, settings) -> settings.check(errors, "listeners[" + id + "]."));
     }
 
     private static void checkSetting(Errors errors, String field, String key, Object value) {
@@ -291,14 +299,18 @@ public class LanesProperties implements Validator {
         return listener;
     }
 
+    public Map<String, Listener> getListeners() {
+        return listeners;
+    }
+
     /** Settings of the listener containers. */
     public static class Listener {
 
         /** How many consumers, each on its own thread, a listener container runs unless the listener says otherwise. */
         private int concurrency = 1;
 
-        /** When processed offsets are committed: after each record or after each poll's batch. */
-        private CommitMode commitMode = CommitMode.RECORD;
+        /** When processed offsets are committed: after each poll's records (batch), after each record, or when the listener acknowledges them (manual, manual-immediate). */
+        private CommitMode commitMode = CommitMode.BATCH;
 
         /** Retries of a failing record before it is skipped or dead-lettered. */
         private final Retry retry = new Retry();

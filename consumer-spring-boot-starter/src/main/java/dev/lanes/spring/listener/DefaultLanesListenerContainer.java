@@ -55,7 +55,7 @@ public class DefaultLanesListenerContainer implements ConfigurableLanesListenerC
     private final Object lifecycleMonitor = new Object();
     private volatile boolean autoStartup;
     private volatile int concurrency;
-    private volatile CommitMode commitMode = CommitMode.RECORD;
+    private volatile CommitMode commitMode = CommitMode.BATCH;
     private volatile Duration pollTimeout = Duration.ofSeconds(1);
     private volatile Duration shutdownTimeout = Duration.ofSeconds(10);
     private volatile LanesErrorHandler errorHandler;
@@ -94,6 +94,9 @@ public class DefaultLanesListenerContainer implements ConfigurableLanesListenerC
 
     @Override
     public Collection<String> topics() {
+        if (endpoint.isAssigned()) {
+            return endpoint.assignments().stream().map(a -> a.partition().toString()).toList();
+        }
         return endpoint.topicPattern() != null ? List.of(endpoint.topicPattern().pattern()) : endpoint.topics();
     }
 
@@ -225,7 +228,12 @@ public class DefaultLanesListenerContainer implements ConfigurableLanesListenerC
             }
             List<Slot> created = new ArrayList<>();
             try {
-                for (int n = 0; n < concurrency; n++) {
+                int slotCount = slotCount();
+                if (slotCount < concurrency) {
+                    log.info("Listener {} runs {} consumer(s), one per assigned partition, not its concurrency {}", id(),
+                            slotCount, concurrency);
+                }
+                for (int n = 0; n < slotCount; n++) {
                     created.add(new Slot(n, createConsumer(n)));
                 }
             } catch (RuntimeException e) {
@@ -352,7 +360,9 @@ public class DefaultLanesListenerContainer implements ConfigurableLanesListenerC
         LanesConsumer<Object, Object> consumer = slot.consumer;
         try {
             RebalanceAdapter adapter = new RebalanceAdapter(slot);
-            if (endpoint.topicPattern() != null) {
+            if (endpoint.isAssigned()) {
+                assign(slot);
+            } else if (endpoint.topicPattern() != null) {
                 consumer.subscribe(endpoint.topicPattern(), adapter);
             } else {
                 consumer.subscribe(endpoint.topics(), adapter);
@@ -386,6 +396,43 @@ public class DefaultLanesListenerContainer implements ConfigurableLanesListenerC
             }
             return e;
         }
+    }
+
+    /**
+     * Assigns the slot its share of the listener's partitions (every Nth, N being the slot count) and, the
+     * first time since the container started, seeks those with an initial offset.
+     */
+    private void assign(Slot slot) {
+        int slotCount = slotCount();
+        List<TopicPartition> partitions = new ArrayList<>();
+        Map<TopicPartition, Long> initialOffsets = new HashMap<>();
+        List<LanesListenerEndpoint.Assignment> assignments = endpoint.assignments();
+        for (int i = slot.index; i < assignments.size(); i += slotCount) {
+            LanesListenerEndpoint.Assignment assignment = assignments.get(i);
+            partitions.add(assignment.partition());
+            if (assignment.initialOffset() != null) {
+                initialOffsets.put(assignment.partition(), assignment.initialOffset());
+            }
+        }
+        LanesConsumer<Object, Object> consumer = slot.consumer;
+        consumer.assign(partitions);
+        slot.assigned.clear();
+        slot.assigned.addAll(partitions);
+        if (slot.replacements > 0 || initialOffsets.isEmpty()) {
+            return; // a replacement carries on from the committed offsets
+        }
+        Map<TopicPartition, Long> ends = initialOffsets.values().stream().anyMatch(offset -> offset < 0)
+                ? consumer.endOffsets(initialOffsets.keySet()) : Map.of();
+        initialOffsets.forEach((partition, offset) -> {
+            long target = offset >= 0 ? offset : Math.max(0, ends.get(partition) + offset);
+            consumer.seek(partition, target);
+            log.info("Listener {} starts {} at offset {}", id(), partition, target);
+        });
+    }
+
+    /** How many consumers the container runs: its concurrency, but no more than it has assigned partitions for. */
+    private int slotCount() {
+        return endpoint.isAssigned() ? Math.min(concurrency, endpoint.assignments().size()) : concurrency;
     }
 
     /** The background thread may die while the listener works; commits would then fail quietly (async). */

@@ -1,6 +1,8 @@
 package dev.lanes.spring.listener;
 
 import dev.lanes.spring.LanesListener;
+import dev.lanes.spring.PartitionOffset;
+import dev.lanes.spring.TopicPartition;
 import dev.lanes.spring.autoconfigure.ConsumerSettingCheck;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -125,8 +127,15 @@ public class LanesListenerAnnotationBeanPostProcessor
                 throw invalid(where, "topicPattern '" + patternText + "' is not a regular expression: " + e.getDescription());
             }
         }
-        if (topics.isEmpty() == (pattern == null)) {
-            throw invalid(where, "give either topics or topicPattern (exactly one of them)");
+        List<LanesListenerEndpoint.Assignment> assignments = assignments(annotation.topicPartitions(), where);
+        int ways = (topics.isEmpty() ? 0 : 1) + (pattern == null ? 0 : 1) + (assignments.isEmpty() ? 0 : 1);
+        if (ways != 1) {
+            throw invalid(where, "give either topics, topicPattern or topicPartitions (exactly one of them)");
+        }
+        if (assignments.isEmpty()) {
+            topics = List.copyOf(topics);
+        } else {
+            topics = assignments.stream().map(a -> a.partition().topic()).distinct().toList();
         }
         String groupId = resolve(annotation.groupId(), where, "groupId");
         String concurrencyText = resolve(annotation.concurrency(), where, "concurrency");
@@ -166,10 +175,87 @@ public class LanesListenerAnnotationBeanPostProcessor
             properties.put(key, value);
         }
         String rebalanceListener = resolve(annotation.rebalanceListener(), where, "rebalanceListener");
+        if (!rebalanceListener.isEmpty() && !assignments.isEmpty()) {
+            throw invalid(where, "rebalanceListener has no use with topicPartitions: assigned partitions are never rebalanced");
+        }
+        String errorHandler = resolve(annotation.errorHandler(), where, "errorHandler");
         LanesListenerEndpoint.Shape shape = shape(method, where);
-        return new LanesListenerEndpoint(id, beanName, bean, invocable, shape, List.copyOf(topics), pattern,
+        return new LanesListenerEndpoint(id, beanName, bean, invocable, shape, topics, pattern,
                 groupId.isEmpty() ? null : groupId, concurrency, autoStartup, Map.copyOf(properties),
-                rebalanceListener.isEmpty() ? null : rebalanceListener);
+                rebalanceListener.isEmpty() ? null : rebalanceListener, assignments,
+                errorHandler.isEmpty() ? null : errorHandler);
+    }
+
+    private List<LanesListenerEndpoint.Assignment> assignments(TopicPartition[] topicPartitions, String where) {
+        Map<org.apache.kafka.common.TopicPartition, Long> offsets = new LinkedHashMap<>();
+        for (TopicPartition topicPartition : topicPartitions) {
+            String topic = resolve(topicPartition.topic(), where, "topicPartitions.topic").trim();
+            if (topic.isEmpty()) {
+                throw invalid(where, "topicPartitions: a topic is required");
+            }
+            for (String partitions : topicPartition.partitions()) {
+                for (String part : resolve(partitions, where, "topicPartitions.partitions").split(",")) {
+                    for (int partition : partitionNumbers(part.trim(), where)) {
+                        add(offsets, new org.apache.kafka.common.TopicPartition(topic, partition), null, where);
+                    }
+                }
+            }
+            for (PartitionOffset partitionOffset : topicPartition.partitionOffsets()) {
+                String partitionText = resolve(partitionOffset.partition(), where, "topicPartitions.partitionOffsets.partition").trim();
+                String offsetText = resolve(partitionOffset.initialOffset(), where, "topicPartitions.partitionOffsets.initialOffset").trim();
+                long offset;
+                try {
+                    offset = Long.parseLong(offsetText);
+                } catch (NumberFormatException e) {
+                    throw invalid(where, "topicPartitions: initialOffset '" + offsetText + "' of " + topic + "-" + partitionText
+                            + " is not a whole number");
+                }
+                for (int partition : partitionNumbers(partitionText, where)) {
+                    add(offsets, new org.apache.kafka.common.TopicPartition(topic, partition), offset, where);
+                }
+            }
+            if (topicPartition.partitions().length == 0 && topicPartition.partitionOffsets().length == 0) {
+                throw invalid(where, "topicPartitions: topic '" + topic + "' names no partitions");
+            }
+        }
+        List<LanesListenerEndpoint.Assignment> assignments = new ArrayList<>();
+        offsets.forEach((partition, offset) -> assignments.add(new LanesListenerEndpoint.Assignment(partition, offset)));
+        return List.copyOf(assignments);
+    }
+
+    private static void add(Map<org.apache.kafka.common.TopicPartition, Long> offsets, org.apache.kafka.common.TopicPartition partition,
+                            Long offset, String where) {
+        if (offsets.containsKey(partition) && offsets.get(partition) != null && offset != null) {
+            throw invalid(where, "topicPartitions: " + partition + " has two initial offsets");
+        }
+        if (offset != null || !offsets.containsKey(partition)) {
+            offsets.put(partition, offset);
+        }
+    }
+
+    private static List<Integer> partitionNumbers(String text, String where) {
+        try {
+            int dash = text.indexOf('-', 1);
+            if (dash < 0) {
+                int partition = Integer.parseInt(text);
+                if (partition < 0) {
+                    throw new NumberFormatException();
+                }
+                return List.of(partition);
+            }
+            int from = Integer.parseInt(text.substring(0, dash).trim());
+            int to = Integer.parseInt(text.substring(dash + 1).trim());
+            if (from < 0 || to < from) {
+                throw new NumberFormatException();
+            }
+            List<Integer> all = new ArrayList<>();
+            for (int partition = from; partition <= to; partition++) {
+                all.add(partition);
+            }
+            return all;
+        } catch (NumberFormatException e) {
+            throw invalid(where, "topicPartitions: '" + text + "' is not a partition number or a range such as 0-3");
+        }
     }
 
     static LanesListenerEndpoint.Shape shape(Method method, String where) {

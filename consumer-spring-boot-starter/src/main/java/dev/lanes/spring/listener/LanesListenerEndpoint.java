@@ -20,11 +20,23 @@ import java.util.regex.Pattern;
  *
  * @param concurrency null when the listener names none (the container settings decide)
  * @param groupId null when the listener names none
- * @param topicPattern null when the listener names topics
+ * @param topicPattern null when the listener names topics or partitions
+ * @param assignments the explicitly assigned partitions; empty when the listener subscribes
+ * @param errorHandler the name of the listener's own error handler bean, or null
  */
 public record LanesListenerEndpoint(String id, String beanName, Object bean, Method method, Shape shape,
                                     List<String> topics, Pattern topicPattern, String groupId, Integer concurrency,
-                                    boolean autoStartup, Map<String, String> properties, String rebalanceListener) {
+                                    boolean autoStartup, Map<String, String> properties, String rebalanceListener,
+                                    List<Assignment> assignments, String errorHandler) {
+
+    /** One explicitly assigned partition and, when given, the offset to start from (negative: back from the end). */
+    public record Assignment(TopicPartition partition, Long initialOffset) {
+    }
+
+    /** Whether the listener is assigned partitions instead of subscribing. */
+    public boolean isAssigned() {
+        return !assignments.isEmpty();
+    }
 
     /** What the listener method takes. */
     public enum Shape {

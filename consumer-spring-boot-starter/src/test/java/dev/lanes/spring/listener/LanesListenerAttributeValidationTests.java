@@ -36,8 +36,8 @@ class LanesListenerAttributeValidationTests {
 
     @Test
     void topicsOrTopicPattern() {
-        failsWith(NoTopics.class, "give either topics or topicPattern");
-        failsWith(BothTopicsAndPattern.class, "give either topics or topicPattern");
+        failsWith(NoTopics.class, "give either topics, topicPattern or topicPartitions");
+        failsWith(BothTopicsAndPattern.class, "give either topics, topicPattern or topicPartitions");
     }
 
     @Test
@@ -73,6 +73,20 @@ class LanesListenerAttributeValidationTests {
         failsWith(NotKeyValue.class, "properties entry 'max.poll.records' is not key=value");
         failsWith(BadPropertyValue.class, "properties entry 'max.poll.records=many' is invalid: Not a number of type INT");
         failsWith(AutoCommitProperty.class, "properties entry 'enable.auto.commit=true'", "auto-commit cannot be turned on");
+    }
+
+    @Test
+    void topicPartitions() {
+        failsWith(BadPartition.class, "topicPartitions: 'x' is not a partition number or a range such as 0-3");
+        failsWith(BadInitialOffset.class, "topicPartitions: initialOffset 'start' of a-0 is not a whole number");
+        failsWith(NoPartitions.class, "topicPartitions: topic 'a' names no partitions");
+        failsWith(TopicsAndPartitions.class, "give either topics, topicPattern or topicPartitions");
+        failsWith(AssignedWithRebalanceListener.class, "rebalanceListener has no use with topicPartitions");
+    }
+
+    @Test
+    void errorHandler() {
+        failsWith(MissingErrorHandler.class, "no LanesErrorHandler bean named 'nobody'");
     }
 
     @Test
@@ -163,6 +177,43 @@ class LanesListenerAttributeValidationTests {
 
     static class MissingRebalanceListener {
         @LanesListener(topics = "a", rebalanceListener = "nobody")
+        void on(String value) {
+        }
+    }
+
+    static class BadPartition {
+        @LanesListener(topicPartitions = @dev.lanes.spring.TopicPartition(topic = "a", partitions = "x"))
+        void on(String value) {
+        }
+    }
+
+    static class BadInitialOffset {
+        @LanesListener(topicPartitions = @dev.lanes.spring.TopicPartition(topic = "a",
+                partitionOffsets = @dev.lanes.spring.PartitionOffset(partition = "0", initialOffset = "start")))
+        void on(String value) {
+        }
+    }
+
+    static class NoPartitions {
+        @LanesListener(topicPartitions = @dev.lanes.spring.TopicPartition(topic = "a"))
+        void on(String value) {
+        }
+    }
+
+    static class TopicsAndPartitions {
+        @LanesListener(topics = "b", topicPartitions = @dev.lanes.spring.TopicPartition(topic = "a", partitions = "0"))
+        void on(String value) {
+        }
+    }
+
+    static class AssignedWithRebalanceListener {
+        @LanesListener(rebalanceListener = "r", topicPartitions = @dev.lanes.spring.TopicPartition(topic = "a", partitions = "0"))
+        void on(String value) {
+        }
+    }
+
+    static class MissingErrorHandler {
+        @LanesListener(topics = "a", errorHandler = "nobody")
         void on(String value) {
         }
     }
