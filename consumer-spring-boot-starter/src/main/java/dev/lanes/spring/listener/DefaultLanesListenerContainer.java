@@ -380,6 +380,8 @@ public class DefaultLanesListenerContainer implements ConfigurableLanesListenerC
                 }
                 if (!records.isEmpty()) {
                     process(slot, records);
+                } else if (commitMode.isManual() && !slot.acknowledged.isEmpty()) {
+                    commitAsync(slot, drainAcknowledged(slot)); // acknowledged from another thread
                 }
                 failIfDead(slot);
             }
@@ -497,6 +499,7 @@ public class DefaultLanesListenerContainer implements ConfigurableLanesListenerC
                 return false;
             }
             slot.processed.clear();
+            slot.acknowledged.clear();
             slot.assigned.clear();
             slot.revokedDuringBatch.clear();
             slot.consumer = replacement;
@@ -524,7 +527,12 @@ public class DefaultLanesListenerContainer implements ConfigurableLanesListenerC
         if (endpoint.shape().isBatch()) {
             List<ConsumerRecord<?, ?>> list = new ArrayList<>(records.count());
             records.forEach(list::add);
-            boolean done = errorHandler.invoke(id(), groupId, list, batch -> endpoint.invokeBatch(batch), this::stopping);
+            boolean[] succeeded = {false};
+            boolean done = errorHandler.invoke(id(), groupId, list, batch -> {
+                succeeded[0] = false;
+                endpoint.invokeBatch(batch, () -> acknowledge(slot, batch), slot.readOnlyConsumer);
+                succeeded[0] = true;
+            }, this::stopping);
             if (done) {
                 Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
                 for (TopicPartition partition : records.partitions()) {
@@ -532,9 +540,17 @@ public class DefaultLanesListenerContainer implements ConfigurableLanesListenerC
                     long next = partitionRecords.get(partitionRecords.size() - 1).offset() + 1;
                     offsets.put(partition, new OffsetAndMetadata(next));
                 }
-                slot.processed.putAll(offsets);
-                commitAsync(slot, offsets);
+                if (!commitMode.isManual()) {
+                    slot.processed.putAll(offsets);
+                    commitAsync(slot, offsets);
+                    return;
+                }
+                if (!succeeded[0]) {
+                    // The error handler skipped or dead-lettered what the listener could not acknowledge.
+                    acknowledge(slot, list);
+                }
             }
+            commitAsync(slot, drainAcknowledged(slot));
             return;
         }
         Map<TopicPartition, OffsetAndMetadata> batch = new HashMap<>();
@@ -544,16 +560,33 @@ public class DefaultLanesListenerContainer implements ConfigurableLanesListenerC
                 if (!slot.assigned.contains(partition) && slot.revokedDuringBatch.contains(partition)) {
                     continue outer;
                 }
-                boolean done = errorHandler.invoke(id(), groupId, List.of(record), single -> endpoint.invokeRecord(record), this::stopping);
+                boolean[] succeeded = {false};
+                boolean done = errorHandler.invoke(id(), groupId, List.of(record), single -> {
+                    succeeded[0] = false;
+                    endpoint.invokeRecord(record, groupId, () -> acknowledge(slot, List.of(record)), slot.readOnlyConsumer);
+                    succeeded[0] = true;
+                }, this::stopping);
                 if (!done) {
                     break outer;
                 }
                 OffsetAndMetadata next = new OffsetAndMetadata(record.offset() + 1);
-                slot.processed.put(partition, next);
-                if (commitMode == CommitMode.RECORD) {
-                    commitAsync(slot, Map.of(partition, next));
+                if (commitMode.isManual()) {
+                    if (!succeeded[0]) {
+                        acknowledge(slot, List.of(record));
+                    }
+                    Map<TopicPartition, OffsetAndMetadata> acknowledged = drainAcknowledged(slot);
+                    if (commitMode == CommitMode.MANUAL_IMMEDIATE) {
+                        commitAsync(slot, acknowledged);
+                    } else {
+                        batch.putAll(acknowledged);
+                    }
                 } else {
-                    batch.put(partition, next);
+                    slot.processed.put(partition, next);
+                    if (commitMode == CommitMode.RECORD) {
+                        commitAsync(slot, Map.of(partition, next));
+                    } else {
+                        batch.put(partition, next);
+                    }
                 }
                 if (stopping()) {
                     break outer;
@@ -563,6 +596,36 @@ public class DefaultLanesListenerContainer implements ConfigurableLanesListenerC
         if (!batch.isEmpty()) {
             commitAsync(slot, batch);
         }
+    }
+
+    /** Called from the listener (any thread): marks the records up to the last of each partition as processed. */
+    private void acknowledge(Slot slot, List<? extends ConsumerRecord<?, ?>> records) {
+        if (!commitMode.isManual()) {
+            return;
+        }
+        for (ConsumerRecord<?, ?> record : records) {
+            slot.acknowledged.merge(new TopicPartition(record.topic(), record.partition()), record.offset() + 1, Math::max);
+        }
+    }
+
+    /**
+     * Moves what the listener acknowledged into the slot's processed offsets and returns it, leaving out partitions
+     * the slot no longer owns. Called from the slot's thread.
+     */
+    private Map<TopicPartition, OffsetAndMetadata> drainAcknowledged(Slot slot) {
+        Map<TopicPartition, OffsetAndMetadata> drained = new HashMap<>();
+        for (TopicPartition partition : List.copyOf(slot.acknowledged.keySet())) {
+            Long next = slot.acknowledged.remove(partition);
+            if (next != null && slot.assigned.contains(partition)) {
+                OffsetAndMetadata offset = new OffsetAndMetadata(next);
+                OffsetAndMetadata before = slot.processed.get(partition);
+                if (before == null || before.offset() < next) {
+                    slot.processed.put(partition, offset);
+                    drained.put(partition, offset);
+                }
+            }
+        }
+        return drained;
     }
 
     private boolean stopping() {
@@ -585,7 +648,7 @@ public class DefaultLanesListenerContainer implements ConfigurableLanesListenerC
     }
 
     private void commitAsync(Slot slot, Map<TopicPartition, OffsetAndMetadata> offsets) {
-        if (slot.failed) {
+        if (slot.failed || offsets.isEmpty()) {
             return;
         }
         try {
@@ -647,6 +710,8 @@ public class DefaultLanesListenerContainer implements ConfigurableLanesListenerC
         volatile boolean failed;
         int replacements;
         final Map<TopicPartition, OffsetAndMetadata> processed = new HashMap<>();
+        final Map<TopicPartition, Long> acknowledged = new java.util.concurrent.ConcurrentHashMap<>();
+        final org.apache.kafka.clients.consumer.Consumer<Object, Object> readOnlyConsumer = ReadOnlyConsumer.of(() -> this.consumer);
         final Set<TopicPartition> assigned = new java.util.HashSet<>();
         final Set<TopicPartition> revokedDuringBatch = new java.util.HashSet<>();
         volatile Thread thread;

@@ -21,6 +21,8 @@ import org.springframework.core.MethodIntrospector;
 import org.springframework.core.ResolvableType;
 import org.springframework.core.annotation.AnnotatedElementUtils;
 import org.springframework.core.env.Environment;
+import org.springframework.messaging.converter.MessageConverter;
+import org.springframework.util.ClassUtils;
 
 import java.lang.reflect.Method;
 import java.util.ArrayList;
@@ -46,6 +48,8 @@ public class LanesListenerAnnotationBeanPostProcessor
     private final Set<Class<?>> nonAnnotatedClasses = ConcurrentHashMap.newKeySet();
     private final List<LanesListenerEndpoint> endpoints = new ArrayList<>();
     private BeanFactory beanFactory;
+    private volatile MessageConverter converter;
+    private volatile boolean converterResolved;
     private Environment environment;
 
     @Override
@@ -79,6 +83,27 @@ public class LanesListenerAnnotationBeanPostProcessor
             }
         });
         return bean;
+    }
+
+    /**
+     * The application's MessageConverter (a unique bean of that type), else a Jackson JSON converter when Jackson is
+     * on the classpath (with the application's JsonMapper bean when there is one), else none.
+     */
+    private MessageConverter messageConverter() {
+        MessageConverter current = converter;
+        if (current == null && !converterResolved) {
+            synchronized (this) {
+                if (!converterResolved) {
+                    converter = beanFactory.getBeanProvider(MessageConverter.class).getIfUnique();
+                    if (converter == null && ClassUtils.isPresent("tools.jackson.databind.json.JsonMapper", getClass().getClassLoader())) {
+                        converter = JacksonConverter.create(beanFactory);
+                    }
+                    converterResolved = true;
+                }
+                current = converter;
+            }
+        }
+        return current;
     }
 
     /** The endpoints found so far. */
@@ -179,8 +204,9 @@ public class LanesListenerAnnotationBeanPostProcessor
             throw invalid(where, "rebalanceListener has no use with topicPartitions: assigned partitions are never rebalanced");
         }
         String errorHandler = resolve(annotation.errorHandler(), where, "errorHandler");
-        LanesListenerEndpoint.Shape shape = shape(method, where);
-        return new LanesListenerEndpoint(id, beanName, bean, invocable, shape, topics, pattern,
+        ListenerArguments arguments = arguments(method, where);
+        arguments.setConverter(this::messageConverter);
+        return new LanesListenerEndpoint(id, beanName, bean, invocable, arguments, topics, pattern,
                 groupId.isEmpty() ? null : groupId, concurrency, autoStartup, Map.copyOf(properties),
                 rebalanceListener.isEmpty() ? null : rebalanceListener, assignments,
                 errorHandler.isEmpty() ? null : errorHandler);
@@ -258,31 +284,12 @@ public class LanesListenerAnnotationBeanPostProcessor
         }
     }
 
-    static LanesListenerEndpoint.Shape shape(Method method, String where) {
-        if (method.getParameterCount() != 1) {
-            throw invalid(where, "a @LanesListener method takes exactly one parameter (ConsumerRecord<K,V>, a value, "
-                    + "List<ConsumerRecord<K,V>> or ConsumerRecords<K,V>), but has " + method.getParameterCount()
-                    + ": " + Arrays.toString(method.getGenericParameterTypes()));
+    static ListenerArguments arguments(Method method, String where) {
+        try {
+            return ListenerArguments.of(method);
+        } catch (IllegalArgumentException e) {
+            throw invalid(where, e.getMessage());
         }
-        Class<?> type = method.getParameterTypes()[0];
-        if (ConsumerRecord.class.isAssignableFrom(type)) {
-            return LanesListenerEndpoint.Shape.RECORD;
-        }
-        if (ConsumerRecords.class.isAssignableFrom(type)) {
-            return LanesListenerEndpoint.Shape.RECORDS;
-        }
-        if (Collection.class.isAssignableFrom(type)) {
-            if (type != List.class) {
-                throw invalid(where, "a batch parameter must be declared as List<ConsumerRecord<K,V>>, not " + type.getName());
-            }
-            Class<?> element = ResolvableType.forMethodParameter(method, 0).getGeneric(0).resolve();
-            if (element == null || !ConsumerRecord.class.isAssignableFrom(element)) {
-                throw invalid(where, "a batch parameter must be List<ConsumerRecord<K,V>>, not "
-                        + method.getGenericParameterTypes()[0].getTypeName());
-            }
-            return LanesListenerEndpoint.Shape.LIST;
-        }
-        return LanesListenerEndpoint.Shape.VALUE;
     }
 
     /** One attribute value: placeholders resolved, then a {@code #{...}} expression evaluated to a single value. */

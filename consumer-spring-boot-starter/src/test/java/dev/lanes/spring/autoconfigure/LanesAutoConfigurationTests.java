@@ -231,7 +231,7 @@ class LanesAutoConfigurationTests {
         runner.withUserConfiguration(BadListener.class).withPropertyValues("lanes.consumer.group-id=g").run(context -> {
             assertThat(context).hasFailed();
             assertThat(context.getStartupFailure()).rootCause().hasMessageContaining(BadListener.class.getName() + ".twoArguments")
-                    .hasMessageContaining("exactly one parameter");
+                    .hasMessageContaining("one payload parameter");
         });
     }
 

@@ -1,0 +1,106 @@
+package dev.lanes.spring.listener;
+
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.junit.jupiter.api.Test;
+import org.springframework.core.MethodParameter;
+import org.springframework.messaging.Message;
+import org.springframework.messaging.MessageHeaders;
+import org.springframework.messaging.converter.MessageConversionException;
+import org.springframework.messaging.converter.SmartMessageConverter;
+import org.springframework.messaging.handler.annotation.Header;
+import org.springframework.messaging.handler.invocation.MethodArgumentResolutionException;
+
+import java.lang.reflect.Method;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class ListenerArgumentsTest {
+
+    record Amount(long cents) {
+    }
+
+    static class Methods {
+        void amount(Amount amount) {
+        }
+
+        void required(String value, @Header("needed") String needed) {
+        }
+
+        void batchWithHeader(List<ConsumerRecord<String, String>> batch, @Header("x") String x) {
+        }
+
+        void number(Integer value) {
+        }
+    }
+
+    private static Method method(String name) {
+        for (Method method : Methods.class.getDeclaredMethods()) {
+            if (method.getName().equals(name)) {
+                return method;
+            }
+        }
+        throw new AssertionError(name);
+    }
+
+    @Test
+    void aSmartMessageConverterBeanGetsTheParameterAsItsHint() {
+        ListenerArguments arguments = ListenerArguments.of(method("amount"));
+        List<Object> hints = new java.util.ArrayList<>();
+        arguments.setConverter(() -> new SmartMessageConverter() {
+            @Override
+            public Object fromMessage(Message<?> message, Class<?> targetClass, Object conversionHint) {
+                hints.add(conversionHint);
+                return new Amount(Long.parseLong(message.getPayload().toString().replace("$", "")) * 100);
+            }
+
+            @Override
+            public Object fromMessage(Message<?> message, Class<?> targetClass) {
+                throw new AssertionError("the smart variant is expected");
+            }
+
+            @Override
+            public Message<?> toMessage(Object payload, MessageHeaders headers, Object conversionHint) {
+                return null;
+            }
+
+            @Override
+            public Message<?> toMessage(Object payload, MessageHeaders headers) {
+                return null;
+            }
+        });
+        Object[] values = arguments.forRecord(new ConsumerRecord<>("t", 0, 0, "k", "$12"), "g", null, null);
+        assertThat(values).containsExactly(new Amount(1200));
+        assertThat(hints).singleElement().isInstanceOfSatisfying(MethodParameter.class,
+                parameter -> assertThat(parameter.getParameterType()).isEqualTo(Amount.class));
+    }
+
+    @Test
+    void withoutAConverterAValueThatIsNotOfTheParameterTypeFailsWithAConversionError() {
+        ListenerArguments arguments = ListenerArguments.of(method("amount"));
+        assertThatThrownBy(() -> arguments.forRecord(new ConsumerRecord<>("t", 0, 7, "k", "$12"), "g", null, null))
+                .isInstanceOf(MessageConversionException.class)
+                .hasMessageContaining("t-0 offset 7")
+                .hasMessageContaining("no MessageConverter");
+        // Simple conversions need no converter.
+        assertThat(ListenerArguments.of(method("number")).forRecord(new ConsumerRecord<>("t", 0, 0, "k", "42"), "g", null, null))
+                .containsExactly(42);
+    }
+
+    @Test
+    void aMissingRequiredHeaderIsAnArgumentResolutionFailure() {
+        ListenerArguments arguments = ListenerArguments.of(method("required"));
+        Throwable failure = org.assertj.core.api.Assertions.catchThrowable(() ->
+                arguments.forRecord(new ConsumerRecord<>("t", 0, 3, "k", "v"), "g", null, null));
+        assertThat(failure).isInstanceOf(MethodArgumentResolutionException.class)
+                .hasMessageContaining("Missing header 'needed'");
+        assertThat(new DefaultLanesErrorHandler(0, java.time.Duration.ZERO, null).isRetryable(failure)).isFalse();
+    }
+
+    @Test
+    void aBatchListenerCannotTakeHeaderParameters() {
+        assertThatThrownBy(() -> ListenerArguments.of(method("batchWithHeader")))
+                .hasMessageContaining("@Header and @Headers parameters are for listeners of one record");
+    }
+}
