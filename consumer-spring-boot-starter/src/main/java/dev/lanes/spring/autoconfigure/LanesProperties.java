@@ -147,6 +147,11 @@ public class LanesProperties implements Validator {
                             + "records before they are processed, so it cannot be turned on");
                     return;
                 }
+                if (ConsumerConfig.GROUP_PROTOCOL_CONFIG.equals(key) && !"consumer".equalsIgnoreCase(String.valueOf(value).trim())) {
+                    errors.rejectValue(field, "unsupported", "Lanes speaks only the consumer group protocol (KIP-848, "
+                            + "group.protocol=consumer); remove the setting");
+                    return;
+                }
                 String problem = ConsumerSettingCheck.problem(key, value);
                 if (problem != null) {
                     errors.rejectValue(field, "invalid", problem);

@@ -34,6 +34,7 @@ class LanesPropertiesValidationTests {
             "lanes.consumer.properties.max.poll.records | many           | lanes.consumer.properties[max.poll.records] | Not a number of type INT",
             "lanes.consumer.properties.auto.offset.reset | sometimes     | lanes.consumer.properties[auto.offset.reset] | by_duration",
             "lanes.consumer.properties.enable.auto.commit | true         | lanes.consumer.properties[enable.auto.commit] | commit the offsets of processed records themselves",
+            "lanes.consumer.properties.group.protocol | classic        | lanes.consumer.properties[group.protocol] | Lanes speaks only the consumer group protocol",
             "lanes.consumer.properties.lanes.user.lane.capacity | -5     | lanes.consumer.properties[lanes.user.lane.capacity] | Value must be at least 1",
             "lanes.consumer.listener.concurrency | 0                     | lanes.consumer.listener.concurrency  | must be at least 1",
             "lanes.consumer.listener.retry.attempts | -1                 | lanes.consumer.listener.retry.attempts | must not be negative",
