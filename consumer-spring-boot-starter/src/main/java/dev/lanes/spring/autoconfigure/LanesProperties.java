@@ -329,6 +329,17 @@ public class LanesProperties implements Validator {
         /** How long a listener container waits after a consumer failed before creating its replacement; health is DOWN meanwhile. */
         private Duration replaceBackOff = Duration.ofSeconds(5);
 
+        /** How long, at most, the consumers of a container with concurrency above 1 hold back records when it starts, until the group has shared the partitions out among them (so that a waiting backlog is shared); 0 starts each consumer at once. */
+        private Duration startBalanceTimeout = Duration.ofSeconds(30);
+
+        public Duration getStartBalanceTimeout() {
+            return startBalanceTimeout;
+        }
+
+        public void setStartBalanceTimeout(Duration startBalanceTimeout) {
+            this.startBalanceTimeout = startBalanceTimeout;
+        }
+
         void check(Errors errors, String path) {
             if (concurrency < 1) {
                 errors.rejectValue(path + "concurrency", "invalid", "must be at least 1");
@@ -339,6 +350,7 @@ public class LanesProperties implements Validator {
             retry.check(errors, path + "retry.");
             deadLetter.check(errors, path + "dead-letter.");
             checkNotNegative(errors, path + "replace-back-off", replaceBackOff);
+            checkNotNegative(errors, path + "start-balance-timeout", startBalanceTimeout);
         }
 
         public int getConcurrency() {

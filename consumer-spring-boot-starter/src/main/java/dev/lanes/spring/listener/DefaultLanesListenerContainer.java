@@ -65,6 +65,8 @@ public class DefaultLanesListenerContainer implements ConfigurableLanesListenerC
     private volatile long stopDeadlineNanos;
     private volatile boolean replaceFailedConsumers = true;
     private volatile Duration replaceBackOff = Duration.ofSeconds(5);
+    private volatile Duration startBalanceTimeout = Duration.ofSeconds(30);
+    private volatile StartBalance startBalance = StartBalance.open("");
 
     @SuppressWarnings("unchecked")
     public DefaultLanesListenerContainer(LanesListenerEndpoint endpoint, LanesConsumerFactory<?, ?> consumerFactory,
@@ -208,6 +210,21 @@ public class DefaultLanesListenerContainer implements ConfigurableLanesListenerC
         return replaceBackOff;
     }
 
+    /**
+     * How long, at most, the consumers of a container with concurrency above 1 hold back records when it starts,
+     * until the group has shared the partitions out among them; zero starts each one at once. Default 30 s.
+     */
+    public void setStartBalanceTimeout(Duration startBalanceTimeout) {
+        if (startBalanceTimeout == null || startBalanceTimeout.isNegative()) {
+            throw new IllegalArgumentException("startBalanceTimeout must not be negative, was " + startBalanceTimeout);
+        }
+        this.startBalanceTimeout = startBalanceTimeout;
+    }
+
+    public Duration getStartBalanceTimeout() {
+        return startBalanceTimeout;
+    }
+
     @Override
     public void setConsumerProperty(String key, Object value) {
         consumerProperties.put(key, value);
@@ -240,6 +257,8 @@ public class DefaultLanesListenerContainer implements ConfigurableLanesListenerC
                 created.forEach(slot -> consumerFactory.closeConsumer(id(), slot.consumer, Duration.ZERO));
                 throw e;
             }
+            startBalance = created.size() < 2 || endpoint.isAssigned() ? StartBalance.open(id())
+                    : new StartBalance(id(), startBalanceTimeout);
             running = true;
             slots.addAll(created);
             for (Slot slot : created) {
@@ -501,6 +520,7 @@ public class DefaultLanesListenerContainer implements ConfigurableLanesListenerC
             slot.processed.clear();
             slot.acknowledged.clear();
             slot.assigned.clear();
+            slot.assignedCount = 0;
             slot.revokedDuringBatch.clear();
             slot.consumer = replacement;
             slot.failed = false;
@@ -513,7 +533,7 @@ public class DefaultLanesListenerContainer implements ConfigurableLanesListenerC
 
     private void applyPause(Slot slot) {
         LanesConsumer<Object, Object> consumer = slot.consumer;
-        if (pauseRequested) {
+        if (holding(slot)) {
             Set<TopicPartition> assignment = consumer.assignment();
             if (!assignment.isEmpty() && !consumer.paused().containsAll(assignment)) {
                 consumer.pause(assignment);
@@ -628,6 +648,32 @@ public class DefaultLanesListenerContainer implements ConfigurableLanesListenerC
         return drained;
     }
 
+    /** Whether the slots keep their partitions paused: the container is paused, or its consumers are not balanced yet. */
+    private boolean holding(Slot slot) {
+        return pauseRequested || !startBalance.isOpen(slots, () -> expectedPartitions(slot.consumer));
+    }
+
+    /** How many partitions the listener's topics have, or -1 when that cannot be told (a pattern, a missing topic). */
+    private int expectedPartitions(LanesConsumer<Object, Object> consumer) {
+        if (endpoint.topicPattern() != null) {
+            return -1;
+        }
+        int count = 0;
+        try {
+            for (String topic : endpoint.topics()) {
+                List<org.apache.kafka.common.PartitionInfo> partitions = consumer.partitionsFor(topic, Duration.ofSeconds(5));
+                if (partitions == null || partitions.isEmpty()) {
+                    return -1;
+                }
+                count += partitions.size();
+            }
+        } catch (RuntimeException e) {
+            log.debug("Listener {} could not look up the partitions of {}: {}", id(), endpoint.topics(), e.toString());
+            return -1;
+        }
+        return count;
+    }
+
     private boolean stopping() {
         return !running;
     }
@@ -704,8 +750,10 @@ public class DefaultLanesListenerContainer implements ConfigurableLanesListenerC
     }
 
     /** One consumer and its thread. */
-    private static final class Slot {
+    private static final class Slot implements StartBalance.Member {
         final int index;
+        volatile boolean joined;
+        volatile int assignedCount;
         volatile LanesConsumer<Object, Object> consumer;
         volatile boolean failed;
         int replacements;
@@ -719,6 +767,17 @@ public class DefaultLanesListenerContainer implements ConfigurableLanesListenerC
         Slot(int index, LanesConsumer<Object, Object> consumer) {
             this.index = index;
             this.consumer = consumer;
+        }
+
+        @Override
+        public boolean joined() {
+            // A member given no partitions may get no assignment callback; being STABLE says it joined too.
+            return joined || "STABLE".equals(consumer.memberState());
+        }
+
+        @Override
+        public int assignedCount() {
+            return assignedCount;
         }
     }
 
@@ -741,6 +800,7 @@ public class DefaultLanesListenerContainer implements ConfigurableLanesListenerC
             }
             commitSync(slot, offsets, remaining());
             slot.assigned.removeAll(partitions);
+            slot.assignedCount = slot.assigned.size();
             slot.revokedDuringBatch.addAll(partitions);
             ConsumerRebalanceListener delegate = rebalanceListener;
             if (delegate != null) {
@@ -752,7 +812,9 @@ public class DefaultLanesListenerContainer implements ConfigurableLanesListenerC
         public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
             slot.assigned.addAll(partitions);
             slot.revokedDuringBatch.removeAll(partitions);
-            if (pauseRequested && !partitions.isEmpty()) {
+            slot.assignedCount = slot.assigned.size();
+            slot.joined = true;
+            if (holding(slot) && !partitions.isEmpty()) {
                 slot.consumer.pause(partitions);
             }
             ConsumerRebalanceListener delegate = rebalanceListener;
@@ -765,6 +827,7 @@ public class DefaultLanesListenerContainer implements ConfigurableLanesListenerC
         public void onPartitionsLost(Collection<TopicPartition> partitions) {
             partitions.forEach(slot.processed::remove);
             slot.assigned.removeAll(partitions);
+            slot.assignedCount = slot.assigned.size();
             slot.revokedDuringBatch.addAll(partitions);
             ConsumerRebalanceListener delegate = rebalanceListener;
             if (delegate != null) {

@@ -34,11 +34,11 @@ public class DefaultLanesListenerContainerRegistry
 
     /** Container defaults from the {@code lanes.consumer.*} properties. */
     public record ContainerSettings(int concurrency, CommitMode commitMode, Duration pollTimeout, Duration shutdownTimeout,
-                                    boolean replaceFailedConsumers, Duration replaceBackOff) {
+                                    boolean replaceFailedConsumers, Duration replaceBackOff, Duration startBalanceTimeout) {
 
-        /** Settings that replace failed consumers after 5 seconds. */
+        /** Settings that replace failed consumers after 5 seconds and wait up to 30 seconds for a balanced start. */
         public ContainerSettings(int concurrency, CommitMode commitMode, Duration pollTimeout, Duration shutdownTimeout) {
-            this(concurrency, commitMode, pollTimeout, shutdownTimeout, true, Duration.ofSeconds(5));
+            this(concurrency, commitMode, pollTimeout, shutdownTimeout, true, Duration.ofSeconds(5), Duration.ofSeconds(30));
         }
     }
 
@@ -106,6 +106,7 @@ public class DefaultLanesListenerContainerRegistry
         container.setShutdownTimeout(settings.shutdownTimeout());
         container.setReplaceFailedConsumers(settings.replaceFailedConsumers());
         container.setReplaceBackOff(settings.replaceBackOff());
+        container.setStartBalanceTimeout(settings.startBalanceTimeout());
         container.setRebalanceListener(rebalanceListener(endpoint));
         customizers.forEach(customizer -> customizer.customize(container));
         if (containers.putIfAbsent(endpoint.id(), container) != null) {
