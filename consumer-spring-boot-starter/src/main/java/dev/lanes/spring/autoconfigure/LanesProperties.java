@@ -123,7 +123,7 @@ public class LanesProperties implements Validator {
             for (int i = 0; i < bootstrapServers.size(); i++) {
                 String server = bootstrapServers.get(i);
                 if (server == null || !server.trim().matches("\\[?[^\\s\\[\\]]*\\]?:[0-9]{1,5}")) {
-                    errors.rejectValue("bootstrap-servers[" + i + "]", "invalid", "'" + server + "' is not host:port");
+                    errors.rejectValue("bootstrap-servers", "invalid", "'" + server + "' is not host:port");
                 }
             }
         }
@@ -440,6 +440,15 @@ public class LanesProperties implements Validator {
             checkNotNegative(errors, path + "max-back-off", maxBackOff);
             if (maxElapsedTime != null) {
                 checkNotNegative(errors, path + "max-elapsed-time", maxElapsedTime);
+            }
+            if (notRetryableExceptions != null) {
+                for (int i = 0; i < notRetryableExceptions.size(); i++) {
+                    Class<?> type = notRetryableExceptions.get(i);
+                    if (type == null || !Throwable.class.isAssignableFrom(type)) {
+                        errors.rejectValue(path + "not-retryable-exceptions", "invalid",
+                                (type == null ? "null" : type.getName()) + " is not an exception type");
+                    }
+                }
             }
         }
 

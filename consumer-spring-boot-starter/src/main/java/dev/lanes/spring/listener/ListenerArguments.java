@@ -235,6 +235,9 @@ public final class ListenerArguments {
         if (value == null || org.springframework.util.ClassUtils.resolvePrimitiveIfNecessary(type).isInstance(value)) {
             return value;
         }
+        if (value instanceof byte[] bytes && type == String.class) {
+            return new String(bytes, StandardCharsets.UTF_8);
+        }
         MessageConverter messageConverter = converter.get();
         if (messageConverter != null) {
             Message<?> message = MessageBuilder.withPayload(value).copyHeaders(headers(record, null)).build();
@@ -244,7 +247,9 @@ public final class ListenerArguments {
                 return converted;
             }
         }
-        if (CONVERSIONS.canConvert(TypeDescriptor.forObject(value), new TypeDescriptor(parameter))) {
+        // Simple values only: the conversion service would turn a byte array into its first element.
+        boolean simple = value instanceof CharSequence || value instanceof Number || value instanceof Boolean;
+        if (simple && CONVERSIONS.canConvert(TypeDescriptor.forObject(value), new TypeDescriptor(parameter))) {
             return CONVERSIONS.convert(value, TypeDescriptor.forObject(value), new TypeDescriptor(parameter));
         }
         throw new MessageConversionException("Cannot convert the value of " + record.topic() + "-" + record.partition()

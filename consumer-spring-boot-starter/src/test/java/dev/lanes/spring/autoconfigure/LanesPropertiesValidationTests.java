@@ -20,7 +20,7 @@ class LanesPropertiesValidationTests {
 
     @ParameterizedTest(name = "{0}={1}")
     @CsvSource(delimiter = '|', value = {
-            "lanes.consumer.bootstrap-servers    | localhost             | lanes.consumer.bootstrap-servers[0]  | is not host:port",
+            "lanes.consumer.bootstrap-servers    | localhost             | lanes.consumer.bootstrap-servers     | is not host:port",
             "lanes.consumer.bootstrap-servers    | ''                    | lanes.consumer.bootstrap-servers     | at least one host:port",
             "lanes.consumer.key-deserializer     | java.lang.String      | lanes.consumer.key-deserializer      | does not implement org.apache.kafka.common.serialization.Deserializer",
             "lanes.consumer.value-deserializer   | java.lang.Integer     | lanes.consumer.value-deserializer    | does not implement",
@@ -41,6 +41,14 @@ class LanesPropertiesValidationTests {
             "lanes.consumer.listener.retry.back-off | -100ms             | lanes.consumer.listener.retry.back-off | must not be negative",
             "lanes.consumer.listener.dead-letter.topic-suffix | ''      | lanes.consumer.listener.dead-letter.topic-suffix | must not be empty",
             "lanes.consumer.listener.replace-back-off | -1s             | lanes.consumer.listener.replace-back-off | must not be negative",
+            "lanes.consumer.listener.start-balance-timeout | -1s        | lanes.consumer.listener.start-balance-timeout | must not be negative",
+            "lanes.consumer.listener.retry.multiplier | 0.5             | lanes.consumer.listener.retry.multiplier | must be at least 1",
+            "lanes.consumer.listener.retry.max-back-off | -1s           | lanes.consumer.listener.retry.max-back-off | must not be negative",
+            "lanes.consumer.listener.retry.max-elapsed-time | -1s       | lanes.consumer.listener.retry.max-elapsed-time | must not be negative",
+            "lanes.consumer.listener.retry.not-retryable-exceptions | java.lang.String | lanes.consumer.listener.retry.not-retryable-exceptions | java.lang.String is not an exception type",
+            "lanes.consumer.listener.dead-letter.key-serializer | java.lang.String | lanes.consumer.listener.dead-letter.key-serializer | does not implement org.apache.kafka.common.serialization.Serializer",
+            "lanes.consumer.listener.dead-letter.value-serializer | java.lang.Long | lanes.consumer.listener.dead-letter.value-serializer | does not implement",
+            "lanes.consumer.listeners.orders.retry.attempts | -3        | lanes.consumer.listeners[orders].retry.attempts | must not be negative",
     })
     void aBadValueFailsStartupNamingTheProperty(String property, String value, String reported, String reason,
                                                CapturedOutput output) {
@@ -50,10 +58,20 @@ class LanesPropertiesValidationTests {
                 .contains(reason);
     }
 
-    @Test
-    void aValueOfTheWrongTypeNamesThePropertyToo(CapturedOutput output) {
-        assertThatThrownBy(() -> start("lanes.consumer.listener.concurrency=many")).isInstanceOf(Exception.class);
-        assertThat(output).contains("APPLICATION FAILED TO START").contains("lanes.consumer.listener.concurrency");
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+            "lanes.consumer.listener.concurrency=many            | lanes.consumer.listener.concurrency",
+            "lanes.consumer.listener.commit-mode=sometimes       | lanes.consumer.listener.commit-mode",
+            "lanes.consumer.heartbeat-overdue-hold=soon          | lanes.consumer.heartbeat-overdue-hold",
+            "lanes.consumer.listener.dead-letter.enabled=perhaps | lanes.consumer.listener.dead-letter.enabled",
+            "lanes.consumer.listener.dead-letter.create-topic=perhaps | lanes.consumer.listener.dead-letter.create-topic",
+            "lanes.consumer.listener.replace-failed-consumers=perhaps | lanes.consumer.listener.replace-failed-consumers",
+            "lanes.consumer.listener.retry.not-retryable-exceptions=com.example.NoSuchException | lanes.consumer.listener.retry.not-retryable-exceptions",
+            "lanes.consumer.value-deserializer=com.example.NoSuchDeserializer | lanes.consumer.value-deserializer",
+    })
+    void aValueOfTheWrongTypeNamesThePropertyToo(String setting, String property, CapturedOutput output) {
+        assertThatThrownBy(() -> start(setting)).isInstanceOf(Exception.class);
+        assertThat(output).contains("APPLICATION FAILED TO START").contains("Property: " + property);
     }
 
     @Test

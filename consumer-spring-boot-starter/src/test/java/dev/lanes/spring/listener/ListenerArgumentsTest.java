@@ -33,6 +33,9 @@ class ListenerArgumentsTest {
 
         void number(Integer value) {
         }
+
+        void text(String value) {
+        }
     }
 
     private static Method method(String name) {
@@ -86,6 +89,16 @@ class ListenerArgumentsTest {
         // Simple conversions need no converter.
         assertThat(ListenerArguments.of(method("number")).forRecord(new ConsumerRecord<>("t", 0, 0, "k", "42"), "g", null, null))
                 .containsExactly(42);
+    }
+
+    @Test
+    void bytesAreReadAsUtf8TextAndNeverAsTheirFirstElement() {
+        assertThat(ListenerArguments.of(method("text")).forRecord(
+                new ConsumerRecord<>("t", 0, 0, "k", "héllo".getBytes(java.nio.charset.StandardCharsets.UTF_8)), "g", null, null))
+                .containsExactly("héllo");
+        assertThatThrownBy(() -> ListenerArguments.of(method("number")).forRecord(
+                new ConsumerRecord<>("t", 0, 0, "k", new byte[] {4, 2}), "g", null, null))
+                .isInstanceOf(MessageConversionException.class);
     }
 
     @Test
