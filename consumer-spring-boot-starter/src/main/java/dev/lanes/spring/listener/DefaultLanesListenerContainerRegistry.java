@@ -109,6 +109,12 @@ public class DefaultLanesListenerContainerRegistry
         container.setStartBalanceTimeout(settings.startBalanceTimeout());
         container.setRebalanceListener(rebalanceListener(endpoint));
         customizers.forEach(customizer -> customizer.customize(container));
+        if (endpoint.arguments().takesAcknowledgment() && !container.getCommitMode().isManual()) {
+            throw new BeanInitializationException("Invalid @LanesListener method " + endpoint.methodName()
+                    + ": it takes an Acknowledgment, but its commit mode is " + container.getCommitMode().name().toLowerCase()
+                    + ", where the container commits by itself; set lanes.consumer.listeners." + endpoint.id()
+                    + ".commit-mode (or lanes.consumer.listener.commit-mode) to manual or manual-immediate");
+        }
         if (containers.putIfAbsent(endpoint.id(), container) != null) {
             throw new BeanInitializationException("Invalid @LanesListener method " + endpoint.methodName()
                     + ": another listener already has the id '" + endpoint.id() + "'");

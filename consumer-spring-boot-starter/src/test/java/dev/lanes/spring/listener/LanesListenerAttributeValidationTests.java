@@ -97,6 +97,17 @@ class LanesListenerAttributeValidationTests {
     @Test
     void parameters() {
         failsWith(TwoPayloads.class, "@LanesListener method takes");
+        failsWith(AcknowledgingWithoutManualCommits.class, "it takes an Acknowledgment, but its commit mode is batch",
+                "lanes.consumer.listeners.acks.commit-mode");
+        runner.withBean(AcknowledgingWithoutManualCommits.class)
+                .withPropertyValues("lanes.consumer.listeners.acks.commit-mode=manual-immediate")
+                .run(context -> assertThat(context).hasNotFailed());
+    }
+
+    static class AcknowledgingWithoutManualCommits {
+        @LanesListener(id = "acks", topics = "a", autoStartup = "false")
+        void on(String value, dev.lanes.spring.Acknowledgment acknowledgment) {
+        }
     }
 
     static class DuplicateId {

@@ -41,13 +41,15 @@ class ListenerMethodsIT {
     static final List<List<Order>> orderBatches = new CopyOnWriteArrayList<>();
     static final List<String> acked = new CopyOnWriteArrayList<>();
     static final List<Object> consumerCalls = new CopyOnWriteArrayList<>();
+    static final List<String> immediate = new CopyOnWriteArrayList<>();
+    static final java.util.concurrent.CountDownLatch holdY = new java.util.concurrent.CountDownLatch(1);
 
     public record Order(String id, int quantity) {
     }
 
     @Test
     void headersConversionAcknowledgmentAndTheConsumer() throws Exception {
-        for (String topic : List.of("headers", "json", "json-batch", "acks")) {
+        for (String topic : List.of("headers", "json", "json-batch", "acks", "immediate")) {
             BROKER.broker().createTopic(topic, 1);
         }
         try (var producer = BROKER.broker().producer()) {
@@ -60,13 +62,17 @@ class ListenerMethodsIT {
             for (String value : List.of("a", "b", "c", "d")) {
                 producer.send(new ProducerRecord<>("acks", 0, null, bytes(value))).get();
             }
+            for (String value : List.of("x", "y", "z")) {
+                producer.send(new ProducerRecord<>("immediate", 0, null, bytes(value))).get();
+            }
         }
         ConfigurableApplicationContext context = new SpringApplicationBuilder(App.class).web(WebApplicationType.NONE).properties(
                 "lanes.consumer.bootstrap-servers=" + BROKER.broker().bootstrapServers(),
                 "lanes.consumer.auto-offset-reset=earliest",
                 "lanes.consumer.poll-timeout=200ms",
                 "lanes.consumer.listener.retry.attempts=0",
-                "lanes.consumer.listeners.acks.commit-mode=manual").run();
+                "lanes.consumer.listeners.acks.commit-mode=manual",
+                "lanes.consumer.listeners.immediate.commit-mode=manual-immediate").run();
         try {
             await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
                 assertThat(seen).containsExactly("v1|t-1|3|headers|0|0|k1|1000|absent|t-1|methods-group");
@@ -77,6 +83,11 @@ class ListenerMethodsIT {
             });
             assertThat(consumerCalls).containsExactly(Set.of(new TopicPartition("headers", 0)), UnsupportedOperationException.class);
             await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(committed("acks")).isEqualTo(2));
+            // manual-immediate: "x" is committed while the listener still holds "y", in the same poll.
+            await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(committed("immediate")).isEqualTo(1));
+            holdY.countDown();
+            await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(committed("immediate")).isEqualTo(3));
+            assertThat(immediate).containsExactly("x", "y:released", "z");
         } finally {
             context.close();
         }
@@ -122,6 +133,15 @@ class ListenerMethodsIT {
         @LanesListener(id = "json-batch", topics = "json-batch", groupId = "methods-group")
         void jsonBatch(List<Order> batch) {
             orderBatches.add(batch);
+        }
+
+        @LanesListener(id = "immediate", topics = "immediate", groupId = "methods-group")
+        void immediate(String value, Acknowledgment acknowledgment) throws InterruptedException {
+            if (value.equals("y")) {
+                value = holdY.await(30, java.util.concurrent.TimeUnit.SECONDS) ? "y:released" : "y:timed-out";
+            }
+            immediate.add(value);
+            acknowledgment.acknowledge();
         }
 
         @LanesListener(id = "acks", topics = "acks", groupId = "methods-group")
