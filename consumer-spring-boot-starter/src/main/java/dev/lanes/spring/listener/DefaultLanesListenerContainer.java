@@ -550,7 +550,7 @@ public class DefaultLanesListenerContainer implements ConfigurableLanesListenerC
             boolean[] succeeded = {false};
             boolean done = errorHandler.invoke(id(), groupId, list, batch -> {
                 succeeded[0] = false;
-                endpoint.invokeBatch(batch, () -> acknowledge(slot, batch), slot.readOnlyConsumer);
+                endpoint.invokeBatch(batch, groupId, () -> acknowledge(slot, batch), slot.readOnlyConsumer);
                 succeeded[0] = true;
             }, this::stopping);
             if (done) {

@@ -57,10 +57,10 @@ public record LanesListenerEndpoint(String id, String beanName, Object bean, Met
     }
 
     /** Calls the method for a batch: all records of a poll, or the part of them still to process. */
-    public void invokeBatch(List<? extends ConsumerRecord<?, ?>> batch, Acknowledgment acknowledgment,
+    public void invokeBatch(List<? extends ConsumerRecord<?, ?>> batch, String groupId, Acknowledgment acknowledgment,
                             Consumer<?, ?> consumer) throws Exception {
         ConsumerRecords<?, ?> records = shape() == ListenerArguments.Shape.RECORDS ? asConsumerRecords(batch) : null;
-        invoke(arguments.forBatch(batch, records, acknowledgment, consumer));
+        invoke(arguments.forBatch(batch, records, groupId, acknowledgment, consumer));
     }
 
     private static ConsumerRecords<?, ?> asConsumerRecords(List<? extends ConsumerRecord<?, ?>> batch) {

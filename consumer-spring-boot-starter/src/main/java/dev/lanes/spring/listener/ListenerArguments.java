@@ -115,8 +115,9 @@ public final class ListenerArguments {
                 continue;
             }
             if (parameter.hasParameterAnnotation(Headers.class)) {
-                if (!Map.class.isAssignableFrom(type)) {
-                    throw new IllegalArgumentException("@Headers parameter " + i + " must be a Map<String, Object>, not " + type.getName());
+                if (!Map.class.isAssignableFrom(type) && type != List.class) {
+                    throw new IllegalArgumentException("@Headers parameter " + i + " must be a Map<String, Object> "
+                            + "(a List of them in a batch listener), not " + type.getName());
                 }
                 parameters.add(new Parameter(Kind.HEADERS, parameter, null, false, null));
                 continue;
@@ -142,11 +143,20 @@ public final class ListenerArguments {
             throw new IllegalArgumentException("a @LanesListener method takes exactly one payload parameter (ConsumerRecord<K,V>, "
                     + "a value, List<ConsumerRecord<K,V>>, ConsumerRecords<K,V> or List<T> of values), but has none");
         }
+        for (Parameter parameter : parameters) {
+            if (!shape.isBatch() && parameter.kind() == Kind.HEADERS && !Map.class.isAssignableFrom(parameter.parameter().getParameterType())) {
+                throw new IllegalArgumentException("@Headers parameter " + parameter.parameter().getParameterIndex()
+                        + " of a listener of one record must be a Map<String, Object>");
+            }
+        }
         if (shape.isBatch()) {
             for (Parameter parameter : parameters) {
-                if (parameter.kind() == Kind.HEADER || parameter.kind() == Kind.HEADERS) {
-                    throw new IllegalArgumentException("@Header and @Headers parameters are for listeners of one record; "
-                            + "a batch listener reads the headers of each ConsumerRecord");
+                boolean header = parameter.kind() == Kind.HEADER || parameter.kind() == Kind.HEADERS;
+                if (header && parameter.parameter().getParameterType() != List.class) {
+                    throw new IllegalArgumentException("in a batch listener, @Header and @Headers parameters are Lists "
+                            + "(one element per record, in the batch's order), but parameter "
+                            + parameter.parameter().getParameterIndex() + " is a "
+                            + parameter.parameter().getParameterType().getName());
                 }
             }
         }
@@ -191,7 +201,7 @@ public final class ListenerArguments {
             arguments[i] = switch (parameter.kind()) {
                 case PAYLOAD -> shape == Shape.RECORD ? record : convert(record, parameter.parameter(),
                         parameter.parameter().getParameterType());
-                case HEADER -> header(record, groupId, parameter);
+                case HEADER -> header(record, groupId, parameter, new TypeDescriptor(parameter.parameter()));
                 case HEADERS -> headers(record, groupId);
                 case ACKNOWLEDGMENT -> acknowledgment;
                 case CONSUMER -> consumer;
@@ -201,8 +211,8 @@ public final class ListenerArguments {
     }
 
     /** The arguments for a batch. */
-    Object[] forBatch(List<? extends ConsumerRecord<?, ?>> batch, ConsumerRecords<?, ?> records, Acknowledgment acknowledgment,
-                      Consumer<?, ?> consumer) {
+    Object[] forBatch(List<? extends ConsumerRecord<?, ?>> batch, ConsumerRecords<?, ?> records, String groupId,
+                      Acknowledgment acknowledgment, Consumer<?, ?> consumer) {
         Object[] arguments = new Object[parameters.size()];
         for (int i = 0; i < arguments.length; i++) {
             Parameter parameter = parameters.get(i);
@@ -212,9 +222,15 @@ public final class ListenerArguments {
                     case VALUES -> values(batch, parameter.parameter());
                     default -> batch;
                 };
+                case HEADER -> {
+                    TypeDescriptor element = new TypeDescriptor(parameter.parameter()).getElementTypeDescriptor();
+                    List<Object> values = new ArrayList<>(batch.size());
+                    batch.forEach(record -> values.add(header(record, groupId, parameter, element)));
+                    yield values;
+                }
+                case HEADERS -> batch.stream().map(record -> headers(record, groupId)).toList();
                 case ACKNOWLEDGMENT -> acknowledgment;
                 case CONSUMER -> consumer;
-                default -> throw new IllegalStateException("no " + parameter.kind() + " argument in a batch");
             };
         }
         return arguments;
@@ -259,7 +275,11 @@ public final class ListenerArguments {
                 : " with " + messageConverter.getClass().getName()));
     }
 
-    private Object header(ConsumerRecord<?, ?> record, String groupId, Parameter parameter) {
+    /** @param target the type to give: the parameter's, or a list parameter's element type in a batch listener */
+    private Object header(ConsumerRecord<?, ?> record, String groupId, Parameter parameter, TypeDescriptor target) {
+        if (target == null) {
+            target = TypeDescriptor.valueOf(Object.class); // a raw List
+        }
         Object value = switch (parameter.headerName()) {
             case LanesHeaders.RECEIVED_TOPIC -> record.topic();
             case LanesHeaders.RECEIVED_PARTITION -> record.partition();
@@ -282,9 +302,9 @@ public final class ListenerArguments {
                 throw new MethodArgumentResolutionException(message, parameter.parameter(), "Missing header '"
                         + parameter.headerName() + "' in " + record.topic() + "-" + record.partition() + " offset " + record.offset());
             }
-            return parameter.parameter().isOptional() ? java.util.Optional.empty() : null;
+            return target.getType() == java.util.Optional.class ? java.util.Optional.empty() : null;
         }
-        Class<?> type = parameter.parameter().getParameterType();
+        Class<?> type = target.getObjectType();
         if (type == java.util.Optional.class) {
             return java.util.Optional.of(value);
         }
@@ -295,7 +315,7 @@ public final class ListenerArguments {
         if (type.isInstance(text)) {
             return text;
         }
-        return CONVERSIONS.convert(text, TypeDescriptor.forObject(text), new TypeDescriptor(parameter.parameter()));
+        return CONVERSIONS.convert(text, TypeDescriptor.forObject(text), target);
     }
 
     /** The record's headers (raw bytes, the last of each name) and its facts under {@link LanesHeaders} names. */

@@ -34,6 +34,12 @@ class ListenerArgumentsTest {
         void number(Integer value) {
         }
 
+        void batchWithHeaderLists(List<ConsumerRecord<String, String>> batch,
+                                  @Header(dev.lanes.spring.LanesHeaders.RECEIVED_PARTITION) List<Integer> partitions,
+                                  @Header(name = "attempt", required = false) List<Integer> attempts,
+                                  @org.springframework.messaging.handler.annotation.Headers List<java.util.Map<String, Object>> headers) {
+        }
+
         void text(String value) {
         }
     }
@@ -112,8 +118,17 @@ class ListenerArgumentsTest {
     }
 
     @Test
-    void aBatchListenerCannotTakeHeaderParameters() {
+    void aBatchListenerTakesListsOfHeadersOnePerRecord() {
         assertThatThrownBy(() -> ListenerArguments.of(method("batchWithHeader")))
-                .hasMessageContaining("@Header and @Headers parameters are for listeners of one record");
+                .hasMessageContaining("in a batch listener, @Header and @Headers parameters are Lists");
+        ConsumerRecord<String, String> first = new ConsumerRecord<>("t", 3, 10, "k", "v");
+        first.headers().add("attempt", "2".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        ConsumerRecord<String, String> second = new ConsumerRecord<>("t", 4, 11, "k", "v");
+        Object[] arguments = ListenerArguments.of(method("batchWithHeaderLists"))
+                .forBatch(List.of(first, second), null, "g", null, null);
+        assertThat(arguments[1]).isEqualTo(List.of(3, 4));
+        assertThat(arguments[2]).isEqualTo(java.util.Arrays.asList(2, null));
+        assertThat((List<?>) arguments[3]).hasSize(2).allSatisfy(headers ->
+                assertThat(((java.util.Map<?, ?>) headers).get(dev.lanes.spring.LanesHeaders.GROUP_ID)).isEqualTo("g"));
     }
 }

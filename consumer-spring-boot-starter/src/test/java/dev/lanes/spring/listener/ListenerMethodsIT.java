@@ -42,6 +42,7 @@ class ListenerMethodsIT {
     static final List<String> acked = new CopyOnWriteArrayList<>();
     static final List<Object> consumerCalls = new CopyOnWriteArrayList<>();
     static final List<String> immediate = new CopyOnWriteArrayList<>();
+    static final List<Long> batchOffsets = new CopyOnWriteArrayList<>();
     static final java.util.concurrent.CountDownLatch holdY = new java.util.concurrent.CountDownLatch(1);
 
     public record Order(String id, int quantity) {
@@ -79,6 +80,7 @@ class ListenerMethodsIT {
                 assertThat(orders).containsExactly(new Order("o-1", 2));
                 assertThat(orderBatches.stream().flatMap(List::stream).toList())
                         .containsExactly(new Order("b-1", 1), new Order("b-2", 5));
+                assertThat(batchOffsets).containsExactly(0L, 1L);
                 assertThat(acked).containsExactly("a", "b", "c", "d");
             });
             assertThat(consumerCalls).containsExactly(Set.of(new TopicPartition("headers", 0)), UnsupportedOperationException.class);
@@ -131,8 +133,9 @@ class ListenerMethodsIT {
         }
 
         @LanesListener(id = "json-batch", topics = "json-batch", groupId = "methods-group")
-        void jsonBatch(List<Order> batch) {
+        void jsonBatch(List<Order> batch, @Header(LanesHeaders.OFFSET) List<Long> offsets) {
             orderBatches.add(batch);
+            batchOffsets.addAll(offsets);
         }
 
         @LanesListener(id = "immediate", topics = "immediate", groupId = "methods-group")
