@@ -69,7 +69,8 @@ public class LanesListenerSettingsResolver implements Function<String, ListenerS
             errorHandler = new DefaultLanesErrorHandler(merged.getRetry().toBackOff(), publisher(prefix, merged.getDeadLetter()),
                     merged.getRetry().getNotRetryableExceptions());
         }
-        return new ListenerSettings(concurrency, merged.getCommitMode(), errorHandler);
+        return new ListenerSettings(concurrency, merged.getCommitMode(), errorHandler, merged.isReplaceFailedConsumers(),
+                merged.getReplaceBackOff(), merged.getStartBalanceTimeout());
     }
 
     private DeadLetterPublisher publisher(String prefix, LanesProperties.DeadLetter deadLetter) {

@@ -46,8 +46,15 @@ public class DefaultLanesListenerContainerRegistry
      * What one listener's own settings ({@code lanes.consumer.listeners.<id>.*}) decide.
      *
      * @param concurrency null when the listener's settings name none
+     * @param replaceFailedConsumers null to keep the container settings; likewise the durations
      */
-    public record ListenerSettings(Integer concurrency, CommitMode commitMode, LanesErrorHandler errorHandler) {
+    public record ListenerSettings(Integer concurrency, CommitMode commitMode, LanesErrorHandler errorHandler,
+                                   Boolean replaceFailedConsumers, Duration replaceBackOff, Duration startBalanceTimeout) {
+
+        /** Settings that change only concurrency, commit mode and error handler. */
+        public ListenerSettings(Integer concurrency, CommitMode commitMode, LanesErrorHandler errorHandler) {
+            this(concurrency, commitMode, errorHandler, null, null, null);
+        }
     }
 
     private final LanesConsumerFactory<?, ?> consumerFactory;
@@ -104,9 +111,11 @@ public class DefaultLanesListenerContainerRegistry
         container.setCommitMode(own.commitMode());
         container.setPollTimeout(settings.pollTimeout());
         container.setShutdownTimeout(settings.shutdownTimeout());
-        container.setReplaceFailedConsumers(settings.replaceFailedConsumers());
-        container.setReplaceBackOff(settings.replaceBackOff());
-        container.setStartBalanceTimeout(settings.startBalanceTimeout());
+        container.setReplaceFailedConsumers(own.replaceFailedConsumers() != null ? own.replaceFailedConsumers()
+                : settings.replaceFailedConsumers());
+        container.setReplaceBackOff(own.replaceBackOff() != null ? own.replaceBackOff() : settings.replaceBackOff());
+        container.setStartBalanceTimeout(own.startBalanceTimeout() != null ? own.startBalanceTimeout()
+                : settings.startBalanceTimeout());
         container.setRebalanceListener(rebalanceListener(endpoint));
         customizers.forEach(customizer -> customizer.customize(container));
         if (endpoint.arguments().takesAcknowledgment() && !container.getCommitMode().isManual()) {

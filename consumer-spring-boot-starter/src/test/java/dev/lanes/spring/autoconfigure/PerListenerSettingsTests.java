@@ -53,9 +53,17 @@ class PerListenerSettingsTests {
                 "lanes.consumer.listeners.orders.commit-mode=record",
                 "lanes.consumer.listeners.orders.retry.multiplier=2",
                 "lanes.consumer.listeners.orders.retry.back-off=100ms",
-                "lanes.consumer.listeners.orders.dead-letter.enabled=true").run(context -> {
+                "lanes.consumer.listeners.orders.dead-letter.enabled=true",
+                "lanes.consumer.listener.replace-back-off=7s",
+                "lanes.consumer.listeners.orders.replace-failed-consumers=false",
+                "lanes.consumer.listeners.orders.start-balance-timeout=0s").run(context -> {
             assertThat(context).hasNotFailed();
             ConfigurableLanesListenerContainer orders = container(context, "orders");
+            assertThat(orders.isReplaceFailedConsumers()).isFalse();
+            assertThat(orders.getReplaceBackOff()).hasSeconds(7);
+            assertThat(((DefaultLanesListenerContainer) orders).getStartBalanceTimeout()).isZero();
+            assertThat(((DefaultLanesListenerContainer) container(context, "payments")).getStartBalanceTimeout()).hasSeconds(30);
+            assertThat(container(context, "payments").isReplaceFailedConsumers()).isTrue();
             assertThat(orders.getConcurrency()).isEqualTo(4);
             assertThat(orders.getCommitMode()).isEqualTo(CommitMode.RECORD);
             assertThat(orders.getErrorHandler()).isNotSameAs(context.getBean(LanesErrorHandler.class))
