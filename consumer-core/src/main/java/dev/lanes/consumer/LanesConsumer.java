@@ -169,8 +169,8 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
         if (configuredClientId == null || configuredClientId.toString().isEmpty()) {
             consumerSettings.put(ConsumerConfig.CLIENT_ID_CONFIG, "lanes-consumer-" + CLIENT_SEQUENCE.getAndIncrement());
         }
-        ConsumerConfig config = new ConsumerConfig(
-                ConsumerConfig.appendDeserializerToConfig(consumerSettings, keyDeserializer, valueDeserializer));
+        ConsumerConfig config = ConsumerSettingsLog.parse(
+                ConsumerConfig.appendDeserializerToConfig(consumerSettings, keyDeserializer, valueDeserializer), lanesConfig);
         this.clientId = config.getString(ConsumerConfig.CLIENT_ID_CONFIG);
         this.groupId = Optional.ofNullable(config.getString(ConsumerConfig.GROUP_ID_CONFIG)).filter(id -> !id.isEmpty());
         boolean autoCommitAsked = config.getBoolean(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG);

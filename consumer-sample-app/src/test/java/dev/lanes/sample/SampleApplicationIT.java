@@ -52,6 +52,26 @@ class SampleApplicationIT {
 
     @Test
     @Order(2)
+    void everyPrometheusNameTheReadmeListsIsOnTheScrape() throws Exception {
+        String readme = java.nio.file.Files.readString(java.nio.file.Path.of("..", "README.md"));
+        String meters = readme.substring(readme.indexOf("| Meter (`lanes.consumer.` + ) |"));
+        meters = meters.substring(0, meters.indexOf("\n\n"));
+        java.util.Set<String> names = new java.util.TreeSet<>();
+        java.util.regex.Matcher matcher = java.util.regex.Pattern.compile("lanes_consumer_[a-z_]+").matcher(meters);
+        while (matcher.find()) {
+            names.add(matcher.group());
+        }
+        assertThat(names).hasSizeGreaterThan(25);
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+            String body = get("/actuator/prometheus").body();
+            for (String name : names) {
+                assertThat(body).as(name).containsPattern("(?m)^" + name + "\\{(?=[^}]*listener_id=\"[^\"]+\")(?=[^}]*client_id=\"[^\"]+\")");
+            }
+        });
+    }
+
+    @Test
+    @Order(2)
     void prometheusShowsTheLaneBackPressureAndCpuMetersWithData() {
         await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
             String body = get("/actuator/prometheus").body();

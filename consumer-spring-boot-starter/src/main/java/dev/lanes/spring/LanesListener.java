@@ -40,4 +40,14 @@ public @interface LanesListener {
 
     /** The name of a ConsumerRebalanceListener bean for this listener. */
     String rebalanceListener() default "";
+
+    /**
+     * Partitions to assign explicitly, with optional initial offsets, instead of subscribing to {@link #topics()}
+     * or {@link #topicPattern()}. The container's consumers share them out (consumer n of N takes every Nth) and
+     * commit to the group as usual, but take no part in group rebalancing.
+     */
+    TopicPartition[] topicPartitions() default {};
+
+    /** The name of a {@link LanesErrorHandler} bean for this listener, over the application's error handler and the retry settings. */
+    String errorHandler() default "";
 }

@@ -29,7 +29,7 @@ import java.util.Properties;
  * 127.0.0.1 only, with its data in a temporary folder that {@link #close()} removes. It lets the sample
  * run with no set-up; it is not meant for anything else.
  */
-public final class EmbeddedKafkaBroker implements AutoCloseable {
+public final class EmbeddedKafkaBroker implements EmbeddedBroker {
 
     private static final Logger log = LoggerFactory.getLogger(EmbeddedKafkaBroker.class);
     private static final String LOOPBACK = "127.0.0.1";

@@ -7,7 +7,9 @@ import org.springframework.context.ApplicationListener;
 import org.springframework.context.event.ContextClosedEvent;
 import org.springframework.core.env.ConfigurableEnvironment;
 import org.springframework.core.env.MapPropertySource;
+import org.springframework.util.ClassUtils;
 
+import java.lang.reflect.InvocationTargetException;
 import java.util.Map;
 
 /**
@@ -18,6 +20,7 @@ import java.util.Map;
 public class EmbeddedKafkaEnvironmentPostProcessor implements EnvironmentPostProcessor {
 
     static final String BOOTSTRAP_PROPERTY = "lanes.consumer.bootstrap-servers";
+    private static final String BROKER_CLASS = "dev.lanes.sample.broker.EmbeddedKafkaBroker";
 
     @Override
     public void postProcessEnvironment(ConfigurableEnvironment environment, SpringApplication application) {
@@ -25,10 +28,29 @@ public class EmbeddedKafkaEnvironmentPostProcessor implements EnvironmentPostPro
                 || !environment.getProperty("sample.embedded-broker.enabled", Boolean.class, true)) {
             return;
         }
-        EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start();
+        EmbeddedBroker broker = startBroker();
         environment.getPropertySources().addFirst(new MapPropertySource("embeddedKafka",
                 Map.of(BOOTSTRAP_PROPERTY, broker.bootstrapServers())));
         application.addListeners((ApplicationListener<ContextClosedEvent>) event -> broker.close());
         application.addListeners((ApplicationListener<ApplicationFailedEvent>) event -> broker.close());
+    }
+
+    /**
+     * Starts the broker by name: the image build (-Pimage) compiles the sample without it and without the
+     * broker's jars, and must then be given a cluster.
+     */
+    private EmbeddedBroker startBroker() {
+        ClassLoader classLoader = getClass().getClassLoader();
+        if (!ClassUtils.isPresent(BROKER_CLASS, classLoader) || !ClassUtils.isPresent("kafka.server.KafkaRaftServer", classLoader)) {
+            throw new IllegalStateException("This build of the sample has no embedded broker (it was packaged with "
+                    + "-Pimage, as the Docker image is): set " + BOOTSTRAP_PROPERTY + " (LANES_CONSUMER_BOOTSTRAPSERVERS)");
+        }
+        try {
+            return (EmbeddedBroker) ClassUtils.forName(BROKER_CLASS, classLoader).getMethod("start").invoke(null);
+        } catch (InvocationTargetException e) {
+            throw e.getCause() instanceof RuntimeException runtime ? runtime : new IllegalStateException(e.getCause());
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException("Cannot start the embedded broker", e);
+        }
     }
 }

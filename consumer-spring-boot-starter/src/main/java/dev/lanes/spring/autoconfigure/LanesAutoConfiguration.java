@@ -8,11 +8,14 @@ import dev.lanes.spring.LanesConsumerFactory;
 import dev.lanes.spring.LanesErrorHandler;
 import dev.lanes.spring.LanesListenerContainerCustomizer;
 import dev.lanes.spring.LanesListenerContainerRegistry;
+import dev.lanes.spring.listener.DefaultDeadLetterSerializer;
 import dev.lanes.spring.listener.DefaultLanesErrorHandler;
 import dev.lanes.spring.listener.DefaultLanesListenerContainerRegistry;
 import dev.lanes.spring.listener.KafkaDeadLetterPublisher;
 import dev.lanes.spring.listener.LanesListenerAnnotationBeanPostProcessor;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
+import org.apache.kafka.common.serialization.Serializer;
+import org.springframework.beans.BeanUtils;
 import org.springframework.beans.factory.BeanFactory;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.config.BeanDefinition;
@@ -23,6 +26,7 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Role;
+import org.springframework.core.env.Environment;
 
 import java.util.Map;
 
@@ -56,8 +60,12 @@ public class LanesAutoConfiguration {
     @ConditionalOnMissingBean(DeadLetterPublisher.class)
     @ConditionalOnProperty(prefix = "lanes.consumer.listener.dead-letter", name = "enabled", havingValue = "true")
     public KafkaDeadLetterPublisher lanesDeadLetterPublisher(LanesProperties properties, LanesConsumerFactory<?, ?> consumerFactory) {
+        LanesProperties.DeadLetter deadLetter = properties.getListener().getDeadLetter();
         return new KafkaDeadLetterPublisher(KafkaDeadLetterPublisher.producerConfig(consumerFactory.configuration()),
-                properties.getListener().getDeadLetter().getTopicSuffix());
+                deadLetter.getTopicSuffix(),
+                LanesListenerSettingsResolver.serializer(deadLetter.getKeySerializer(), "lanes.consumer.listener.dead-letter.key-serializer"),
+                LanesListenerSettingsResolver.serializer(deadLetter.getValueSerializer(), "lanes.consumer.listener.dead-letter.value-serializer"),
+                deadLetter.isCreateTopic());
     }
 
     @Bean
@@ -65,20 +73,32 @@ public class LanesAutoConfiguration {
     public DefaultLanesErrorHandler lanesErrorHandler(LanesProperties properties, ObjectProvider<DeadLetterPublisher> deadLetterPublisher) {
         LanesProperties.Listener listener = properties.getListener();
         DeadLetterPublisher publisher = listener.getDeadLetter().isEnabled() ? deadLetterPublisher.getIfAvailable() : null;
-        return new DefaultLanesErrorHandler(listener.getRetry().getAttempts(), listener.getRetry().getBackOff(), publisher);
+        return new DefaultLanesErrorHandler(listener.getRetry().toBackOff(), publisher, listener.getRetry().getNotRetryableExceptions());
+    }
+
+    @Bean
+    @ConditionalOnMissingBean
+    public LanesListenerSettingsResolver lanesListenerSettingsResolver(Environment environment, LanesProperties properties,
+                                                                       LanesErrorHandler errorHandler,
+                                                                       ObjectProvider<DeadLetterPublisher> deadLetterPublisher,
+                                                                       LanesConsumerFactory<?, ?> consumerFactory) {
+        return new LanesListenerSettingsResolver(environment, properties, errorHandler, deadLetterPublisher::getIfAvailable,
+                KafkaDeadLetterPublisher.producerConfig(consumerFactory.configuration()));
     }
 
     @Bean
     @ConditionalOnMissingBean(LanesListenerContainerRegistry.class)
     public DefaultLanesListenerContainerRegistry lanesListenerContainerRegistry(
-            LanesProperties properties, LanesConsumerFactory<?, ?> consumerFactory, LanesErrorHandler errorHandler,
+            LanesProperties properties, LanesConsumerFactory<?, ?> consumerFactory, LanesListenerSettingsResolver listenerSettings,
             ObjectProvider<LanesListenerContainerCustomizer> customizers,
             ObjectProvider<ConsumerRebalanceListener> rebalanceListeners, BeanFactory beanFactory) {
         LanesProperties.Listener listener = properties.getListener();
         DefaultLanesListenerContainerRegistry.ContainerSettings settings = new DefaultLanesListenerContainerRegistry.ContainerSettings(
                 listener.getConcurrency(), listener.getCommitMode(), properties.getPollTimeout(), properties.getShutdownTimeout(),
-                listener.isReplaceFailedConsumers(), listener.getReplaceBackOff());
-        return new DefaultLanesListenerContainerRegistry(consumerFactory, settings, errorHandler,
-                customizers.orderedStream().toList(), rebalanceListeners::getIfUnique, beanFactory);
+                listener.isReplaceFailedConsumers(), listener.getReplaceBackOff(), listener.getStartBalanceTimeout());
+        DefaultLanesListenerContainerRegistry registry = new DefaultLanesListenerContainerRegistry(consumerFactory, settings,
+                listenerSettings, customizers.orderedStream().toList(), rebalanceListeners::getIfUnique, beanFactory);
+        registry.setBeforeStart(listenerSettings::warnAboutUnknownIds);
+        return registry;
     }
 }

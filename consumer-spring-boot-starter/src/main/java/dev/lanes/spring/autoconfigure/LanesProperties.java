@@ -4,18 +4,30 @@ import dev.lanes.consumer.LanesConsumerConfig;
 import dev.lanes.spring.CommitMode;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.Deserializer;
+import org.apache.kafka.common.serialization.Serializer;
 import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.util.backoff.BackOff;
+import org.springframework.util.backoff.ExponentialBackOff;
+import org.springframework.util.backoff.FixedBackOff;
 import org.springframework.util.unit.DataSize;
+import org.springframework.validation.Errors;
+import org.springframework.validation.Validator;
 
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-/** Settings of the Lanes consumers and their listener containers, under {@code lanes.consumer}. */
+/**
+ * Settings of the Lanes consumers and their listener containers, under {@code lanes.consumer}. The class checks
+ * itself once bound (Spring Boot runs a {@link Validator} that is the bound object), so a bad value fails start-up
+ * with a message naming the property as the user wrote it.
+ */
 @ConfigurationProperties("lanes.consumer")
-public class LanesProperties {
+public class LanesProperties implements Validator {
 
     /** Kafka brokers to bootstrap from, as host:port entries. */
     private List<String> bootstrapServers = new ArrayList<>(List.of("localhost:9092"));
@@ -62,6 +74,12 @@ public class LanesProperties {
     /** Settings of the listener containers. */
     private final Listener listener = new Listener();
 
+    /**
+     * Settings of single listeners by listener id ({@code lanes.consumer.listeners.<id>.*}): each one set here wins
+     * over the same setting under {@code lanes.consumer.listener}, and over the listener's own concurrency attribute.
+     */
+    private final Map<String, Listener> listeners = new LinkedHashMap<>();
+
     /** The consumer settings (ConsumerConfig and LanesConsumerConfig keys) these properties describe. */
     public Map<String, Object> buildConsumerProperties() {
         Map<String, Object> config = new HashMap<>();
@@ -85,6 +103,91 @@ public class LanesProperties {
             config.putAll(properties);
         }
         return config;
+    }
+
+    @Override
+    public boolean supports(Class<?> type) {
+        return LanesProperties.class.isAssignableFrom(type);
+    }
+
+    @Override
+    public void validate(Object target, Errors errors) {
+        LanesProperties properties = (LanesProperties) target;
+        properties.check(errors);
+    }
+
+    private void check(Errors errors) {
+        if (bootstrapServers == null || bootstrapServers.isEmpty()) {
+            errors.rejectValue("bootstrap-servers", "required", "at least one host:port is required");
+        } else {
+            for (int i = 0; i < bootstrapServers.size(); i++) {
+                String server = bootstrapServers.get(i);
+                if (server == null || !server.trim().matches("\\[?[^\\s\\[\\]]*\\]?:[0-9]{1,5}")) {
+                    errors.rejectValue("bootstrap-servers", "invalid", "'" + server + "' is not host:port");
+                }
+            }
+        }
+        checkDeserializer(errors, "key-deserializer", keyDeserializer);
+        checkDeserializer(errors, "value-deserializer", valueDeserializer);
+        checkSetting(errors, "auto-offset-reset", ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, autoOffsetReset);
+        checkSetting(errors, "max-poll-records", ConsumerConfig.MAX_POLL_RECORDS_CONFIG, maxPollRecords);
+        checkSetting(errors, "user-lane-capacity", LanesConsumerConfig.USER_LANE_CAPACITY_CONFIG, userLaneCapacity);
+        checkSetting(errors, "fetch-buffer-max-bytes", LanesConsumerConfig.FETCH_BUFFER_MAX_BYTES_CONFIG,
+                fetchBufferMaxBytes == null ? null : fetchBufferMaxBytes.toBytes());
+        if (pollTimeout == null || pollTimeout.isNegative() || pollTimeout.isZero()) {
+            errors.rejectValue("poll-timeout", "invalid", "must be longer than 0");
+        }
+        checkNotNegative(errors, "shutdown-timeout", shutdownTimeout);
+        if (properties != null) {
+            properties.forEach((key, value) -> {
+                String field = "properties[" + key + "]";
+                if (ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG.equals(key) && Boolean.parseBoolean(String.valueOf(value).trim())) {
+                    errors.rejectValue(field, "unsupported", "the listener containers commit the offsets of processed "
+                            + "records themselves (see lanes.consumer.listener.commit-mode); auto-commit would commit "
+                            + "records before they are processed, so it cannot be turned on");
+                    return;
+                }
+                if (ConsumerConfig.GROUP_PROTOCOL_CONFIG.equals(key) && !"consumer".equalsIgnoreCase(String.valueOf(value).trim())) {
+                    errors.rejectValue(field, "unsupported", "Lanes speaks only the consumer group protocol (KIP-848, "
+                            + "group.protocol=consumer); remove the setting");
+                    return;
+                }
+                String problem = ConsumerSettingCheck.problem(key, value);
+                if (problem != null) {
+                    errors.rejectValue(field, "invalid", problem);
+                }
+            });
+        }
+        listener.check(errors, "listener.");
+        listeners.forEach((id, settings) -> settings.check(errors, "listeners[" + id + "]."));
+    }
+
+    private static void checkSetting(Errors errors, String field, String key, Object value) {
+        if (value == null || value instanceof String text && text.isEmpty()) {
+            return;
+        }
+        String problem = ConsumerSettingCheck.problem(key, value);
+        if (problem != null) {
+            errors.rejectValue(field, "invalid", problem);
+        }
+    }
+
+    private static void checkDeserializer(Errors errors, String field, Class<?> type) {
+        if (type != null && !Deserializer.class.isAssignableFrom(type)) {
+            errors.rejectValue(field, "invalid", type.getName() + " does not implement " + Deserializer.class.getName());
+        }
+    }
+
+    static void checkSerializer(Errors errors, String field, Class<?> type) {
+        if (type != null && !Serializer.class.isAssignableFrom(type)) {
+            errors.rejectValue(field, "invalid", type.getName() + " does not implement " + Serializer.class.getName());
+        }
+    }
+
+    static void checkNotNegative(Errors errors, String field, Duration value) {
+        if (value == null || value.isNegative()) {
+            errors.rejectValue(field, "invalid", "must not be negative");
+        }
     }
 
     private static void putIfSet(Map<String, Object> config, String key, Object value) {
@@ -201,14 +304,18 @@ public class LanesProperties {
         return listener;
     }
 
+    public Map<String, Listener> getListeners() {
+        return listeners;
+    }
+
     /** Settings of the listener containers. */
     public static class Listener {
 
         /** How many consumers, each on its own thread, a listener container runs unless the listener says otherwise. */
         private int concurrency = 1;
 
-        /** When processed offsets are committed: after each record or after each poll's batch. */
-        private CommitMode commitMode = CommitMode.RECORD;
+        /** When processed offsets are committed: after each poll's records (batch), after each record, or when the listener acknowledges them (manual, manual-immediate). */
+        private CommitMode commitMode = CommitMode.BATCH;
 
         /** Retries of a failing record before it is skipped or dead-lettered. */
         private final Retry retry = new Retry();
@@ -221,6 +328,30 @@ public class LanesProperties {
 
         /** How long a listener container waits after a consumer failed before creating its replacement; health is DOWN meanwhile. */
         private Duration replaceBackOff = Duration.ofSeconds(5);
+
+        /** How long, at most, the consumers of a container with concurrency above 1 hold back records when it starts, until the group has shared the partitions out among them (so that a waiting backlog is shared); 0 starts each consumer at once. */
+        private Duration startBalanceTimeout = Duration.ofSeconds(30);
+
+        public Duration getStartBalanceTimeout() {
+            return startBalanceTimeout;
+        }
+
+        public void setStartBalanceTimeout(Duration startBalanceTimeout) {
+            this.startBalanceTimeout = startBalanceTimeout;
+        }
+
+        void check(Errors errors, String path) {
+            if (concurrency < 1) {
+                errors.rejectValue(path + "concurrency", "invalid", "must be at least 1");
+            }
+            if (commitMode == null) {
+                errors.rejectValue(path + "commit-mode", "required", "is required");
+            }
+            retry.check(errors, path + "retry.");
+            deadLetter.check(errors, path + "dead-letter.");
+            checkNotNegative(errors, path + "replace-back-off", replaceBackOff);
+            checkNotNegative(errors, path + "start-balance-timeout", startBalanceTimeout);
+        }
 
         public int getConcurrency() {
             return concurrency;
@@ -269,8 +400,89 @@ public class LanesProperties {
         /** How many times a failing record (or batch) is retried after its first failure; 0 disables retries. */
         private int attempts = 2;
 
-        /** How long to wait before each retry. */
+        /** How long to wait before the first retry (and before every retry when the multiplier is 1). */
         private Duration backOff = Duration.ofMillis(500);
+
+        /** By how much each wait grows over the one before; 1 keeps it fixed. */
+        private double multiplier = 1.0;
+
+        /** Upper bound of one wait when the multiplier makes it grow. */
+        private Duration maxBackOff = Duration.ofSeconds(30);
+
+        /** Upper bound of the sum of the waits for one failing record, after which it is given up; unbounded when not set. */
+        private Duration maxElapsedTime;
+
+        /** Exception types that are never retried (matched anywhere in the cause chain), besides deserialization and conversion failures and ClassCastException. */
+        private List<Class<? extends Throwable>> notRetryableExceptions = new ArrayList<>();
+
+        /** The Spring BackOff these settings describe: fixed, or exponential when the multiplier is above 1 or a maximum elapsed time is set. */
+        public BackOff toBackOff() {
+            if (multiplier == 1.0 && maxElapsedTime == null) {
+                return new FixedBackOff(backOff.toMillis(), attempts);
+            }
+            ExponentialBackOff exponential = new ExponentialBackOff(backOff.toMillis(), multiplier);
+            exponential.setMaxInterval(Math.max(backOff.toMillis(), maxBackOff.toMillis()));
+            exponential.setMaxAttempts(attempts);
+            if (maxElapsedTime != null) {
+                exponential.setMaxElapsedTime(maxElapsedTime.toMillis());
+            }
+            return exponential;
+        }
+
+        void check(Errors errors, String path) {
+            if (attempts < 0) {
+                errors.rejectValue(path + "attempts", "invalid", "must not be negative (0 disables retries)");
+            }
+            checkNotNegative(errors, path + "back-off", backOff);
+            if (!(multiplier >= 1.0)) {
+                errors.rejectValue(path + "multiplier", "invalid", "must be at least 1");
+            }
+            checkNotNegative(errors, path + "max-back-off", maxBackOff);
+            if (maxElapsedTime != null) {
+                checkNotNegative(errors, path + "max-elapsed-time", maxElapsedTime);
+            }
+            if (notRetryableExceptions != null) {
+                for (int i = 0; i < notRetryableExceptions.size(); i++) {
+                    Class<?> type = notRetryableExceptions.get(i);
+                    if (type == null || !Throwable.class.isAssignableFrom(type)) {
+                        errors.rejectValue(path + "not-retryable-exceptions", "invalid",
+                                (type == null ? "null" : type.getName()) + " is not an exception type");
+                    }
+                }
+            }
+        }
+
+        public double getMultiplier() {
+            return multiplier;
+        }
+
+        public void setMultiplier(double multiplier) {
+            this.multiplier = multiplier;
+        }
+
+        public Duration getMaxBackOff() {
+            return maxBackOff;
+        }
+
+        public void setMaxBackOff(Duration maxBackOff) {
+            this.maxBackOff = maxBackOff;
+        }
+
+        public Duration getMaxElapsedTime() {
+            return maxElapsedTime;
+        }
+
+        public void setMaxElapsedTime(Duration maxElapsedTime) {
+            this.maxElapsedTime = maxElapsedTime;
+        }
+
+        public List<Class<? extends Throwable>> getNotRetryableExceptions() {
+            return notRetryableExceptions;
+        }
+
+        public void setNotRetryableExceptions(List<Class<? extends Throwable>> notRetryableExceptions) {
+            this.notRetryableExceptions = notRetryableExceptions;
+        }
 
         public int getAttempts() {
             return attempts;
@@ -297,6 +509,47 @@ public class LanesProperties {
 
         /** Suffix appended to a record's topic to name its dead-letter topic. */
         private String topicSuffix = ".DLT";
+
+        /** Whether a missing dead-letter topic is created (with as many partitions as the original topic) before the first record goes to it. */
+        private boolean createTopic = true;
+
+        /** Serializer class for keys that are not bytes; by default strings, numbers and UUIDs are written as Kafka's serializers write them and other types are refused. */
+        private Class<?> keySerializer;
+
+        /** Serializer class for values that are not bytes; by default strings, numbers and UUIDs are written as Kafka's serializers write them and other types are refused. */
+        private Class<?> valueSerializer;
+
+        public boolean isCreateTopic() {
+            return createTopic;
+        }
+
+        public void setCreateTopic(boolean createTopic) {
+            this.createTopic = createTopic;
+        }
+
+        public Class<?> getKeySerializer() {
+            return keySerializer;
+        }
+
+        public void setKeySerializer(Class<?> keySerializer) {
+            this.keySerializer = keySerializer;
+        }
+
+        public Class<?> getValueSerializer() {
+            return valueSerializer;
+        }
+
+        public void setValueSerializer(Class<?> valueSerializer) {
+            this.valueSerializer = valueSerializer;
+        }
+
+        void check(Errors errors, String path) {
+            if (topicSuffix == null || topicSuffix.isBlank()) {
+                errors.rejectValue(path + "topic-suffix", "required", "must not be empty (the dead-letter topic would be the topic itself)");
+            }
+            checkSerializer(errors, path + "key-serializer", keySerializer);
+            checkSerializer(errors, path + "value-serializer", valueSerializer);
+        }
 
         public boolean isEnabled() {
             return enabled;

@@ -1,8 +1,8 @@
 package dev.lanes.spring.diagnostics;
 
 import dev.lanes.consumer.LanesConsumerConfig;
+import dev.lanes.spring.autoconfigure.ConsumerSettingCheck;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.common.config.ConfigDef;
 import org.apache.kafka.common.config.ConfigException;
 import org.springframework.boot.diagnostics.AbstractFailureAnalyzer;
 import org.springframework.boot.diagnostics.FailureAnalysis;
@@ -17,7 +17,7 @@ import java.util.regex.Pattern;
  */
 public class LanesConfigurationFailureAnalyzer extends AbstractFailureAnalyzer<ConfigException> {
 
-    private static final Pattern INVALID = Pattern.compile("Invalid value (.*) for configuration ([^\\s:]+)(?::\\s*(.*))?", Pattern.DOTALL);
+    private static final Pattern INVALID = Pattern.compile("^Invalid value (.*?) for configuration ([^\\s:]+?)(?:: (.*))?$", Pattern.DOTALL);
     private static final Pattern MISSING = Pattern.compile("Missing required configuration \"([^\"]+)\"");
 
     private static final Map<String, String> PROPERTIES = Map.ofEntries(
@@ -52,17 +52,18 @@ public class LanesConfigurationFailureAnalyzer extends AbstractFailureAnalyzer<C
             return new FailureAnalysis("The Lanes consumer configuration is invalid: " + message,
                     "Check the lanes.consumer.* properties of your application.", cause);
         }
+        // The lanes.consumer.* properties are checked one by one when they are bound, so a setting that fails here
+        // was most likely added by a LanesConsumerCustomizer or a listener container customizer.
         String property = propertyFor(key);
-        StringBuilder description = new StringBuilder("The Lanes consumer setting '").append(property).append('\'');
-        if (!property.equals(key)) {
-            description.append(" (consumer key '").append(key).append("')");
-        }
+        StringBuilder description = new StringBuilder("The Lanes consumer setting '").append(key).append('\'');
         description.append(value != null ? " has an invalid value '" + value + "'" : " is invalid");
         if (reason != null && !reason.isBlank()) {
             description.append(": ").append(reason.trim());
         }
-        StringBuilder action = new StringBuilder("Update '").append(property).append("' in your application's configuration");
-        String valid = validValues(key);
+        StringBuilder action = new StringBuilder("Update '").append(property)
+                .append("' in your application's configuration, or the LanesConsumerCustomizer that sets '")
+                .append(key).append('\'');
+        String valid = ConsumerSettingCheck.validValues(key);
         if (valid != null) {
             action.append("; valid values: ").append(valid);
         }
@@ -77,16 +78,5 @@ public class LanesConfigurationFailureAnalyzer extends AbstractFailureAnalyzer<C
             return property;
         }
         return "lanes.consumer.properties[" + key + "]";
-    }
-
-    private static String validValues(String key) {
-        ConfigDef.ConfigKey configKey = LanesConsumerConfig.configDef().configKeys().get(key);
-        if (configKey == null) {
-            configKey = ConsumerConfig.configDef().configKeys().get(key);
-        }
-        if (configKey == null || configKey.validator == null) {
-            return null;
-        }
-        return configKey.validator.toString();
     }
 }

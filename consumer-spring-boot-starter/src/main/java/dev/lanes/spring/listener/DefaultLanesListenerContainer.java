@@ -55,7 +55,7 @@ public class DefaultLanesListenerContainer implements ConfigurableLanesListenerC
     private final Object lifecycleMonitor = new Object();
     private volatile boolean autoStartup;
     private volatile int concurrency;
-    private volatile CommitMode commitMode = CommitMode.RECORD;
+    private volatile CommitMode commitMode = CommitMode.BATCH;
     private volatile Duration pollTimeout = Duration.ofSeconds(1);
     private volatile Duration shutdownTimeout = Duration.ofSeconds(10);
     private volatile LanesErrorHandler errorHandler;
@@ -65,6 +65,8 @@ public class DefaultLanesListenerContainer implements ConfigurableLanesListenerC
     private volatile long stopDeadlineNanos;
     private volatile boolean replaceFailedConsumers = true;
     private volatile Duration replaceBackOff = Duration.ofSeconds(5);
+    private volatile Duration startBalanceTimeout = Duration.ofSeconds(30);
+    private volatile StartBalance startBalance = StartBalance.open("");
 
     @SuppressWarnings("unchecked")
     public DefaultLanesListenerContainer(LanesListenerEndpoint endpoint, LanesConsumerFactory<?, ?> consumerFactory,
@@ -94,6 +96,9 @@ public class DefaultLanesListenerContainer implements ConfigurableLanesListenerC
 
     @Override
     public Collection<String> topics() {
+        if (endpoint.isAssigned()) {
+            return endpoint.assignments().stream().map(a -> a.partition().toString()).toList();
+        }
         return endpoint.topicPattern() != null ? List.of(endpoint.topicPattern().pattern()) : endpoint.topics();
     }
 
@@ -205,6 +210,21 @@ public class DefaultLanesListenerContainer implements ConfigurableLanesListenerC
         return replaceBackOff;
     }
 
+    /**
+     * How long, at most, the consumers of a container with concurrency above 1 hold back records when it starts,
+     * until the group has shared the partitions out among them; zero starts each one at once. Default 30 s.
+     */
+    public void setStartBalanceTimeout(Duration startBalanceTimeout) {
+        if (startBalanceTimeout == null || startBalanceTimeout.isNegative()) {
+            throw new IllegalArgumentException("startBalanceTimeout must not be negative, was " + startBalanceTimeout);
+        }
+        this.startBalanceTimeout = startBalanceTimeout;
+    }
+
+    public Duration getStartBalanceTimeout() {
+        return startBalanceTimeout;
+    }
+
     @Override
     public void setConsumerProperty(String key, Object value) {
         consumerProperties.put(key, value);
@@ -225,13 +245,20 @@ public class DefaultLanesListenerContainer implements ConfigurableLanesListenerC
             }
             List<Slot> created = new ArrayList<>();
             try {
-                for (int n = 0; n < concurrency; n++) {
+                int slotCount = slotCount();
+                if (slotCount < concurrency) {
+                    log.info("Listener {} runs {} consumer(s), one per assigned partition, not its concurrency {}", id(),
+                            slotCount, concurrency);
+                }
+                for (int n = 0; n < slotCount; n++) {
                     created.add(new Slot(n, createConsumer(n)));
                 }
             } catch (RuntimeException e) {
                 created.forEach(slot -> consumerFactory.closeConsumer(id(), slot.consumer, Duration.ZERO));
                 throw e;
             }
+            startBalance = created.size() < 2 || endpoint.isAssigned() ? StartBalance.open(id())
+                    : new StartBalance(id(), startBalanceTimeout);
             running = true;
             slots.addAll(created);
             for (Slot slot : created) {
@@ -352,7 +379,9 @@ public class DefaultLanesListenerContainer implements ConfigurableLanesListenerC
         LanesConsumer<Object, Object> consumer = slot.consumer;
         try {
             RebalanceAdapter adapter = new RebalanceAdapter(slot);
-            if (endpoint.topicPattern() != null) {
+            if (endpoint.isAssigned()) {
+                assign(slot);
+            } else if (endpoint.topicPattern() != null) {
                 consumer.subscribe(endpoint.topicPattern(), adapter);
             } else {
                 consumer.subscribe(endpoint.topics(), adapter);
@@ -370,6 +399,8 @@ public class DefaultLanesListenerContainer implements ConfigurableLanesListenerC
                 }
                 if (!records.isEmpty()) {
                     process(slot, records);
+                } else if (commitMode.isManual() && !slot.acknowledged.isEmpty()) {
+                    commitAsync(slot, drainAcknowledged(slot)); // acknowledged from another thread
                 }
                 failIfDead(slot);
             }
@@ -386,6 +417,43 @@ public class DefaultLanesListenerContainer implements ConfigurableLanesListenerC
             }
             return e;
         }
+    }
+
+    /**
+     * Assigns the slot its share of the listener's partitions (every Nth, N being the slot count) and, the
+     * first time since the container started, seeks those with an initial offset.
+     */
+    private void assign(Slot slot) {
+        int slotCount = slotCount();
+        List<TopicPartition> partitions = new ArrayList<>();
+        Map<TopicPartition, Long> initialOffsets = new HashMap<>();
+        List<LanesListenerEndpoint.Assignment> assignments = endpoint.assignments();
+        for (int i = slot.index; i < assignments.size(); i += slotCount) {
+            LanesListenerEndpoint.Assignment assignment = assignments.get(i);
+            partitions.add(assignment.partition());
+            if (assignment.initialOffset() != null) {
+                initialOffsets.put(assignment.partition(), assignment.initialOffset());
+            }
+        }
+        LanesConsumer<Object, Object> consumer = slot.consumer;
+        consumer.assign(partitions);
+        slot.assigned.clear();
+        slot.assigned.addAll(partitions);
+        if (slot.replacements > 0 || initialOffsets.isEmpty()) {
+            return; // a replacement carries on from the committed offsets
+        }
+        Map<TopicPartition, Long> ends = initialOffsets.values().stream().anyMatch(offset -> offset < 0)
+                ? consumer.endOffsets(initialOffsets.keySet()) : Map.of();
+        initialOffsets.forEach((partition, offset) -> {
+            long target = offset >= 0 ? offset : Math.max(0, ends.get(partition) + offset);
+            consumer.seek(partition, target);
+            log.info("Listener {} starts {} at offset {}", id(), partition, target);
+        });
+    }
+
+    /** How many consumers the container runs: its concurrency, but no more than it has assigned partitions for. */
+    private int slotCount() {
+        return endpoint.isAssigned() ? Math.min(concurrency, endpoint.assignments().size()) : concurrency;
     }
 
     /** The background thread may die while the listener works; commits would then fail quietly (async). */
@@ -450,7 +518,9 @@ public class DefaultLanesListenerContainer implements ConfigurableLanesListenerC
                 return false;
             }
             slot.processed.clear();
+            slot.acknowledged.clear();
             slot.assigned.clear();
+            slot.assignedCount = 0;
             slot.revokedDuringBatch.clear();
             slot.consumer = replacement;
             slot.failed = false;
@@ -463,7 +533,7 @@ public class DefaultLanesListenerContainer implements ConfigurableLanesListenerC
 
     private void applyPause(Slot slot) {
         LanesConsumer<Object, Object> consumer = slot.consumer;
-        if (pauseRequested) {
+        if (holding(slot)) {
             Set<TopicPartition> assignment = consumer.assignment();
             if (!assignment.isEmpty() && !consumer.paused().containsAll(assignment)) {
                 consumer.pause(assignment);
@@ -477,7 +547,12 @@ public class DefaultLanesListenerContainer implements ConfigurableLanesListenerC
         if (endpoint.shape().isBatch()) {
             List<ConsumerRecord<?, ?>> list = new ArrayList<>(records.count());
             records.forEach(list::add);
-            boolean done = errorHandler.invoke(id(), list, () -> endpoint.invokeBatch(records, list), this::stopping);
+            boolean[] succeeded = {false};
+            boolean done = errorHandler.invoke(id(), groupId, list, batch -> {
+                succeeded[0] = false;
+                endpoint.invokeBatch(batch, groupId, () -> acknowledge(slot, batch), slot.readOnlyConsumer);
+                succeeded[0] = true;
+            }, this::stopping);
             if (done) {
                 Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
                 for (TopicPartition partition : records.partitions()) {
@@ -485,9 +560,17 @@ public class DefaultLanesListenerContainer implements ConfigurableLanesListenerC
                     long next = partitionRecords.get(partitionRecords.size() - 1).offset() + 1;
                     offsets.put(partition, new OffsetAndMetadata(next));
                 }
-                slot.processed.putAll(offsets);
-                commitAsync(slot, offsets);
+                if (!commitMode.isManual()) {
+                    slot.processed.putAll(offsets);
+                    commitAsync(slot, offsets);
+                    return;
+                }
+                if (!succeeded[0]) {
+                    // The error handler skipped or dead-lettered what the listener could not acknowledge.
+                    acknowledge(slot, list);
+                }
             }
+            commitAsync(slot, drainAcknowledged(slot));
             return;
         }
         Map<TopicPartition, OffsetAndMetadata> batch = new HashMap<>();
@@ -497,16 +580,33 @@ public class DefaultLanesListenerContainer implements ConfigurableLanesListenerC
                 if (!slot.assigned.contains(partition) && slot.revokedDuringBatch.contains(partition)) {
                     continue outer;
                 }
-                boolean done = errorHandler.invoke(id(), List.of(record), () -> endpoint.invokeRecord(record), this::stopping);
+                boolean[] succeeded = {false};
+                boolean done = errorHandler.invoke(id(), groupId, List.of(record), single -> {
+                    succeeded[0] = false;
+                    endpoint.invokeRecord(record, groupId, () -> acknowledge(slot, List.of(record)), slot.readOnlyConsumer);
+                    succeeded[0] = true;
+                }, this::stopping);
                 if (!done) {
                     break outer;
                 }
                 OffsetAndMetadata next = new OffsetAndMetadata(record.offset() + 1);
-                slot.processed.put(partition, next);
-                if (commitMode == CommitMode.RECORD) {
-                    commitAsync(slot, Map.of(partition, next));
+                if (commitMode.isManual()) {
+                    if (!succeeded[0]) {
+                        acknowledge(slot, List.of(record));
+                    }
+                    Map<TopicPartition, OffsetAndMetadata> acknowledged = drainAcknowledged(slot);
+                    if (commitMode == CommitMode.MANUAL_IMMEDIATE) {
+                        commitAsync(slot, acknowledged);
+                    } else {
+                        batch.putAll(acknowledged);
+                    }
                 } else {
-                    batch.put(partition, next);
+                    slot.processed.put(partition, next);
+                    if (commitMode == CommitMode.RECORD) {
+                        commitAsync(slot, Map.of(partition, next));
+                    } else {
+                        batch.put(partition, next);
+                    }
                 }
                 if (stopping()) {
                     break outer;
@@ -518,6 +618,62 @@ public class DefaultLanesListenerContainer implements ConfigurableLanesListenerC
         }
     }
 
+    /** Called from the listener (any thread): marks the records up to the last of each partition as processed. */
+    private void acknowledge(Slot slot, List<? extends ConsumerRecord<?, ?>> records) {
+        if (!commitMode.isManual()) {
+            return;
+        }
+        for (ConsumerRecord<?, ?> record : records) {
+            slot.acknowledged.merge(new TopicPartition(record.topic(), record.partition()), record.offset() + 1, Math::max);
+        }
+    }
+
+    /**
+     * Moves what the listener acknowledged into the slot's processed offsets and returns it, leaving out partitions
+     * the slot no longer owns. Called from the slot's thread.
+     */
+    private Map<TopicPartition, OffsetAndMetadata> drainAcknowledged(Slot slot) {
+        Map<TopicPartition, OffsetAndMetadata> drained = new HashMap<>();
+        for (TopicPartition partition : List.copyOf(slot.acknowledged.keySet())) {
+            Long next = slot.acknowledged.remove(partition);
+            if (next != null && slot.assigned.contains(partition)) {
+                OffsetAndMetadata offset = new OffsetAndMetadata(next);
+                OffsetAndMetadata before = slot.processed.get(partition);
+                if (before == null || before.offset() < next) {
+                    slot.processed.put(partition, offset);
+                    drained.put(partition, offset);
+                }
+            }
+        }
+        return drained;
+    }
+
+    /** Whether the slots keep their partitions paused: the container is paused, or its consumers are not balanced yet. */
+    private boolean holding(Slot slot) {
+        return pauseRequested || !startBalance.isOpen(slots, () -> expectedPartitions(slot.consumer));
+    }
+
+    /** How many partitions the listener's topics have, or -1 when that cannot be told (a pattern, a missing topic). */
+    private int expectedPartitions(LanesConsumer<Object, Object> consumer) {
+        if (endpoint.topicPattern() != null) {
+            return -1;
+        }
+        int count = 0;
+        try {
+            for (String topic : endpoint.topics()) {
+                List<org.apache.kafka.common.PartitionInfo> partitions = consumer.partitionsFor(topic, Duration.ofSeconds(5));
+                if (partitions == null || partitions.isEmpty()) {
+                    return -1;
+                }
+                count += partitions.size();
+            }
+        } catch (RuntimeException e) {
+            log.debug("Listener {} could not look up the partitions of {}: {}", id(), endpoint.topics(), e.toString());
+            return -1;
+        }
+        return count;
+    }
+
     private boolean stopping() {
         return !running;
     }
@@ -527,7 +683,7 @@ public class DefaultLanesListenerContainer implements ConfigurableLanesListenerC
         long offset = e.offset();
         log.warn("Listener {} cannot deserialize the record at {} offset {}: {}", id(), partition, offset, e.getMessage());
         try {
-            errorHandler.handleDeserializationFailure(id(), e);
+            errorHandler.handleDeserializationFailure(id(), groupId, e);
         } catch (RuntimeException failure) {
             log.error("Error handler failed on the undeserializable record at {} offset {}; skipping it", partition, offset, failure);
         }
@@ -538,7 +694,7 @@ public class DefaultLanesListenerContainer implements ConfigurableLanesListenerC
     }
 
     private void commitAsync(Slot slot, Map<TopicPartition, OffsetAndMetadata> offsets) {
-        if (slot.failed) {
+        if (slot.failed || offsets.isEmpty()) {
             return;
         }
         try {
@@ -594,12 +750,16 @@ public class DefaultLanesListenerContainer implements ConfigurableLanesListenerC
     }
 
     /** One consumer and its thread. */
-    private static final class Slot {
+    private static final class Slot implements StartBalance.Member {
         final int index;
+        volatile boolean joined;
+        volatile int assignedCount;
         volatile LanesConsumer<Object, Object> consumer;
         volatile boolean failed;
         int replacements;
         final Map<TopicPartition, OffsetAndMetadata> processed = new HashMap<>();
+        final Map<TopicPartition, Long> acknowledged = new java.util.concurrent.ConcurrentHashMap<>();
+        final org.apache.kafka.clients.consumer.Consumer<Object, Object> readOnlyConsumer = ReadOnlyConsumer.of(() -> this.consumer);
         final Set<TopicPartition> assigned = new java.util.HashSet<>();
         final Set<TopicPartition> revokedDuringBatch = new java.util.HashSet<>();
         volatile Thread thread;
@@ -607,6 +767,17 @@ public class DefaultLanesListenerContainer implements ConfigurableLanesListenerC
         Slot(int index, LanesConsumer<Object, Object> consumer) {
             this.index = index;
             this.consumer = consumer;
+        }
+
+        @Override
+        public boolean joined() {
+            // A member given no partitions may get no assignment callback; being STABLE says it joined too.
+            return joined || "STABLE".equals(consumer.memberState());
+        }
+
+        @Override
+        public int assignedCount() {
+            return assignedCount;
         }
     }
 
@@ -629,6 +800,7 @@ public class DefaultLanesListenerContainer implements ConfigurableLanesListenerC
             }
             commitSync(slot, offsets, remaining());
             slot.assigned.removeAll(partitions);
+            slot.assignedCount = slot.assigned.size();
             slot.revokedDuringBatch.addAll(partitions);
             ConsumerRebalanceListener delegate = rebalanceListener;
             if (delegate != null) {
@@ -640,7 +812,9 @@ public class DefaultLanesListenerContainer implements ConfigurableLanesListenerC
         public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
             slot.assigned.addAll(partitions);
             slot.revokedDuringBatch.removeAll(partitions);
-            if (pauseRequested && !partitions.isEmpty()) {
+            slot.assignedCount = slot.assigned.size();
+            slot.joined = true;
+            if (holding(slot) && !partitions.isEmpty()) {
                 slot.consumer.pause(partitions);
             }
             ConsumerRebalanceListener delegate = rebalanceListener;
@@ -653,6 +827,7 @@ public class DefaultLanesListenerContainer implements ConfigurableLanesListenerC
         public void onPartitionsLost(Collection<TopicPartition> partitions) {
             partitions.forEach(slot.processed::remove);
             slot.assigned.removeAll(partitions);
+            slot.assignedCount = slot.assigned.size();
             slot.revokedDuringBatch.addAll(partitions);
             ConsumerRebalanceListener delegate = rebalanceListener;
             if (delegate != null) {

@@ -21,6 +21,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
@@ -32,17 +34,33 @@ public class DefaultLanesListenerContainerRegistry
 
     /** Container defaults from the {@code lanes.consumer.*} properties. */
     public record ContainerSettings(int concurrency, CommitMode commitMode, Duration pollTimeout, Duration shutdownTimeout,
-                                    boolean replaceFailedConsumers, Duration replaceBackOff) {
+                                    boolean replaceFailedConsumers, Duration replaceBackOff, Duration startBalanceTimeout) {
 
-        /** Settings that replace failed consumers after 5 seconds. */
+        /** Settings that replace failed consumers after 5 seconds and wait up to 30 seconds for a balanced start. */
         public ContainerSettings(int concurrency, CommitMode commitMode, Duration pollTimeout, Duration shutdownTimeout) {
-            this(concurrency, commitMode, pollTimeout, shutdownTimeout, true, Duration.ofSeconds(5));
+            this(concurrency, commitMode, pollTimeout, shutdownTimeout, true, Duration.ofSeconds(5), Duration.ofSeconds(30));
+        }
+    }
+
+    /**
+     * What one listener's own settings ({@code lanes.consumer.listeners.<id>.*}) decide.
+     *
+     * @param concurrency null when the listener's settings name none
+     * @param replaceFailedConsumers null to keep the container settings; likewise the durations
+     */
+    public record ListenerSettings(Integer concurrency, CommitMode commitMode, LanesErrorHandler errorHandler,
+                                   Boolean replaceFailedConsumers, Duration replaceBackOff, Duration startBalanceTimeout) {
+
+        /** Settings that change only concurrency, commit mode and error handler. */
+        public ListenerSettings(Integer concurrency, CommitMode commitMode, LanesErrorHandler errorHandler) {
+            this(concurrency, commitMode, errorHandler, null, null, null);
         }
     }
 
     private final LanesConsumerFactory<?, ?> consumerFactory;
     private final ContainerSettings settings;
-    private final LanesErrorHandler errorHandler;
+    private final Function<String, ListenerSettings> listenerSettings;
+    private volatile Consumer<Collection<String>> beforeStart = ids -> { };
     private final List<LanesListenerContainerCustomizer> customizers;
     private final Supplier<ConsumerRebalanceListener> defaultRebalanceListener;
     private final BeanFactory beanFactory;
@@ -55,9 +73,19 @@ public class DefaultLanesListenerContainerRegistry
                                                  List<LanesListenerContainerCustomizer> customizers,
                                                  Supplier<ConsumerRebalanceListener> defaultRebalanceListener,
                                                  BeanFactory beanFactory) {
+        this(consumerFactory, settings, id -> new ListenerSettings(null, settings.commitMode(), errorHandler), customizers,
+                defaultRebalanceListener, beanFactory);
+    }
+
+    /** @param listenerSettings each listener's own settings, by listener id */
+    public DefaultLanesListenerContainerRegistry(LanesConsumerFactory<?, ?> consumerFactory, ContainerSettings settings,
+                                                 Function<String, ListenerSettings> listenerSettings,
+                                                 List<LanesListenerContainerCustomizer> customizers,
+                                                 Supplier<ConsumerRebalanceListener> defaultRebalanceListener,
+                                                 BeanFactory beanFactory) {
         this.consumerFactory = consumerFactory;
         this.settings = settings;
-        this.errorHandler = errorHandler;
+        this.listenerSettings = listenerSettings;
         this.customizers = List.copyOf(customizers);
         this.defaultRebalanceListener = defaultRebalanceListener;
         this.beanFactory = beanFactory;
@@ -74,16 +102,28 @@ public class DefaultLanesListenerContainerRegistry
             throw new BeanInitializationException("Invalid @LanesListener method " + endpoint.methodName()
                     + ": no consumer group; set lanes.consumer.group-id or @LanesListener(groupId = ...)");
         }
-        int concurrency = endpoint.concurrency() != null ? endpoint.concurrency() : settings.concurrency();
+        ListenerSettings own = listenerSettings.apply(endpoint.id());
+        int concurrency = own.concurrency() != null ? own.concurrency()
+                : endpoint.concurrency() != null ? endpoint.concurrency() : settings.concurrency();
+        LanesErrorHandler errorHandler = endpoint.errorHandler() != null ? errorHandler(endpoint) : own.errorHandler();
         DefaultLanesListenerContainer container =
                 new DefaultLanesListenerContainer(endpoint, consumerFactory, groupId, Math.max(1, concurrency), errorHandler);
-        container.setCommitMode(settings.commitMode());
+        container.setCommitMode(own.commitMode());
         container.setPollTimeout(settings.pollTimeout());
         container.setShutdownTimeout(settings.shutdownTimeout());
-        container.setReplaceFailedConsumers(settings.replaceFailedConsumers());
-        container.setReplaceBackOff(settings.replaceBackOff());
+        container.setReplaceFailedConsumers(own.replaceFailedConsumers() != null ? own.replaceFailedConsumers()
+                : settings.replaceFailedConsumers());
+        container.setReplaceBackOff(own.replaceBackOff() != null ? own.replaceBackOff() : settings.replaceBackOff());
+        container.setStartBalanceTimeout(own.startBalanceTimeout() != null ? own.startBalanceTimeout()
+                : settings.startBalanceTimeout());
         container.setRebalanceListener(rebalanceListener(endpoint));
         customizers.forEach(customizer -> customizer.customize(container));
+        if (endpoint.arguments().takesAcknowledgment() && !container.getCommitMode().isManual()) {
+            throw new BeanInitializationException("Invalid @LanesListener method " + endpoint.methodName()
+                    + ": it takes an Acknowledgment, but its commit mode is " + container.getCommitMode().name().toLowerCase()
+                    + ", where the container commits by itself; set lanes.consumer.listeners." + endpoint.id()
+                    + ".commit-mode (or lanes.consumer.listener.commit-mode) to manual or manual-immediate");
+        }
         if (containers.putIfAbsent(endpoint.id(), container) != null) {
             throw new BeanInitializationException("Invalid @LanesListener method " + endpoint.methodName()
                     + ": another listener already has the id '" + endpoint.id() + "'");
@@ -92,6 +132,20 @@ public class DefaultLanesListenerContainerRegistry
         if (running && container.isAutoStartup()) {
             container.start();
         }
+    }
+
+    private LanesErrorHandler errorHandler(LanesListenerEndpoint endpoint) {
+        try {
+            return beanFactory.getBean(endpoint.errorHandler(), LanesErrorHandler.class);
+        } catch (NoSuchBeanDefinitionException e) {
+            throw new BeanInitializationException("Invalid @LanesListener method " + endpoint.methodName()
+                    + ": no LanesErrorHandler bean named '" + endpoint.errorHandler() + "'", e);
+        }
+    }
+
+    /** Runs with the ids of all registered listeners just before the containers first start. */
+    public void setBeforeStart(Consumer<Collection<String>> beforeStart) {
+        this.beforeStart = beforeStart;
     }
 
     private ConsumerRebalanceListener rebalanceListener(LanesListenerEndpoint endpoint) {
@@ -118,6 +172,7 @@ public class DefaultLanesListenerContainerRegistry
 
     @Override
     public void start() {
+        beforeStart.accept(ordered.stream().map(DefaultLanesListenerContainer::id).toList());
         for (DefaultLanesListenerContainer container : ordered) {
             if (container.isAutoStartup()) {
                 container.start();

@@ -1,6 +1,10 @@
 package dev.lanes.spring.listener;
 
 import dev.lanes.spring.LanesListener;
+import dev.lanes.spring.PartitionOffset;
+import dev.lanes.spring.TopicPartition;
+import dev.lanes.spring.autoconfigure.ConsumerSettingCheck;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.springframework.aop.support.AopUtils;
@@ -17,6 +21,8 @@ import org.springframework.core.MethodIntrospector;
 import org.springframework.core.ResolvableType;
 import org.springframework.core.annotation.AnnotatedElementUtils;
 import org.springframework.core.env.Environment;
+import org.springframework.messaging.converter.MessageConverter;
+import org.springframework.util.ClassUtils;
 
 import java.lang.reflect.Method;
 import java.util.ArrayList;
@@ -42,6 +48,8 @@ public class LanesListenerAnnotationBeanPostProcessor
     private final Set<Class<?>> nonAnnotatedClasses = ConcurrentHashMap.newKeySet();
     private final List<LanesListenerEndpoint> endpoints = new ArrayList<>();
     private BeanFactory beanFactory;
+    private volatile MessageConverter converter;
+    private volatile boolean converterResolved;
     private Environment environment;
 
     @Override
@@ -75,6 +83,27 @@ public class LanesListenerAnnotationBeanPostProcessor
             }
         });
         return bean;
+    }
+
+    /**
+     * The application's MessageConverter (a unique bean of that type), else a Jackson JSON converter when Jackson is
+     * on the classpath (with the application's JsonMapper bean when there is one), else none.
+     */
+    private MessageConverter messageConverter() {
+        MessageConverter current = converter;
+        if (current == null && !converterResolved) {
+            synchronized (this) {
+                if (!converterResolved) {
+                    converter = beanFactory.getBeanProvider(MessageConverter.class).getIfUnique();
+                    if (converter == null && ClassUtils.isPresent("tools.jackson.databind.json.JsonMapper", getClass().getClassLoader())) {
+                        converter = JacksonConverter.create(beanFactory);
+                    }
+                    converterResolved = true;
+                }
+                current = converter;
+            }
+        }
+        return current;
     }
 
     /** The endpoints found so far. */
@@ -123,8 +152,15 @@ public class LanesListenerAnnotationBeanPostProcessor
                 throw invalid(where, "topicPattern '" + patternText + "' is not a regular expression: " + e.getDescription());
             }
         }
-        if (topics.isEmpty() == (pattern == null)) {
-            throw invalid(where, "give either topics or topicPattern (exactly one of them)");
+        List<LanesListenerEndpoint.Assignment> assignments = assignments(annotation.topicPartitions(), where);
+        int ways = (topics.isEmpty() ? 0 : 1) + (pattern == null ? 0 : 1) + (assignments.isEmpty() ? 0 : 1);
+        if (ways != 1) {
+            throw invalid(where, "give either topics, topicPattern or topicPartitions (exactly one of them)");
+        }
+        if (assignments.isEmpty()) {
+            topics = List.copyOf(topics);
+        } else {
+            topics = assignments.stream().map(a -> a.partition().topic()).distinct().toList();
         }
         String groupId = resolve(annotation.groupId(), where, "groupId");
         String concurrencyText = resolve(annotation.concurrency(), where, "concurrency");
@@ -133,7 +169,7 @@ public class LanesListenerAnnotationBeanPostProcessor
             try {
                 concurrency = Integer.parseInt(concurrencyText.trim());
             } catch (NumberFormatException e) {
-                throw invalid(where, "concurrency '" + concurrencyText + "' is not a number");
+                throw invalid(where, "concurrency '" + concurrencyText + "' is not a whole number");
             }
             if (concurrency < 1) {
                 throw invalid(where, "concurrency must be at least 1, was " + concurrency);
@@ -151,40 +187,109 @@ public class LanesListenerAnnotationBeanPostProcessor
             if (eq <= 0) {
                 throw invalid(where, "properties entry '" + resolved + "' is not key=value");
             }
-            properties.put(resolved.substring(0, eq).trim(), resolved.substring(eq + 1).trim());
+            String key = resolved.substring(0, eq).trim();
+            String value = resolved.substring(eq + 1).trim();
+            if (ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG.equals(key) && Boolean.parseBoolean(value)) {
+                throw invalid(where, "properties entry '" + resolved + "': the container commits processed offsets "
+                        + "itself, so auto-commit cannot be turned on");
+            }
+            String problem = ConsumerSettingCheck.problem(key, value);
+            if (problem != null) {
+                throw invalid(where, "properties entry '" + resolved + "' is invalid: " + problem);
+            }
+            properties.put(key, value);
         }
         String rebalanceListener = resolve(annotation.rebalanceListener(), where, "rebalanceListener");
-        LanesListenerEndpoint.Shape shape = shape(method, where);
-        return new LanesListenerEndpoint(id, beanName, bean, invocable, shape, List.copyOf(topics), pattern,
+        if (!rebalanceListener.isEmpty() && !assignments.isEmpty()) {
+            throw invalid(where, "rebalanceListener has no use with topicPartitions: assigned partitions are never rebalanced");
+        }
+        String errorHandler = resolve(annotation.errorHandler(), where, "errorHandler");
+        ListenerArguments arguments = arguments(method, where);
+        arguments.setConverter(this::messageConverter);
+        return new LanesListenerEndpoint(id, beanName, bean, invocable, arguments, topics, pattern,
                 groupId.isEmpty() ? null : groupId, concurrency, autoStartup, Map.copyOf(properties),
-                rebalanceListener.isEmpty() ? null : rebalanceListener);
+                rebalanceListener.isEmpty() ? null : rebalanceListener, assignments,
+                errorHandler.isEmpty() ? null : errorHandler);
     }
 
-    static LanesListenerEndpoint.Shape shape(Method method, String where) {
-        if (method.getParameterCount() != 1) {
-            throw invalid(where, "a @LanesListener method takes exactly one parameter (ConsumerRecord<K,V>, a value, "
-                    + "List<ConsumerRecord<K,V>> or ConsumerRecords<K,V>), but has " + method.getParameterCount()
-                    + ": " + Arrays.toString(method.getGenericParameterTypes()));
-        }
-        Class<?> type = method.getParameterTypes()[0];
-        if (ConsumerRecord.class.isAssignableFrom(type)) {
-            return LanesListenerEndpoint.Shape.RECORD;
-        }
-        if (ConsumerRecords.class.isAssignableFrom(type)) {
-            return LanesListenerEndpoint.Shape.RECORDS;
-        }
-        if (Collection.class.isAssignableFrom(type)) {
-            if (type != List.class) {
-                throw invalid(where, "a batch parameter must be declared as List<ConsumerRecord<K,V>>, not " + type.getName());
+    private List<LanesListenerEndpoint.Assignment> assignments(TopicPartition[] topicPartitions, String where) {
+        Map<org.apache.kafka.common.TopicPartition, Long> offsets = new LinkedHashMap<>();
+        for (TopicPartition topicPartition : topicPartitions) {
+            String topic = resolve(topicPartition.topic(), where, "topicPartitions.topic").trim();
+            if (topic.isEmpty()) {
+                throw invalid(where, "topicPartitions: a topic is required");
             }
-            Class<?> element = ResolvableType.forMethodParameter(method, 0).getGeneric(0).resolve();
-            if (element == null || !ConsumerRecord.class.isAssignableFrom(element)) {
-                throw invalid(where, "a batch parameter must be List<ConsumerRecord<K,V>>, not "
-                        + method.getGenericParameterTypes()[0].getTypeName());
+            for (String partitions : topicPartition.partitions()) {
+                for (String part : resolve(partitions, where, "topicPartitions.partitions").split(",")) {
+                    for (int partition : partitionNumbers(part.trim(), where)) {
+                        add(offsets, new org.apache.kafka.common.TopicPartition(topic, partition), null, where);
+                    }
+                }
             }
-            return LanesListenerEndpoint.Shape.LIST;
+            for (PartitionOffset partitionOffset : topicPartition.partitionOffsets()) {
+                String partitionText = resolve(partitionOffset.partition(), where, "topicPartitions.partitionOffsets.partition").trim();
+                String offsetText = resolve(partitionOffset.initialOffset(), where, "topicPartitions.partitionOffsets.initialOffset").trim();
+                long offset;
+                try {
+                    offset = Long.parseLong(offsetText);
+                } catch (NumberFormatException e) {
+                    throw invalid(where, "topicPartitions: initialOffset '" + offsetText + "' of " + topic + "-" + partitionText
+                            + " is not a whole number");
+                }
+                for (int partition : partitionNumbers(partitionText, where)) {
+                    add(offsets, new org.apache.kafka.common.TopicPartition(topic, partition), offset, where);
+                }
+            }
+            if (topicPartition.partitions().length == 0 && topicPartition.partitionOffsets().length == 0) {
+                throw invalid(where, "topicPartitions: topic '" + topic + "' names no partitions");
+            }
         }
-        return LanesListenerEndpoint.Shape.VALUE;
+        List<LanesListenerEndpoint.Assignment> assignments = new ArrayList<>();
+        offsets.forEach((partition, offset) -> assignments.add(new LanesListenerEndpoint.Assignment(partition, offset)));
+        return List.copyOf(assignments);
+    }
+
+    private static void add(Map<org.apache.kafka.common.TopicPartition, Long> offsets, org.apache.kafka.common.TopicPartition partition,
+                            Long offset, String where) {
+        if (offsets.containsKey(partition) && offsets.get(partition) != null && offset != null) {
+            throw invalid(where, "topicPartitions: " + partition + " has two initial offsets");
+        }
+        if (offset != null || !offsets.containsKey(partition)) {
+            offsets.put(partition, offset);
+        }
+    }
+
+    private static List<Integer> partitionNumbers(String text, String where) {
+        try {
+            int dash = text.indexOf('-', 1);
+            if (dash < 0) {
+                int partition = Integer.parseInt(text);
+                if (partition < 0) {
+                    throw new NumberFormatException();
+                }
+                return List.of(partition);
+            }
+            int from = Integer.parseInt(text.substring(0, dash).trim());
+            int to = Integer.parseInt(text.substring(dash + 1).trim());
+            if (from < 0 || to < from) {
+                throw new NumberFormatException();
+            }
+            List<Integer> all = new ArrayList<>();
+            for (int partition = from; partition <= to; partition++) {
+                all.add(partition);
+            }
+            return all;
+        } catch (NumberFormatException e) {
+            throw invalid(where, "topicPartitions: '" + text + "' is not a partition number or a range such as 0-3");
+        }
+    }
+
+    static ListenerArguments arguments(Method method, String where) {
+        try {
+            return ListenerArguments.of(method);
+        } catch (IllegalArgumentException e) {
+            throw invalid(where, e.getMessage());
+        }
     }
 
     /** One attribute value: placeholders resolved, then a {@code #{...}} expression evaluated to a single value. */

@@ -21,6 +21,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.config.ConfigException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.Test;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.diagnostics.FailureAnalysis;
@@ -28,6 +29,7 @@ import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.core.annotation.Order;
+import org.springframework.util.backoff.FixedBackOff;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -136,27 +138,40 @@ class LanesAutoConfigurationTests {
                     .containsEntry("fetch.min.bytes", "5")
                     .containsEntry("lanes.user.lane.drain.budget", "8");
             DefaultLanesErrorHandler errorHandler = context.getBean(DefaultLanesErrorHandler.class);
-            assertThat(errorHandler.attempts()).isEqualTo(4);
-            assertThat(errorHandler.backOff()).isEqualTo(Duration.ofSeconds(2));
+            assertThat(errorHandler.backOff()).isInstanceOfSatisfying(FixedBackOff.class, backOff -> {
+                assertThat(backOff.getMaxAttempts()).isEqualTo(4);
+                assertThat(backOff.getInterval()).isEqualTo(2000);
+            });
         });
     }
 
     @Test
-    void aBadSettingFailsWithTheAnalyzersMessage() {
-        runner.withPropertyValues("lanes.consumer.user-lane-capacity=0").run(context -> {
-            assertThat(context).hasFailed();
-            FailureAnalysis analysis = new LanesConfigurationFailureAnalyzer().analyze(context.getStartupFailure());
-            assertThat(analysis).isNotNull();
-            assertThat(analysis.getDescription()).contains("lanes.consumer.user-lane-capacity").contains("'0'");
-            assertThat(analysis.getAction()).contains("lanes.consumer.user-lane-capacity").contains("[1,...,1048576]");
-        });
+    void aBadSettingFromACustomizerFailsWithTheAnalyzersMessage() {
+        runner.withBean(LanesConsumerCustomizer.class, () -> config -> config.put("lanes.user.lane.capacity", 0))
+                .run(context -> {
+                    assertThat(context).hasFailed();
+                    FailureAnalysis analysis = new LanesConfigurationFailureAnalyzer().analyze(context.getStartupFailure());
+                    assertThat(analysis).isNotNull();
+                    assertThat(analysis.getDescription()).contains("'lanes.user.lane.capacity'").contains("'0'");
+                    assertThat(analysis.getAction()).contains("lanes.consumer.user-lane-capacity")
+                            .contains("LanesConsumerCustomizer").contains("[1,...,1048576]");
+                });
+    }
+
+    @Test
+    void analyzerReadsAValidatorsMessageThatRepeatsTheKey() {
+        FailureAnalysis analysis = new LanesConfigurationFailureAnalyzer().analyze(new IllegalStateException(
+                new ConfigException("auto.offset.reset", "sometimes", "Invalid value `sometimes` for configuration auto.offset.reset. "
+                        + "The value must be either 'earliest', 'latest', 'none' or of the format 'by_duration:<PnDTnHnMn.nS.>'.")));
+        assertThat(analysis.getDescription()).startsWith("The Lanes consumer setting 'auto.offset.reset' has an invalid value 'sometimes': ");
+        assertThat(analysis.getAction()).contains("'lanes.consumer.auto-offset-reset'");
     }
 
     @Test
     void analyzerNamesThePropertiesMapForOtherKeys() {
         FailureAnalysis analysis = new LanesConfigurationFailureAnalyzer()
                 .analyze(new IllegalStateException(new ConfigException("fetch.min.bytes", -1, "Value must be at least 0")));
-        assertThat(analysis.getDescription()).contains("lanes.consumer.properties[fetch.min.bytes]");
+        assertThat(analysis.getAction()).contains("lanes.consumer.properties[fetch.min.bytes]");
     }
 
     @Test
@@ -216,7 +231,7 @@ class LanesAutoConfigurationTests {
         runner.withUserConfiguration(BadListener.class).withPropertyValues("lanes.consumer.group-id=g").run(context -> {
             assertThat(context).hasFailed();
             assertThat(context.getStartupFailure()).rootCause().hasMessageContaining(BadListener.class.getName() + ".twoArguments")
-                    .hasMessageContaining("exactly one parameter");
+                    .hasMessageContaining("one payload parameter");
         });
     }
 
@@ -241,7 +256,7 @@ class LanesAutoConfigurationTests {
 
         @Bean
         DeadLetterPublisher myPublisher() {
-            return new KafkaDeadLetterPublisher(Map.of("bootstrap.servers", "x:1"), ".X");
+            return new KafkaDeadLetterPublisher(Map.of("bootstrap.servers", "x:1"), ".X", new ByteArraySerializer(), new ByteArraySerializer(), false);
         }
 
         @Bean

@@ -34,6 +34,7 @@ import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -96,16 +97,16 @@ class LanesListenerIT {
             assertThat(text(letter.value())).isEqualTo("boom");
             assertThat(text(letter.key())).isEqualTo("key-boom");
             assertThat(header(letter, "origin")).isEqualTo("test");
-            assertThat(header(letter, DeadLetterPublisher.EXCEPTION_CLASS)).isEqualTo(IllegalStateException.class.getName());
+            assertThat(header(letter, DeadLetterPublisher.EXCEPTION_FQCN)).isEqualTo(IllegalStateException.class.getName());
             assertThat(header(letter, DeadLetterPublisher.EXCEPTION_MESSAGE)).isEqualTo("cannot process boom");
             assertThat(header(letter, DeadLetterPublisher.ORIGINAL_TOPIC)).isEqualTo("failing");
-            assertThat(header(letter, DeadLetterPublisher.ORIGINAL_PARTITION)).isEqualTo("0");
-            assertThat(header(letter, DeadLetterPublisher.ORIGINAL_OFFSET)).isEqualTo("1");
+            assertThat(letter.headers().lastHeader(DeadLetterPublisher.ORIGINAL_PARTITION).value()).isEqualTo(new byte[4]);
+            assertThat(ByteBuffer.wrap(letter.headers().lastHeader(DeadLetterPublisher.ORIGINAL_OFFSET).value()).getLong()).isEqualTo(1);
 
             List<ConsumerRecord<byte[], byte[]>> poison = readAll("poison.DLT", 1);
             assertThat(poison).hasSize(1);
             assertThat(text(poison.get(0).value())).isEqualTo("POISON");
-            assertThat(header(poison.get(0), DeadLetterPublisher.ORIGINAL_OFFSET)).isEqualTo("1");
+            assertThat(ByteBuffer.wrap(poison.get(0).headers().lastHeader(DeadLetterPublisher.ORIGINAL_OFFSET).value()).getLong()).isEqualTo(1);
             assertThat(header(poison.get(0), DeadLetterPublisher.EXCEPTION_MESSAGE)).contains("poison pill");
         } finally {
             context.close();
@@ -121,9 +122,9 @@ class LanesListenerIT {
     @Test
     void aBadPropertyFailsStartupWithTheAnalyzersMessage(CapturedOutput output) {
         assertThatThrownBy(() -> app(BROKER.broker(), "lanes.consumer.user-lane-capacity=0").close())
-                .hasStackTraceContaining("lanes.user.lane.capacity");
+                .hasStackTraceContaining("lanes.consumer.user-lane-capacity");
         assertThat(output).contains("APPLICATION FAILED TO START")
-                .contains("lanes.consumer.user-lane-capacity")
+                .contains("Property: lanes.consumer.user-lane-capacity")
                 .contains("[1,...,1048576]");
     }
 
