@@ -405,6 +405,7 @@ public final class ConsumerBenchmark {
             Map<String, Double> result = new LinkedHashMap<>();
             result.put(ResultTables.RECORDS_PER_S, read[0] / seconds);
             result.put(ResultTables.MB_PER_S, read[1] / MB / seconds);
+            result.put(ResultTables.SECONDS, seconds);
             result.put(ResultTables.APP_CPU, appNanos / 1e9 / millions);
             result.put(ResultTables.CONSUMER_CPU, cpuNanos / 1e9 / millions);
             return result;
@@ -1027,7 +1028,7 @@ public final class ConsumerBenchmark {
                         workload.name(), workload.describe(), workload.recordsPerRound(), workload.datasetRecords()));
             }
             out.append("\nCPU is per million records: \"app\" is the polling thread, \"consumer\" all the consumer's threads. "
-                    + "Spread is the farthest round from the median; in bold when over ±"
+                    + "\"round s\" is the median length of a measured round. Spread is the farthest round from the median; in bold when over ±"
                     + (int) ResultTables.SPREAD_LIMIT_PERCENT + "%.\n\n");
             out.append(throughput.render());
             List<String> noisy = results.noisyThroughput();

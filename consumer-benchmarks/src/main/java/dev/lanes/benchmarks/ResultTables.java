@@ -19,6 +19,8 @@ public final class ResultTables {
 
     public static final String RECORDS_PER_S = "records_per_s";
     public static final String MB_PER_S = "mb_per_s";
+    /** Length of the measured part of a round, so that a reader sees whether rounds were long enough. */
+    public static final String SECONDS = "seconds";
     public static final String APP_CPU = "app_cpu_s_per_million";
     public static final String CONSUMER_CPU = "consumer_cpu_s_per_million";
     public static final String RETAINED_MB = "retained_heap_mb";
@@ -71,7 +73,7 @@ public final class ResultTables {
     /** One row per workload and consumer, in the given orders; empty when nothing was measured. */
     public MarkdownTable throughputTable(List<Workload> workloads, List<ConsumerKind> kinds) {
         MarkdownTable table = new MarkdownTable(2, List.of("Workload", "Consumer", "rec/s median", "min", "max",
-                "spread", "rec/s vs Classic", "MB/s", "app CPU s/1M", "consumer CPU s/1M", "app CPU vs Classic",
+                "spread", "round s", "rec/s vs Classic", "MB/s", "app CPU s/1M", "consumer CPU s/1M", "app CPU vs Classic",
                 "consumer CPU vs Classic"));
         for (Workload workload : workloads) {
             if (!throughput.containsKey(workload.name())) {
@@ -88,7 +90,8 @@ public final class ResultTables {
                 double app = throughputSummary(workload.name(), kind, APP_CPU).median();
                 double all = throughputSummary(workload.name(), kind, CONSUMER_CPU).median();
                 table.row(List.of(workload.name(), kind.label(), format(rate.median()), format(rate.min()),
-                        format(rate.max()), spread(rate), ratio(rate.median(), classicRate),
+                        format(rate.max()), spread(rate), format(throughputSummary(workload.name(), kind, SECONDS).median()),
+                        ratio(rate.median(), classicRate),
                         format(throughputSummary(workload.name(), kind, MB_PER_S).median()), format(app), format(all),
                         ratio(app, classicApp), ratio(all, classicAll)));
             }

@@ -12,7 +12,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class ResultTablesTest {
 
     private static Map<String, Double> run(double rate, double appCpu, double consumerCpu) {
-        return Map.of(ResultTables.RECORDS_PER_S, rate, ResultTables.MB_PER_S, rate / 10_000,
+        return Map.of(ResultTables.RECORDS_PER_S, rate, ResultTables.MB_PER_S, rate / 10_000, ResultTables.SECONDS, 3_000_000 / rate,
                 ResultTables.APP_CPU, appCpu, ResultTables.CONSUMER_CPU, consumerCpu);
     }
 
@@ -32,12 +32,12 @@ class ResultTablesTest {
         List<String> lines = table.lines().toList();
         assertThat(lines).hasSize(4); // header, rule, Lanes, Classic; nothing for async or raw100
         assertThat(lines.get(1)).startsWith("|:--").endsWith(":|");
-        assertThat(cells(lines.get(0))).containsExactly("Workload", "Consumer", "rec/s median", "min", "max", "spread",
+        assertThat(cells(lines.get(0))).containsExactly("Workload", "Consumer", "rec/s median", "min", "max", "spread", "round s",
                 "rec/s vs Classic", "MB/s", "app CPU s/1M", "consumer CPU s/1M", "app CPU vs Classic", "consumer CPU vs Classic");
         assertThat(cells(lines.get(2))).containsExactly("json256-lz4", "Lanes", "1,500,000", "1,200,000", "1,550,000",
-                "**±20.0%**", "1.50x", "150.0", "0.250", "0.630", "0.50x", "1.05x");
+                "**±20.0%**", "2.00", "1.50x", "150.0", "0.250", "0.630", "0.50x", "1.05x");
         assertThat(cells(lines.get(3))).containsExactly("json256-lz4", "Classic", "1,000,000", "980,000", "1,020,000",
-                "±2.0%", "1.00x", "100.0", "0.500", "0.600", "1.00x", "1.00x");
+                "±2.0%", "3.00", "1.00x", "100.0", "0.500", "0.600", "1.00x", "1.00x");
         assertThat(results.noisyThroughput()).containsExactly("json256-lz4 lanes (±20.0%)");
     }
 
