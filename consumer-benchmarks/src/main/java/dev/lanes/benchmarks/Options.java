@@ -56,7 +56,7 @@ public final class Options {
             "                         group.consumer.heartbeat.interval.ms (default 3000)",
             "  --commits-per-poll N   commitAsync calls after each poll in the heartbeat phase (default 100)",
             "  --slow-processing-ms N sleep after each poll in the heartbeat and heap phases (default 20)",
-            "  --heap-seconds N       length of the fetched-data heap phase (default 20)",
+            "  --heap-seconds N       length of the fetched-data heap phase and of each buffer-sweep heap step (default 20)",
             "  --phase-timeout-seconds N  hard bound of one phase run; the process exits if it is passed (default 300)",
             "  --consumers LIST       comma-separated subset of " + String.join(",", ConsumerKind.names()),
             "  --phases LIST          comma-separated subset of " + String.join(",", ConsumerBenchmark.ALL_PHASES),
