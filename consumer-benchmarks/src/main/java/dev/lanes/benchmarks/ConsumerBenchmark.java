@@ -2,6 +2,7 @@ package dev.lanes.benchmarks;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.lanes.consumer.LanesConsumerConfig;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
@@ -27,6 +28,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -34,10 +36,12 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
 import java.util.UUID;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
@@ -59,8 +63,12 @@ public final class ConsumerBenchmark {
     public static final String PHASE_HEARTBEAT = "heartbeat";
     public static final String PHASE_HEAP = "heap";
     public static final String PHASE_COMMIT = "commit";
-    public static final List<String> ALL_PHASES = List.of(PHASE_THROUGHPUT, PHASE_LATENCY, PHASE_IDLE,
+    /** Lanes alone, throughput and retained heap against lanes.fetch.buffer.max.bytes; run only when asked for. */
+    public static final String PHASE_BUFFER_SWEEP = "buffer-sweep";
+    public static final List<String> DEFAULT_PHASES = List.of(PHASE_THROUGHPUT, PHASE_LATENCY, PHASE_IDLE,
             PHASE_UNREACHABLE, PHASE_HEARTBEAT, PHASE_HEAP, PHASE_COMMIT);
+    public static final List<String> ALL_PHASES = List.of(PHASE_THROUGHPUT, PHASE_LATENCY, PHASE_IDLE,
+            PHASE_UNREACHABLE, PHASE_HEARTBEAT, PHASE_HEAP, PHASE_COMMIT, PHASE_BUFFER_SWEEP);
 
     static final String TOPIC_100 = "bench-100b";
     static final String TOPIC_1K = "bench-1kb";
@@ -79,12 +87,6 @@ public final class ConsumerBenchmark {
     }
 
     static final List<MetricDef> METRICS = List.of(
-            new MetricDef("throughput.100b.records_per_s", "Throughput 100 B", "rec/s", true, null),
-            new MetricDef("throughput.100b.mb_per_s", "Throughput 100 B", "MB/s", true, null),
-            new MetricDef("throughput.100b.cpu_s_per_million", "CPU per 1M records, 100 B", "CPU s", false, null),
-            new MetricDef("throughput.1kb.records_per_s", "Throughput 1 KB", "rec/s", true, null),
-            new MetricDef("throughput.1kb.mb_per_s", "Throughput 1 KB", "MB/s", true, null),
-            new MetricDef("throughput.1kb.cpu_s_per_million", "CPU per 1M records, 1 KB", "CPU s", false, null),
             new MetricDef("latency.p50_ms", "E2E latency p50", "ms", false, null),
             new MetricDef("latency.p99_ms", "E2E latency p99", "ms", false, null),
             new MetricDef("idle.cpu_ms_per_s", "Idle subscribed CPU", "ms/s", false, null),
@@ -106,6 +108,9 @@ public final class ConsumerBenchmark {
 
     private final Options options;
     private final Map<String, Map<ConsumerKind, List<Double>>> values = new LinkedHashMap<>();
+    private final ResultTables results = new ResultTables();
+    /** Bytes on the broker's disk per topic, after producing (for the buffer sweep's backlog check). */
+    private final Map<String, Long> topicBytes = new HashMap<>();
     private final List<String> notes = new ArrayList<>();
     private final ScheduledExecutorService watchdog = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread thread = new Thread(r, "bench-watchdog");
@@ -142,8 +147,10 @@ public final class ConsumerBenchmark {
 
     void run() throws Exception {
         Instant started = Instant.now();
-        log("options: rounds=%d records=%,d phases=%s consumers=%s%s", options.rounds, options.records, options.phases,
-                options.consumers, options.quick ? " (quick)" : "");
+        log("options: rounds=%d warm-up rounds=%d phases=%s consumers=%s workloads=%s%s", options.rounds,
+                options.warmupRounds, options.phases, options.consumers,
+                options.workloadsToRun().stream().map(w -> w.name() + "(" + w.recordsPerRound() + ")").toList(),
+                options.quick ? " (quick)" : "");
         brokerSettings.put("group.consumer.heartbeat.interval.ms", String.valueOf(options.heartbeatIntervalMs));
         brokerSettings.put("group.consumer.min.heartbeat.interval.ms", String.valueOf(Math.min(options.heartbeatIntervalMs, 5000)));
         long t0 = System.nanoTime();
@@ -152,22 +159,23 @@ public final class ConsumerBenchmark {
                 broker.directory(), (System.nanoTime() - t0) / 1_000_000);
         try {
             prepareData();
-            if (options.phases.contains(PHASE_THROUGHPUT)) {
-                // A data set takes well under a second to consume once the JIT is done; a shorter warm-up
-                // left round 1 measuring compilation, so each consumer reads both sets in full first.
-                for (ConsumerKind kind : options.consumers) {
-                    long w0 = System.nanoTime();
-                    throughput(kind, -1);
-                    log("  warm-up     %-7s %5.1f s  (both data sets, not recorded)", kind.label(), (System.nanoTime() - w0) / 1e9);
-                }
-            }
+            warmUp();
             for (int round = 0; round < options.rounds; round++) {
-                List<ConsumerKind> order = new ArrayList<>(options.consumers);
-                java.util.Collections.rotate(order, -round);
+                List<ConsumerKind> order = RoundOrder.of(options.consumers, round);
                 log("round %d/%d, order %s", round + 1, options.rounds, order);
                 for (String phase : options.phases) {
-                    for (ConsumerKind kind : order) {
-                        runPhase(phase, kind, round);
+                    if (phase.equals(PHASE_THROUGHPUT)) {
+                        for (Workload workload : options.workloadsToRun()) {
+                            for (ConsumerKind kind : order) {
+                                runThroughput(workload, kind, round);
+                            }
+                        }
+                    } else if (phase.equals(PHASE_BUFFER_SWEEP)) {
+                        bufferSweep(round);
+                    } else {
+                        for (ConsumerKind kind : order) {
+                            runPhase(phase, kind, round);
+                        }
                     }
                 }
             }
@@ -175,31 +183,71 @@ public final class ConsumerBenchmark {
             broker.close();
             watchdog.shutdownNow();
         }
-        String table = table();
+        String markdown = markdown();
         System.out.println();
-        System.out.println(table);
+        System.out.println(markdown);
         Path output = outputPath();
-        writeJson(output, started, table);
-        log("results written to %s", output.toAbsolutePath());
+        writeJson(output, started, markdown);
+        Path markdownFile = markdownPath(output);
+        Files.writeString(markdownFile, markdown);
+        log("results written to %s and %s", output.toAbsolutePath(), markdownFile.toAbsolutePath());
+    }
+
+    /**
+     * Rounds run first and not recorded, so that the measured rounds see compiled code rather than the JIT
+     * at work: every consumer reads every workload in full (a round's worth of records).
+     */
+    private void warmUp() {
+        boolean throughput = options.phases.contains(PHASE_THROUGHPUT);
+        boolean sweep = options.phases.contains(PHASE_BUFFER_SWEEP);
+        for (int round = 0; round < options.warmupRounds && (throughput || sweep); round++) {
+            List<ConsumerKind> kinds = throughput ? RoundOrder.of(options.consumers, round) : List.of(ConsumerKind.LANES);
+            for (Workload workload : options.workloadsToRun()) {
+                for (ConsumerKind kind : kinds) {
+                    long w0 = System.nanoTime();
+                    guarded("warm-up " + workload.name(), kind, -1, () -> throughput(workload, kind, -1));
+                    log("  warm-up %-15s %-7s %5.1f s  (not recorded)", workload.name(), kind.label(), (System.nanoTime() - w0) / 1e9);
+                }
+            }
+        }
     }
 
     // ------------------------------------------------------------------ data
 
     private void prepareData() throws Exception {
-        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers()))) {
-            admin.createTopics(List.of(TOPIC_100, TOPIC_1K, TOPIC_LATENCY, TOPIC_IDLE).stream()
-                    .map(topic -> new NewTopic(topic, PARTITIONS, (short) 1)).toList()).all().get(60, TimeUnit.SECONDS);
-            admin.createTopics(List.of(new NewTopic(TOPIC_COMMIT, 1, (short) 1))).all().get(60, TimeUnit.SECONDS);
+        List<Workload> workloads = new ArrayList<>();
+        if (options.phases.contains(PHASE_THROUGHPUT) || options.phases.contains(PHASE_BUFFER_SWEEP)) {
+            workloads.addAll(options.workloadsToRun());
         }
-        boolean needsData = options.phases.contains(PHASE_THROUGHPUT) || options.phases.contains(PHASE_HEARTBEAT)
-                || options.phases.contains(PHASE_HEAP);
-        if (needsData) {
-            produce(TOPIC_100, 100, options.records);
-            produce(TOPIC_1K, 1024, options.records);
+        // The heartbeat phase reads the 100 B data set, the heap phase the 1 KB one.
+        long fallbackRecords = options.records == null ? 2_000_000 : options.records;
+        if (options.phases.contains(PHASE_HEARTBEAT) && workloads.stream().noneMatch(w -> w.topic().equals(TOPIC_100))) {
+            workloads.add(Workload.named("raw100").withRecordsPerRound(fallbackRecords));
+        }
+        if (options.phases.contains(PHASE_HEAP) && workloads.stream().noneMatch(w -> w.topic().equals(TOPIC_1K))) {
+            workloads.add(Workload.named("raw1k").withRecordsPerRound(fallbackRecords));
+        }
+        List<String> topics = new ArrayList<>(List.of(TOPIC_LATENCY, TOPIC_IDLE));
+        workloads.forEach(w -> topics.add(w.topic()));
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers()))) {
+            admin.createTopics(topics.stream().map(topic -> new NewTopic(topic, PARTITIONS, (short) 1)).toList())
+                    .all().get(60, TimeUnit.SECONDS);
+            admin.createTopics(List.of(new NewTopic(TOPIC_COMMIT, 1, (short) 1))).all().get(60, TimeUnit.SECONDS);
+            for (Workload workload : workloads) {
+                produce(workload);
+            }
+            admin.describeLogDirs(List.of(1)).allDescriptions().get(60, TimeUnit.SECONDS).values().forEach(dirs ->
+                    dirs.values().forEach(dir -> dir.replicaInfos().forEach((partition, replica) ->
+                            topicBytes.merge(partition.topic(), replica.size(), Long::sum))));
+        }
+        for (Workload workload : workloads) {
+            log("  %-15s %,d records, %s, %.1f MB on the broker", workload.name(), workload.datasetRecords(),
+                    workload.describe(), topicBytes.getOrDefault(workload.topic(), 0L) / MB);
         }
     }
 
-    private void produce(String topic, int size, long count) throws Exception {
+    /** The workload's data set, spread round-robin over the partitions so that each holds the same share. */
+    private void produce(Workload workload) throws Exception {
         long t0 = System.nanoTime();
         Map<String, Object> configs = new HashMap<>();
         configs.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
@@ -209,17 +257,23 @@ public final class ConsumerBenchmark {
         configs.put(ProducerConfig.BATCH_SIZE_CONFIG, 256 * 1024);
         configs.put(ProducerConfig.BUFFER_MEMORY_CONFIG, 128L * 1024 * 1024);
         configs.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, false);
-        Random random = new Random(42);
-        byte[][] payloads = new byte[64][size];
-        for (byte[] payload : payloads) {
-            random.nextBytes(payload);
+        configs.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, workload.compression());
+        byte[][] payloads;
+        if (workload.json()) {
+            payloads = JsonValues.generate(Workload.JSON_SEED, workload.valueBytes(), 4096);
+        } else {
+            Random random = new Random(42);
+            payloads = new byte[64][workload.valueBytes()];
+            for (byte[] payload : payloads) {
+                random.nextBytes(payload);
+            }
         }
         AtomicLong failed = new AtomicLong();
         AtomicReference<Exception> firstError = new AtomicReference<>();
         try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(configs, new ByteArraySerializer(), new ByteArraySerializer())) {
-            for (long i = 0; i < count; i++) {
-                // Round-robin over the partitions so that each holds the same share.
-                producer.send(new ProducerRecord<>(topic, (int) (i % PARTITIONS), null, payloads[(int) (i & 63)]), (metadata, e) -> {
+            for (long i = 0; i < workload.datasetRecords(); i++) {
+                producer.send(new ProducerRecord<>(workload.topic(), (int) (i % PARTITIONS), null,
+                        payloads[(int) (i % payloads.length)]), (metadata, e) -> {
                     if (e != null) {
                         failed.incrementAndGet();
                         firstError.compareAndSet(null, e);
@@ -229,18 +283,50 @@ public final class ConsumerBenchmark {
             producer.flush();
         }
         if (failed.get() > 0) {
-            throw new IllegalStateException(failed.get() + " records failed to produce to " + topic, firstError.get());
+            throw new IllegalStateException(failed.get() + " records failed to produce to " + workload.topic(), firstError.get());
         }
-        double seconds = (System.nanoTime() - t0) / 1e9;
-        log("produced %,d x %d B to %s in %.1f s", count, size, topic, seconds);
+        log("produced %,d x %d B to %s (%s) in %.1f s", workload.datasetRecords(), workload.valueBytes(),
+                workload.topic(), workload.compression(), (System.nanoTime() - t0) / 1e9);
     }
 
     // ------------------------------------------------------------------ phases
 
     private void runPhase(String phase, ConsumerKind kind, int round) {
+        Map<String, Double> measured = guarded(phase, kind, round, () -> switch (phase) {
+            case PHASE_LATENCY -> latency(kind, round);
+            case PHASE_IDLE -> idle(kind, round);
+            case PHASE_UNREACHABLE -> unreachable(kind, round);
+            case PHASE_HEARTBEAT -> heartbeat(kind, round);
+            case PHASE_HEAP -> heap(kind, round);
+            case PHASE_COMMIT -> commit(kind, round);
+            default -> throw new IllegalArgumentException(phase);
+        });
+        if (measured != null) {
+            measured.forEach((key, value) -> values.get(key).get(kind).add(value));
+        }
+    }
+
+    private void runThroughput(Workload workload, ConsumerKind kind, int round) {
+        Map<String, Double> measured = guarded(PHASE_THROUGHPUT + " " + workload.name(), kind, round,
+                () -> throughput(workload, kind, round));
+        if (measured != null) {
+            results.addThroughput(workload.name(), kind, measured);
+        }
+    }
+
+    /** A phase body that would return a measurement: measured at most for the phase bound, logged; null if it failed. */
+    private interface PhaseBody {
+        Map<String, Double> run() throws Exception;
+    }
+
+    /**
+     * Runs {@code body} under the watchdog (the process exits if the phase bound is passed), logs its
+     * result, and turns a failure into a note; returns null then.
+     */
+    private Map<String, Double> guarded(String what, ConsumerKind kind, int round, PhaseBody body) {
         Thread phaseThread = Thread.currentThread();
         ScheduledFuture<?> timeout = watchdog.schedule(() -> {
-            System.err.printf("%nphase %s of %s (round %d) exceeded %d s; stopping the benchmark%n", phase, kind,
+            System.err.printf("%n%s of %s (round %d) exceeded %d s; stopping the benchmark%n", what, kind,
                     round + 1, options.phaseTimeoutSeconds);
             for (StackTraceElement element : phaseThread.getStackTrace()) {
                 System.err.println("    at " + element);
@@ -249,23 +335,17 @@ public final class ConsumerBenchmark {
         }, options.phaseTimeoutSeconds, TimeUnit.SECONDS);
         long t0 = System.nanoTime();
         try {
-            Map<String, Double> measured = switch (phase) {
-                case PHASE_THROUGHPUT -> throughput(kind, round);
-                case PHASE_LATENCY -> latency(kind, round);
-                case PHASE_IDLE -> idle(kind, round);
-                case PHASE_UNREACHABLE -> unreachable(kind, round);
-                case PHASE_HEARTBEAT -> heartbeat(kind, round);
-                case PHASE_HEAP -> heap(kind, round);
-                case PHASE_COMMIT -> commit(kind, round);
-                default -> throw new IllegalArgumentException(phase);
-            };
-            measured.forEach((key, value) -> values.get(key).get(kind).add(value));
-            log("  %-11s %-7s %5.1f s  %s", phase, kind.label(), (System.nanoTime() - t0) / 1e9, brief(measured));
+            Map<String, Double> measured = body.run();
+            if (round >= 0) {
+                log("  %-22s %-7s %5.1f s  %s", what, kind.label(), (System.nanoTime() - t0) / 1e9, brief(measured));
+            }
+            return measured;
         } catch (Exception e) {
-            String note = "round " + (round + 1) + " " + phase + " " + kind.key() + " failed: " + e;
+            String note = (round < 0 ? "warm-up" : "round " + (round + 1)) + " " + what + " " + kind.key() + " failed: " + e;
             notes.add(note);
-            log("  %-11s %-7s FAILED: %s", phase, kind.label(), e);
+            log("  %-22s %-7s FAILED: %s", what, kind.label(), e);
             e.printStackTrace();
+            return null;
         } finally {
             timeout.cancel(false);
         }
@@ -299,46 +379,66 @@ public final class ConsumerBenchmark {
         return System.nanoTime() + TimeUnit.SECONDS.toNanos(Math.max(5, options.phaseTimeoutSeconds - 20));
     }
 
-    /** Consumes the whole 100 B and 1 KB data sets with assign() + seekToBeginning(). */
-    private Map<String, Double> throughput(ConsumerKind kind, int round) {
-        Map<String, Double> result = new LinkedHashMap<>();
-        consumeAll(kind, round, TOPIC_100, "100b", options.records, result);
-        consumeAll(kind, round, TOPIC_1K, "1kb", options.records, result);
-        return result;
-    }
-
-    private void consumeAll(ConsumerKind kind, int round, String topic, String label, long wanted, Map<String, Double> result) {
-        String phase = PHASE_THROUGHPUT + "-" + label;
+    /**
+     * Reads a round's worth of the workload's records with assign() + seekToBeginning(), starting over
+     * from the beginning whenever the data set is exhausted; records/s, and CPU per million records of the
+     * polling thread and of all the consumer's threads.
+     */
+    private Map<String, Double> throughput(Workload workload, ConsumerKind kind, int round) {
+        String phase = PHASE_THROUGHPUT + "-" + workload.name();
         Map<String, Object> settings = settings(kind, phase, round, null);
         ThreadCpu cpu = new ThreadCpu(Thread.currentThread(), clientId(kind, phase, round));
+        System.gc(); // the previous run's garbage is not this one's to collect
         try (Consumer<byte[], byte[]> consumer = kind.create(settings, options.heartbeatIntervalMs)) {
-            List<TopicPartition> partitions = partitions(topic);
+            List<TopicPartition> partitions = partitions(workload.topic());
             consumer.assign(partitions);
             consumer.seekToBeginning(partitions);
-            long deadline = phaseDeadlineNanos();
-            long count = 0;
-            long bytes = 0;
             Map<Long, Long> cpuBefore = cpu.snapshot();
             long t0 = System.nanoTime();
-            while (count < wanted && System.nanoTime() < deadline) {
-                ConsumerRecords<byte[], byte[]> records = consumer.poll(Duration.ofMillis(100));
-                for (ConsumerRecord<byte[], byte[]> record : records) {
-                    count++;
-                    byte[] value = record.value();
-                    bytes += value == null ? 0 : value.length;
-                }
-            }
+            long[] read = consume(consumer, partitions, workload.datasetRecords(), workload.recordsPerRound());
             long elapsed = System.nanoTime() - t0;
-            long cpuNanos = ThreadCpu.between(cpuBefore, cpu.snapshot());
-            if (count < wanted) {
-                throw new IllegalStateException("consumed only " + count + " of " + wanted + " records of "
-                        + topic + " within the phase bound");
-            }
+            Map<Long, Long> cpuAfter = cpu.snapshot();
+            long cpuNanos = ThreadCpu.between(cpuBefore, cpuAfter);
+            long appNanos = cpuAfter.get(cpu.pollingThreadId()) - cpuBefore.get(cpu.pollingThreadId());
             double seconds = elapsed / 1e9;
-            result.put("throughput." + label + ".records_per_s", count / seconds);
-            result.put("throughput." + label + ".mb_per_s", bytes / MB / seconds);
-            result.put("throughput." + label + ".cpu_s_per_million", cpuNanos / 1e9 / (count / 1e6));
+            double millions = read[0] / 1e6;
+            Map<String, Double> result = new LinkedHashMap<>();
+            result.put(ResultTables.RECORDS_PER_S, read[0] / seconds);
+            result.put(ResultTables.MB_PER_S, read[1] / MB / seconds);
+            result.put(ResultTables.SECONDS, seconds);
+            result.put(ResultTables.APP_CPU, appNanos / 1e9 / millions);
+            result.put(ResultTables.CONSUMER_CPU, cpuNanos / 1e9 / millions);
+            return result;
         }
+    }
+
+    /**
+     * Polls until {@code wanted} records are read, seeking back to the beginning each time the
+     * {@code perPass} records of the assigned partitions are read; returns records and value bytes read.
+     */
+    private long[] consume(Consumer<byte[], byte[]> consumer, List<TopicPartition> partitions, long perPass, long wanted) {
+        long deadline = phaseDeadlineNanos();
+        long count = 0;
+        long inPass = 0;
+        long bytes = 0;
+        while (count < wanted && System.nanoTime() < deadline) {
+            ConsumerRecords<byte[], byte[]> records = consumer.poll(Duration.ofMillis(100));
+            for (ConsumerRecord<byte[], byte[]> record : records) {
+                byte[] value = record.value();
+                bytes += value == null ? 0 : value.length;
+            }
+            count += records.count();
+            inPass += records.count();
+            if (inPass >= perPass && count < wanted) {
+                consumer.seekToBeginning(partitions);
+                inPass = 0;
+            }
+        }
+        if (count < wanted) {
+            throw new IllegalStateException("consumed only " + count + " of " + wanted + " records of "
+                    + partitions + " within the phase bound");
+        }
+        return new long[] {count, bytes};
     }
 
     /** Produces at a fixed rate while the consumer reads from the end; latency = receive - send time. */
@@ -683,6 +783,172 @@ public final class ConsumerBenchmark {
         return result;
     }
 
+    // ------------------------------------------------------------------ buffer sweep
+
+    /**
+     * One round of the sweep, Lanes only: for each workload, number of consumers in this JVM and bound of
+     * lanes.fetch.buffer.max.bytes (the bounds in an order that changes from round to round), the
+     * consumers' total throughput over the workload's partitions, split between them as a group would,
+     * then the heap they retain while a slow listener leaves each of them a backlog larger than the bound.
+     * For the heap, every consumer reads the whole topic: a group's share of a compressed data set can be
+     * smaller than the bound, and a buffer that never fills would understate the heap.
+     */
+    private void bufferSweep(int round) {
+        for (Workload workload : options.workloadsToRun()) {
+            for (int consumers : options.sweepConsumers) {
+                for (int boundMib : RoundOrder.of(options.bufferBoundsMib, round)) {
+                    if (round == 0 && consumers == options.sweepConsumers.get(0)) {
+                        noteShortBacklog(workload, boundMib);
+                    }
+                    String what = String.format(Locale.ROOT, "%s %s x%d %d MiB", PHASE_BUFFER_SWEEP, workload.name(), consumers, boundMib);
+                    Map<String, Double> measured = guarded(what, ConsumerKind.LANES, round, () -> {
+                        Map<String, Double> result = new LinkedHashMap<>(sweepThroughput(workload, consumers, boundMib, round));
+                        result.putAll(sweepHeap(workload, consumers, boundMib, round));
+                        return result;
+                    });
+                    if (measured != null) {
+                        results.addSweep(new ResultTables.SweepKey(workload.name(), consumers, boundMib), measured);
+                    }
+                }
+            }
+        }
+    }
+
+    /** The heap figure means "at a full buffer" only if the topic (each consumer's backlog) exceeds the bound. */
+    private void noteShortBacklog(Workload workload, int boundMib) {
+        long backlog = topicBytes.getOrDefault(workload.topic(), 0L);
+        if (backlog < boundMib * 1024L * 1024L) {
+            notes.add(String.format(Locale.ROOT, "buffer-sweep %s at %d MiB: the backlog is %.1f MB on the broker, under "
+                    + "the bound, so the heap is not measured at a full buffer", workload.name(), boundMib, backlog / MB));
+        }
+    }
+
+    /** The workload's partitions dealt round-robin to {@code consumers}, nearly evenly, as a group would spread them. */
+    private static List<List<TopicPartition>> shares(String topic, int consumers) {
+        List<List<TopicPartition>> shares = new ArrayList<>();
+        for (int i = 0; i < consumers; i++) {
+            shares.add(new ArrayList<>());
+        }
+        for (int p = 0; p < PARTITIONS; p++) {
+            shares.get(p % consumers).add(new TopicPartition(topic, p));
+        }
+        return shares;
+    }
+
+    /** Lanes consumers with the bound, assigned their share of the topic or, with {@code shared} false, all of it. */
+    private List<Consumer<byte[], byte[]>> sweepConsumers(Workload workload, int consumers, int boundMib, int round,
+                                                          String step, boolean shared) {
+        List<List<TopicPartition>> shares = shared ? shares(workload.topic(), consumers)
+                : Collections.nCopies(consumers, partitions(workload.topic()));
+        List<Consumer<byte[], byte[]>> created = new ArrayList<>();
+        for (int i = 0; i < consumers; i++) {
+            String phase = String.format(Locale.ROOT, "sweep-%s-%s-%dm-%d", step, workload.name(), boundMib, i);
+            Map<String, Object> settings = settings(ConsumerKind.LANES, phase, round, null);
+            settings.put(LanesConsumerConfig.FETCH_BUFFER_MAX_BYTES_CONFIG, boundMib * 1024L * 1024L);
+            Consumer<byte[], byte[]> consumer = ConsumerKind.LANES.create(settings, options.heartbeatIntervalMs);
+            created.add(consumer);
+            consumer.assign(shares.get(i));
+            consumer.seekToBeginning(shares.get(i));
+        }
+        return created;
+    }
+
+    /** Records/s of all the consumers together, from a common start until the last one has read its share of a round. */
+    private Map<String, Double> sweepThroughput(Workload workload, int consumers, int boundMib, int round) throws Exception {
+        System.gc();
+        List<Consumer<byte[], byte[]>> created = sweepConsumers(workload, consumers, boundMib, round, "rate", true);
+        try {
+            List<List<TopicPartition>> shares = shares(workload.topic(), consumers);
+            CountDownLatch start = new CountDownLatch(1);
+            AtomicLong total = new AtomicLong();
+            AtomicReference<Exception> error = new AtomicReference<>();
+            List<Thread> threads = new ArrayList<>();
+            for (int i = 0; i < consumers; i++) {
+                Consumer<byte[], byte[]> consumer = created.get(i);
+                List<TopicPartition> share = shares.get(i);
+                long perPass = share.stream().mapToLong(tp -> workload.recordsIn(tp.partition(), PARTITIONS)).sum();
+                long wanted = (long) Math.ceil((double) workload.recordsPerRound() * perPass / workload.datasetRecords());
+                Thread thread = new Thread(() -> {
+                    try {
+                        start.await();
+                        total.addAndGet(consume(consumer, share, perPass, wanted)[0]);
+                    } catch (Exception e) {
+                        error.compareAndSet(null, e);
+                    }
+                }, "bench-sweep-poller-" + i);
+                thread.start();
+                threads.add(thread);
+            }
+            long t0 = System.nanoTime();
+            start.countDown();
+            for (Thread thread : threads) {
+                thread.join();
+            }
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            if (error.get() != null) {
+                throw error.get();
+            }
+            return Map.of(ResultTables.RECORDS_PER_S, total.get() / seconds);
+        } finally {
+            for (Consumer<byte[], byte[]> consumer : created) {
+                closeQuietly(consumer, Duration.ofSeconds(5), ConsumerKind.LANES, round, PHASE_BUFFER_SWEEP);
+            }
+        }
+    }
+
+    /**
+     * Heap retained after a full GC, minus the baseline before the consumers were created, at most over
+     * the samples taken each second once the buffers had two seconds to fill, while each consumer reads
+     * the whole topic and its listener sleeps after every poll; and the sum of the consumers'
+     * fetch-buffer-bytes-peak.
+     */
+    private Map<String, Double> sweepHeap(Workload workload, int consumers, int boundMib, int round) throws Exception {
+        MemoryMXBean memory = ManagementFactory.getMemoryMXBean();
+        System.gc();
+        System.gc();
+        long baseline = memory.getHeapMemoryUsage().getUsed();
+        List<Consumer<byte[], byte[]>> created = sweepConsumers(workload, consumers, boundMib, round, "heap", false);
+        List<Thread> threads = new ArrayList<>();
+        AtomicBoolean listening = new AtomicBoolean(true);
+        double retainedMax = 0;
+        double bufferPeak = 0;
+        try {
+            for (int i = 0; i < consumers; i++) {
+                Consumer<byte[], byte[]> consumer = created.get(i);
+                Thread thread = new Thread(() -> {
+                    while (listening.get()) {
+                        if (!consumer.poll(Duration.ofMillis(100)).isEmpty()) {
+                            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(HEAP_PROCESSING_MS));
+                        }
+                    }
+                }, "bench-sweep-listener-" + i);
+                thread.start();
+                threads.add(thread);
+            }
+            long settle = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+            long end = settle + TimeUnit.SECONDS.toNanos(Math.max(1, options.heapSeconds - 2));
+            Thread.sleep(TimeUnit.NANOSECONDS.toMillis(settle - System.nanoTime()));
+            while (System.nanoTime() < end) {
+                System.gc();
+                retainedMax = Math.max(retainedMax, (memory.getHeapMemoryUsage().getUsed() - baseline) / MB);
+                Thread.sleep(1_000);
+            }
+        } finally {
+            listening.set(false);
+            for (Thread thread : threads) {
+                thread.join(5_000);
+            }
+            for (Consumer<byte[], byte[]> consumer : created) {
+                Metric peak = findMetric(consumer, "fetch-buffer-bytes-peak");
+                if (peak != null) {
+                    bufferPeak += metricValue(peak) / MB;
+                }
+                closeQuietly(consumer, Duration.ofSeconds(5), ConsumerKind.LANES, round, PHASE_BUFFER_SWEEP);
+            }
+        }
+        return Map.of(ResultTables.RETAINED_MB, retainedMax, ResultTables.BUFFER_PEAK_MB, bufferPeak);
+    }
+
     /** Closes within the timeout; a failing close (pending commits timing out) is noted, not fatal. */
     private void closeQuietly(Consumer<byte[], byte[]> consumer, Duration timeout, ConsumerKind kind, int round, String phase) {
         try {
@@ -711,6 +977,7 @@ public final class ConsumerBenchmark {
 
     // ------------------------------------------------------------------ output
 
+    /** Medians of the phases other than throughput and buffer-sweep, one row per metric; null when none ran. */
     String table() {
         List<ConsumerKind> kinds = options.consumers;
         boolean hasClassic = kinds.contains(ConsumerKind.CLASSIC);
@@ -725,7 +992,7 @@ public final class ConsumerBenchmark {
                 }
             }
         }
-        List<List<String>> rows = new ArrayList<>();
+        MarkdownTable table = new MarkdownTable(2, header);
         for (MetricDef metric : METRICS) {
             Map<ConsumerKind, List<Double>> byKind = values.get(metric.key());
             if (byKind.values().stream().allMatch(List::isEmpty)) {
@@ -739,70 +1006,60 @@ public final class ConsumerBenchmark {
                 double classic = Stats.median(byKind.get(ConsumerKind.CLASSIC));
                 for (ConsumerKind kind : kinds) {
                     if (kind != ConsumerKind.CLASSIC) {
-                        double ratio = Stats.median(byKind.get(kind)) / classic;
-                        row.add(Double.isNaN(ratio) || Double.isInfinite(ratio) ? "n/a" : String.format(Locale.ROOT, "%.2fx", ratio));
+                        row.add(ResultTables.ratio(Stats.median(byKind.get(kind)), classic));
                     }
                 }
             }
-            rows.add(row);
+            table.row(row);
         }
-        int[] widths = new int[header.size()];
-        for (int i = 0; i < widths.length; i++) {
-            widths[i] = header.get(i).length();
-            for (List<String> row : rows) {
-                widths[i] = Math.max(widths[i], row.get(i).length());
+        return table.isEmpty() ? null : table.render();
+    }
+
+    /** Every phase's table, each under a heading, then the notes: what the output file ends in .md holds. */
+    String markdown() {
+        StringBuilder out = new StringBuilder();
+        out.append(String.format(Locale.ROOT, "Medians of %d round(s) after %d warm-up round(s); %s%n", options.rounds,
+                options.warmupRounds, machine()));
+        MarkdownTable throughput = results.throughputTable(options.workloadsToRun(), options.consumers);
+        if (!throughput.isEmpty()) {
+            out.append("\n### Throughput and CPU per record by workload\n\n");
+            for (Workload workload : options.workloadsToRun()) {
+                out.append(String.format(Locale.ROOT, "- `%s`: %s, %,d records per round, %,d in the topic%n",
+                        workload.name(), workload.describe(), workload.recordsPerRound(), workload.datasetRecords()));
+            }
+            out.append("\nCPU is per million records: \"app\" is the polling thread, \"consumer\" all the consumer's threads. "
+                    + "\"round s\" is the median length of a measured round. Spread is the farthest round from the median; in bold when over ±"
+                    + (int) ResultTables.SPREAD_LIMIT_PERCENT + "%.\n\n");
+            out.append(throughput.render());
+            List<String> noisy = results.noisyThroughput();
+            if (!noisy.isEmpty()) {
+                out.append("\nSpread over ±").append((int) ResultTables.SPREAD_LIMIT_PERCENT)
+                        .append("% (not trustworthy, rerun on a quiet machine): ").append(String.join(", ", noisy)).append('\n');
             }
         }
-        StringBuilder out = new StringBuilder();
-        out.append(String.format(Locale.ROOT, "Medians of %d round(s), %,d records per throughput set; %s%n",
-                options.rounds, options.records, machine()));
-        appendRow(out, header, widths);
-        StringBuilder rule = new StringBuilder("|");
-        for (int i = 0; i < widths.length; i++) {
-            rule.append(i < 2 ? ":" + "-".repeat(widths[i] + 1) : "-".repeat(widths[i] + 1) + ":").append('|');
+        String phases = table();
+        if (phases != null) {
+            out.append("\n### Latency, idle, unreachable broker, heartbeats, heap and commits\n\n").append(phases);
         }
-        out.append(rule).append('\n');
-        for (List<String> row : rows) {
-            appendRow(out, row, widths);
+        MarkdownTable sweep = results.sweepTable();
+        if (!sweep.isEmpty()) {
+            out.append("\n### Lanes against lanes.fetch.buffer.max.bytes\n\n")
+                    .append("Throughput of the consumers together, sharing the partitions. Heap retained after a full GC "
+                            + "while each consumer has the whole topic as backlog and a listener sleeping ").append(HEAP_PROCESSING_MS)
+                    .append(" ms per poll, peak over the samples; fetch buffer peak summed over the consumers.\n\n")
+                    .append(sweep.render());
         }
-        for (String note : notes) {
-            out.append("note: ").append(note).append('\n');
+        if (!notes.isEmpty()) {
+            out.append('\n');
+            for (String note : notes) {
+                out.append("- note: ").append(note).append('\n');
+            }
         }
         return out.toString();
     }
 
-    private static void appendRow(StringBuilder out, List<String> cells, int[] widths) {
-        out.append('|');
-        for (int i = 0; i < cells.size(); i++) {
-            String cell = cells.get(i);
-            out.append(' ').append(i < 2 ? pad(cell, widths[i]) : padLeft(cell, widths[i])).append(" |");
-        }
-        out.append('\n');
-    }
-
-    private static String pad(String text, int width) {
-        return text + " ".repeat(width - text.length());
-    }
-
-    private static String padLeft(String text, int width) {
-        return " ".repeat(width - text.length()) + text;
-    }
-
     static String format(double value) {
-        if (Double.isNaN(value)) {
-            return "n/a";
-        }
-        double abs = Math.abs(value);
-        if (abs >= 1000) {
-            return String.format(Locale.ROOT, "%,.0f", value);
-        }
-        if (abs >= 100) {
-            return String.format(Locale.ROOT, "%.1f", value);
-        }
-        if (abs >= 1) {
-            return String.format(Locale.ROOT, "%.2f", value);
-        }
-        return String.format(Locale.ROOT, "%.3f", value);
+        return ResultTables.format(value);
     }
 
     private static String machine() {
@@ -812,14 +1069,18 @@ public final class ConsumerBenchmark {
                 runtime.maxMemory() / (1024 * 1024));
     }
 
-    private void writeJson(Path output, Instant started, String table) throws Exception {
+    private void writeJson(Path output, Instant started, String markdown) throws Exception {
         Map<String, Object> root = new LinkedHashMap<>();
         root.put("started", started.toString());
         root.put("finished", Instant.now().toString());
         root.put("machine", machine());
         Map<String, Object> opts = new LinkedHashMap<>();
         opts.put("rounds", options.rounds);
+        opts.put("warmupRounds", options.warmupRounds);
         opts.put("records", options.records);
+        opts.put("workloads", options.workloadsToRun());
+        opts.put("bufferBoundsMib", options.bufferBoundsMib);
+        opts.put("sweepConsumers", options.sweepConsumers);
         opts.put("quick", options.quick);
         opts.put("latencyRate", options.latencyRate);
         opts.put("latencySeconds", options.latencySeconds);
@@ -864,8 +1125,26 @@ public final class ConsumerBenchmark {
             metrics.add(entry);
         }
         root.put("metrics", metrics);
+        Map<String, Object> throughput = new LinkedHashMap<>();
+        results.throughputValues().forEach((workload, byKind) -> {
+            Map<String, Object> perKind = new LinkedHashMap<>();
+            byKind.forEach((kind, byKey) -> perKind.put(kind.key(), byKey));
+            throughput.put(workload, perKind);
+        });
+        root.put("throughput", throughput);
+        List<Map<String, Object>> sweep = new ArrayList<>();
+        results.sweepValues().forEach((key, byName) -> {
+            Map<String, Object> entry = new LinkedHashMap<>();
+            entry.put("workload", key.workload());
+            entry.put("consumers", key.consumers());
+            entry.put("boundMib", key.boundMib());
+            entry.put("values", byName);
+            sweep.add(entry);
+        });
+        root.put("bufferSweep", sweep);
+        root.put("topicBytes", topicBytes);
         root.put("notes", notes);
-        root.put("table", table);
+        root.put("markdown", markdown);
         Files.createDirectories(output.toAbsolutePath().getParent());
         new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(output.toFile(), root);
     }
@@ -889,6 +1168,13 @@ public final class ConsumerBenchmark {
             // fall through
         }
         return Path.of("target", "benchmark-results.json");
+    }
+
+    /** The Markdown file next to the JSON one: the same name, ending in .md. */
+    static Path markdownPath(Path output) {
+        String name = output.getFileName().toString();
+        String base = name.endsWith(".json") ? name.substring(0, name.length() - ".json".length()) : name;
+        return output.resolveSibling(base + ".md");
     }
 
     private static String brief(Map<String, Double> measured) {

@@ -11,7 +11,14 @@ import java.util.Map;
 public final class Options {
 
     public int rounds = 3;
-    public long records = 2_000_000;
+    /** Records per round of every workload; null: each workload's own default. */
+    public Long records;
+    public int warmupRounds = 1;
+    public List<Workload> workloads = new ArrayList<>(Workload.ALL);
+    /** Bounds (MiB) of lanes.fetch.buffer.max.bytes tried by the buffer-sweep phase. */
+    public List<Integer> bufferBoundsMib = new ArrayList<>(List.of(4, 8, 16, 32, 64));
+    /** How many Lanes consumers share the JVM in the buffer-sweep phase, one setting per entry. */
+    public List<Integer> sweepConsumers = new ArrayList<>(List.of(1, 3));
     public boolean quick;
     public int latencyRate = 5_000;
     public int latencySeconds = 10;
@@ -25,13 +32,19 @@ public final class Options {
     public int heapSeconds = 20;
     public int phaseTimeoutSeconds = 300;
     public List<ConsumerKind> consumers = new ArrayList<>(List.of(ConsumerKind.values()));
-    public List<String> phases = new ArrayList<>(ConsumerBenchmark.ALL_PHASES);
+    public List<String> phases = new ArrayList<>(ConsumerBenchmark.DEFAULT_PHASES);
     public Path output;
 
     static final String USAGE = String.join("\n",
             "Usage: ConsumerBenchmark [options]",
-            "  --rounds N             rounds; each round runs every phase for every consumer, order rotated (default 3)",
-            "  --records N            records per throughput data set, 100 B and 1 KB (default 2000000)",
+            "  --rounds N             measured rounds; each runs every phase for every consumer, in an order that",
+            "                         changes from round to round (default 3)",
+            "  --warmup-rounds N      throughput rounds run first and discarded (default 1; 0 for none)",
+            "  --workloads LIST       comma-separated throughput workloads (default all):",
+            "                         " + String.join(",", Workload.names()),
+            "  --records N            records per round of every workload (default: sized per workload)",
+            "  --buffer-bounds LIST   MiB values of lanes.fetch.buffer.max.bytes for buffer-sweep (default 4,8,16,32,64)",
+            "  --sweep-consumers LIST Lanes consumers in one JVM for buffer-sweep (default 1,3)",
             "  --quick                smoke run: 1 round, 50000 records, a few seconds per phase",
             "  --latency-rate N       records/s produced in the latency phase (default 5000)",
             "  --latency-seconds N    length of the latency phase (default 10, the first second is warm-up)",
@@ -43,11 +56,13 @@ public final class Options {
             "                         group.consumer.heartbeat.interval.ms (default 3000)",
             "  --commits-per-poll N   commitAsync calls after each poll in the heartbeat phase (default 100)",
             "  --slow-processing-ms N sleep after each poll in the heartbeat and heap phases (default 20)",
-            "  --heap-seconds N       length of the fetched-data heap phase (default 20)",
+            "  --heap-seconds N       length of the fetched-data heap phase and of each buffer-sweep heap step (default 20)",
             "  --phase-timeout-seconds N  hard bound of one phase run; the process exits if it is passed (default 300)",
             "  --consumers LIST       comma-separated subset of " + String.join(",", ConsumerKind.names()),
             "  --phases LIST          comma-separated subset of " + String.join(",", ConsumerBenchmark.ALL_PHASES),
-            "  --output FILE          JSON results (default <module>/target/benchmark-results.json)");
+            "                         (default all but " + ConsumerBenchmark.PHASE_BUFFER_SWEEP + ")",
+            "  --output FILE          JSON results (default <module>/target/benchmark-results.json); the Markdown",
+            "                         tables go next to it, in the same name ending in .md");
 
     public static Options parse(String... args) {
         Options options = new Options();
@@ -76,7 +91,7 @@ public final class Options {
         }
         if (options.quick) {
             options.rounds = 1;
-            options.records = 50_000;
+            options.records = 50_000L;
             options.latencyRate = 1_000;
             options.latencySeconds = 3;
             options.idleSeconds = 3;
@@ -94,6 +109,15 @@ public final class Options {
         switch (name) {
             case "--rounds" -> rounds = positive(name, value);
             case "--records" -> records = Long.parseLong(value.replace("_", ""));
+            case "--warmup-rounds" -> warmupRounds = nonNegative(name, value);
+            case "--workloads" -> {
+                workloads = new ArrayList<>();
+                for (String workload : value.split(",")) {
+                    workloads.add(Workload.named(workload));
+                }
+            }
+            case "--buffer-bounds" -> bufferBoundsMib = positiveList(name, value);
+            case "--sweep-consumers" -> sweepConsumers = positiveList(name, value);
             case "--latency-rate" -> latencyRate = positive(name, value);
             case "--latency-seconds" -> latencySeconds = positive(name, value);
             case "--idle-seconds" -> idleSeconds = positive(name, value);
@@ -123,9 +147,30 @@ public final class Options {
             }
             default -> throw new IllegalArgumentException("unknown option " + name + "\n" + USAGE);
         }
-        if (records < 1) {
+        if (records != null && records < 1) {
             throw new IllegalArgumentException("--records must be positive");
         }
+    }
+
+    /** The selected workloads, each with its records per round ({@code --records} or its own default). */
+    public List<Workload> workloadsToRun() {
+        return records == null ? workloads : workloads.stream().map(w -> w.withRecordsPerRound(records)).toList();
+    }
+
+    private static int nonNegative(String name, String value) {
+        int parsed = Integer.parseInt(value.replace("_", ""));
+        if (parsed < 0) {
+            throw new IllegalArgumentException(name + " must not be negative, was " + value);
+        }
+        return parsed;
+    }
+
+    private static List<Integer> positiveList(String name, String value) {
+        List<Integer> parsed = new ArrayList<>();
+        for (String item : value.split(",")) {
+            parsed.add(positive(name, item.trim()));
+        }
+        return parsed;
     }
 
     private static int positive(String name, String value) {

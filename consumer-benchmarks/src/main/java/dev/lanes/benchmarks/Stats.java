@@ -43,6 +43,42 @@ public final class Stats {
         return finite.length % 2 == 1 ? finite[middle] : (finite[middle - 1] + finite[middle]) / 2;
     }
 
+    /**
+     * Median, min and max of a set of rounds (NaN entries, failed runs, left out).
+     *
+     * @param count the number of finite values
+     */
+    public record Summary(double median, double min, double max, int count) {
+
+        /** Half-width of the spread around the median, in percent: the larger of max and min's distance to it. */
+        public double spreadPercent() {
+            if (count == 0 || median == 0) {
+                return Double.NaN;
+            }
+            return Math.max(max - median, median - min) / Math.abs(median) * 100.0;
+        }
+
+        /** Whether the rounds spread more than {@code percent} around the median. */
+        public boolean spreadExceeds(double percent) {
+            return spreadPercent() > percent;
+        }
+    }
+
+    public static Summary summary(Collection<Double> values) {
+        double[] finite = values.stream().filter(v -> v != null && !v.isNaN() && !v.isInfinite())
+                .mapToDouble(Double::doubleValue).sorted().toArray();
+        if (finite.length == 0) {
+            return new Summary(Double.NaN, Double.NaN, Double.NaN, 0);
+        }
+        return new Summary(median(values), finite[0], finite[finite.length - 1], finite.length);
+    }
+
+    /** {@code value / reference}; NaN when either is missing or the reference is zero. */
+    public static double ratio(double value, double reference) {
+        double ratio = value / reference;
+        return Double.isInfinite(ratio) ? Double.NaN : ratio;
+    }
+
     /** A growable array of doubles, so that sampling loops do not box. */
     public static final class Samples {
         private double[] values = new double[1024];

@@ -29,6 +29,11 @@ public final class ThreadCpu {
         this.markers = markers;
     }
 
+    /** The id of the polling (application) thread, a key of every {@link #snapshot()}. */
+    public long pollingThreadId() {
+        return pollingThreadId;
+    }
+
     /** CPU nanoseconds so far of each matching thread, by thread id. */
     public Map<Long, Long> snapshot() {
         Map<Long, Long> cpu = new HashMap<>();

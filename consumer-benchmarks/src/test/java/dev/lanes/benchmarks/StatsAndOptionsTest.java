@@ -7,6 +7,7 @@ import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
 
 /** Fast checks of the benchmark's arithmetic and option parsing; the benchmark itself is run by hand. */
 class StatsAndOptionsTest {
@@ -47,8 +48,14 @@ class StatsAndOptionsTest {
     void parsesOptionsWithQuickDefaultsAndOverrides() {
         Options defaults = Options.parse();
         assertThat(defaults.rounds).isEqualTo(3);
-        assertThat(defaults.records).isEqualTo(2_000_000);
+        assertThat(defaults.warmupRounds).isEqualTo(1);
+        assertThat(defaults.records).isNull();
         assertThat(defaults.consumers).containsExactly(ConsumerKind.values());
+        assertThat(defaults.workloadsToRun()).isEqualTo(Workload.ALL);
+        assertThat(defaults.phases).containsExactlyElementsOf(ConsumerBenchmark.DEFAULT_PHASES)
+                .doesNotContain(ConsumerBenchmark.PHASE_BUFFER_SWEEP);
+        assertThat(defaults.bufferBoundsMib).containsExactly(4, 8, 16, 32, 64);
+        assertThat(defaults.sweepConsumers).containsExactly(1, 3);
 
         Options quick = Options.parse("--quick", "--rounds", "2", "--records=1_000", "--consumers", "lanes,classic",
                 "--phases", "throughput,idle");
@@ -58,6 +65,31 @@ class StatsAndOptionsTest {
         assertThat(quick.idleSeconds).isEqualTo(3);
         assertThat(quick.consumers).containsExactly(ConsumerKind.LANES, ConsumerKind.CLASSIC);
         assertThat(quick.phases).containsExactly("throughput", "idle");
+        assertThat(quick.workloadsToRun()).allSatisfy(w -> assertThat(w.recordsPerRound()).isEqualTo(1_000));
+    }
+
+    @Test
+    void parsesWorkloadsAndTheBufferSweep() {
+        Options options = Options.parse("--workloads", "json256-lz4, RAW100", "--phases", "buffer-sweep",
+                "--buffer-bounds", "8,64", "--sweep-consumers", "3", "--warmup-rounds", "0", "--records", "300");
+        assertThat(options.workloads).extracting(Workload::name).containsExactly("json256-lz4", "raw100");
+        assertThat(options.phases).containsExactly(ConsumerBenchmark.PHASE_BUFFER_SWEEP);
+        assertThat(options.bufferBoundsMib).containsExactly(8, 64);
+        assertThat(options.sweepConsumers).containsExactly(3);
+        assertThat(options.warmupRounds).isZero();
+        Workload lz4 = options.workloadsToRun().get(0);
+        assertThat(lz4.recordsPerRound()).isEqualTo(300);
+        assertThat(lz4.datasetRecords()).isEqualTo(300);
+        assertThat(lz4.compression()).isEqualTo("lz4");
+        assertThat(lz4.valueBytes()).isEqualTo(256);
+        assertThat(lz4.json()).isTrue();
+    }
+
+    @Test
+    void rejectsUnknownWorkloadsAndBadLists() {
+        assertThatThrownBy(() -> Options.parse("--workloads", "json256-brotli")).hasMessageContaining("unknown workload json256-brotli");
+        assertThatThrownBy(() -> Options.parse("--buffer-bounds", "8,0")).hasMessageContaining("must be positive");
+        assertThatThrownBy(() -> Options.parse("--warmup-rounds", "-1")).hasMessageContaining("must not be negative");
     }
 
     @Test
@@ -65,6 +97,22 @@ class StatsAndOptionsTest {
         assertThatThrownBy(() -> Options.parse("--bogus", "1")).hasMessageContaining("unknown option --bogus");
         assertThatThrownBy(() -> Options.parse("--phases", "nope")).hasMessageContaining("unknown phase");
         assertThatThrownBy(() -> Options.parse("--rounds", "0")).hasMessageContaining("must be positive");
+    }
+
+    @Test
+    void summarizesRoundsWithSpreadAroundTheMedian() {
+        Stats.Summary summary = Stats.summary(Arrays.asList(100.0, 90.0, 115.0, Double.NaN));
+        assertThat(summary.median()).isEqualTo(100.0);
+        assertThat(summary.min()).isEqualTo(90.0);
+        assertThat(summary.max()).isEqualTo(115.0);
+        assertThat(summary.count()).isEqualTo(3);
+        assertThat(summary.spreadPercent()).isCloseTo(15.0, within(1e-9));
+        assertThat(summary.spreadExceeds(10)).isTrue();
+        assertThat(Stats.summary(List.of(100.0, 95.0, 104.0)).spreadExceeds(10)).isFalse();
+        assertThat(Stats.summary(List.of()).spreadPercent()).isNaN();
+        assertThat(Stats.ratio(150, 100)).isEqualTo(1.5);
+        assertThat(Stats.ratio(1, 0)).isNaN();
+        assertThat(Stats.ratio(Double.NaN, 1)).isNaN();
     }
 
     @Test

@@ -1,0 +1,158 @@
+package dev.lanes.benchmarks;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The per-round values of the throughput and buffer-sweep phases, and their Markdown tables: medians,
+ * min and max, the spread around the median, and ratios of medians against the classic consumer (or, in
+ * the sweep, against the best bound).
+ */
+public final class ResultTables {
+
+    /** Spread (± around the median) above which a row is flagged as not trustworthy. */
+    public static final double SPREAD_LIMIT_PERCENT = 10.0;
+
+    public static final String RECORDS_PER_S = "records_per_s";
+    public static final String MB_PER_S = "mb_per_s";
+    /** Length of the measured part of a round, so that a reader sees whether rounds were long enough. */
+    public static final String SECONDS = "seconds";
+    public static final String APP_CPU = "app_cpu_s_per_million";
+    public static final String CONSUMER_CPU = "consumer_cpu_s_per_million";
+    public static final String RETAINED_MB = "retained_heap_mb";
+    public static final String BUFFER_PEAK_MB = "fetch_buffer_peak_mb";
+
+    /** One setting of the buffer sweep. */
+    public record SweepKey(String workload, int consumers, int boundMib) {
+    }
+
+    /** workload name -> consumer -> measured key -> one value per round. */
+    private final Map<String, Map<ConsumerKind, Map<String, List<Double>>>> throughput = new LinkedHashMap<>();
+    /** sweep setting -> measured key -> one value per round. */
+    private final Map<SweepKey, Map<String, List<Double>>> sweep = new LinkedHashMap<>();
+
+    public void addThroughput(String workload, ConsumerKind kind, Map<String, Double> measured) {
+        Map<String, List<Double>> byKey = throughput.computeIfAbsent(workload, w -> new LinkedHashMap<>())
+                .computeIfAbsent(kind, k -> new LinkedHashMap<>());
+        measured.forEach((key, value) -> byKey.computeIfAbsent(key, k -> new ArrayList<>()).add(value));
+    }
+
+    public void addSweep(SweepKey key, Map<String, Double> measured) {
+        Map<String, List<Double>> byKey = sweep.computeIfAbsent(key, k -> new LinkedHashMap<>());
+        measured.forEach((name, value) -> byKey.computeIfAbsent(name, k -> new ArrayList<>()).add(value));
+    }
+
+    public Map<String, Map<ConsumerKind, Map<String, List<Double>>>> throughputValues() {
+        return throughput;
+    }
+
+    public Map<SweepKey, Map<String, List<Double>>> sweepValues() {
+        return sweep;
+    }
+
+    public Stats.Summary throughputSummary(String workload, ConsumerKind kind, String key) {
+        return Stats.summary(throughput.getOrDefault(workload, Map.of()).getOrDefault(kind, Map.of()).getOrDefault(key, List.of()));
+    }
+
+    /** Workloads (and consumers) whose records/s spread more than the limit, for a note under the table. */
+    public List<String> noisyThroughput() {
+        List<String> noisy = new ArrayList<>();
+        throughput.forEach((workload, byKind) -> byKind.forEach((kind, byKey) -> {
+            Stats.Summary summary = Stats.summary(byKey.getOrDefault(RECORDS_PER_S, List.of()));
+            if (summary.spreadExceeds(SPREAD_LIMIT_PERCENT)) {
+                noisy.add(String.format(Locale.ROOT, "%s %s (±%.1f%%)", workload, kind.key(), summary.spreadPercent()));
+            }
+        }));
+        return noisy;
+    }
+
+    /** One row per workload and consumer, in the given orders; empty when nothing was measured. */
+    public MarkdownTable throughputTable(List<Workload> workloads, List<ConsumerKind> kinds) {
+        MarkdownTable table = new MarkdownTable(2, List.of("Workload", "Consumer", "rec/s median", "min", "max",
+                "spread", "round s", "rec/s vs Classic", "MB/s", "app CPU s/1M", "consumer CPU s/1M", "app CPU vs Classic",
+                "consumer CPU vs Classic"));
+        for (Workload workload : workloads) {
+            if (!throughput.containsKey(workload.name())) {
+                continue;
+            }
+            double classicRate = throughputSummary(workload.name(), ConsumerKind.CLASSIC, RECORDS_PER_S).median();
+            double classicApp = throughputSummary(workload.name(), ConsumerKind.CLASSIC, APP_CPU).median();
+            double classicAll = throughputSummary(workload.name(), ConsumerKind.CLASSIC, CONSUMER_CPU).median();
+            for (ConsumerKind kind : kinds) {
+                Stats.Summary rate = throughputSummary(workload.name(), kind, RECORDS_PER_S);
+                if (rate.count() == 0) {
+                    continue;
+                }
+                double app = throughputSummary(workload.name(), kind, APP_CPU).median();
+                double all = throughputSummary(workload.name(), kind, CONSUMER_CPU).median();
+                table.row(List.of(workload.name(), kind.label(), format(rate.median()), format(rate.min()),
+                        format(rate.max()), spread(rate), format(throughputSummary(workload.name(), kind, SECONDS).median()),
+                        ratio(rate.median(), classicRate),
+                        format(throughputSummary(workload.name(), kind, MB_PER_S).median()), format(app), format(all),
+                        ratio(app, classicApp), ratio(all, classicAll)));
+            }
+        }
+        return table;
+    }
+
+    /**
+     * One row per workload, number of consumers and bound; "vs best" compares the median with the best
+     * median among the bounds of the same workload and number of consumers.
+     */
+    public MarkdownTable sweepTable() {
+        MarkdownTable table = new MarkdownTable(1, List.of("Workload", "Consumers", "Bound MiB", "rec/s median",
+                "spread", "vs best bound", "heap retained MB", "fetch buffer peak MB"));
+        Map<String, Double> best = new LinkedHashMap<>();
+        sweep.forEach((key, byName) -> best.merge(key.workload() + "/" + key.consumers(),
+                Stats.median(byName.getOrDefault(RECORDS_PER_S, List.of())), (a, b) -> Double.isNaN(a) ? b : Double.isNaN(b) ? a : Math.max(a, b)));
+        List<String> workloadOrder = sweep.keySet().stream().map(SweepKey::workload).distinct().toList();
+        sweep.keySet().stream()
+                .sorted(Comparator.comparingInt((SweepKey key) -> workloadOrder.indexOf(key.workload()))
+                        .thenComparingInt(SweepKey::consumers).thenComparingInt(SweepKey::boundMib))
+                .forEach(key -> {
+                    Map<String, List<Double>> byName = sweep.get(key);
+                    Stats.Summary rate = Stats.summary(byName.getOrDefault(RECORDS_PER_S, List.of()));
+                    table.row(List.of(key.workload(), String.valueOf(key.consumers()), String.valueOf(key.boundMib()),
+                            format(rate.median()), spread(rate), ratio(rate.median(), best.get(key.workload() + "/" + key.consumers())),
+                            format(Stats.median(byName.getOrDefault(RETAINED_MB, List.of()))),
+                            format(Stats.median(byName.getOrDefault(BUFFER_PEAK_MB, List.of())))));
+                });
+        return table;
+    }
+
+    /** "±4.2%", in bold when over the limit; "n/a" with fewer than two rounds. */
+    static String spread(Stats.Summary summary) {
+        if (summary.count() < 2) {
+            return "n/a";
+        }
+        String text = String.format(Locale.ROOT, "±%.1f%%", summary.spreadPercent());
+        return summary.spreadExceeds(SPREAD_LIMIT_PERCENT) ? "**" + text + "**" : text;
+    }
+
+    static String ratio(double value, double reference) {
+        double ratio = Stats.ratio(value, reference);
+        return Double.isNaN(ratio) ? "n/a" : String.format(Locale.ROOT, "%.2fx", ratio);
+    }
+
+    /** Numbers as the tables show them: thousands separated, three significant digits below 1000. */
+    static String format(double value) {
+        if (Double.isNaN(value)) {
+            return "n/a";
+        }
+        double abs = Math.abs(value);
+        if (abs >= 1000) {
+            return String.format(Locale.ROOT, "%,.0f", value);
+        }
+        if (abs >= 100) {
+            return String.format(Locale.ROOT, "%.1f", value);
+        }
+        if (abs >= 1) {
+            return String.format(Locale.ROOT, "%.2f", value);
+        }
+        return String.format(Locale.ROOT, "%.3f", value);
+    }
+}

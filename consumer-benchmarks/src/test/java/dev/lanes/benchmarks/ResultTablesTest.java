@@ -1,0 +1,71 @@
+package dev.lanes.benchmarks;
+
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class ResultTablesTest {
+
+    private static Map<String, Double> run(double rate, double appCpu, double consumerCpu) {
+        return Map.of(ResultTables.RECORDS_PER_S, rate, ResultTables.MB_PER_S, rate / 10_000, ResultTables.SECONDS, 3_000_000 / rate,
+                ResultTables.APP_CPU, appCpu, ResultTables.CONSUMER_CPU, consumerCpu);
+    }
+
+    @Test
+    void throughputRowsGiveMediansSpreadAndRatiosAgainstClassic() {
+        ResultTables results = new ResultTables();
+        results.addThroughput("json256-lz4", ConsumerKind.CLASSIC, run(1_000_000, 0.50, 0.60));
+        results.addThroughput("json256-lz4", ConsumerKind.CLASSIC, run(1_020_000, 0.50, 0.60));
+        results.addThroughput("json256-lz4", ConsumerKind.CLASSIC, run(980_000, 0.50, 0.60));
+        results.addThroughput("json256-lz4", ConsumerKind.LANES, run(1_500_000, 0.25, 0.63));
+        results.addThroughput("json256-lz4", ConsumerKind.LANES, run(1_200_000, 0.25, 0.63));
+        results.addThroughput("json256-lz4", ConsumerKind.LANES, run(1_550_000, 0.25, 0.63));
+
+        String table = results.throughputTable(List.of(Workload.named("json256-lz4"), Workload.named("raw100")),
+                List.of(ConsumerKind.LANES, ConsumerKind.CLASSIC, ConsumerKind.ASYNC)).render();
+
+        List<String> lines = table.lines().toList();
+        assertThat(lines).hasSize(4); // header, rule, Lanes, Classic; nothing for async or raw100
+        assertThat(lines.get(1)).startsWith("|:--").endsWith(":|");
+        assertThat(cells(lines.get(0))).containsExactly("Workload", "Consumer", "rec/s median", "min", "max", "spread", "round s",
+                "rec/s vs Classic", "MB/s", "app CPU s/1M", "consumer CPU s/1M", "app CPU vs Classic", "consumer CPU vs Classic");
+        assertThat(cells(lines.get(2))).containsExactly("json256-lz4", "Lanes", "1,500,000", "1,200,000", "1,550,000",
+                "**±20.0%**", "2.00", "1.50x", "150.0", "0.250", "0.630", "0.50x", "1.05x");
+        assertThat(cells(lines.get(3))).containsExactly("json256-lz4", "Classic", "1,000,000", "980,000", "1,020,000",
+                "±2.0%", "3.00", "1.00x", "100.0", "0.500", "0.600", "1.00x", "1.00x");
+        assertThat(results.noisyThroughput()).containsExactly("json256-lz4 lanes (±20.0%)");
+    }
+
+    @Test
+    void sweepRowsCompareEachBoundWithTheBestOfItsGroup() {
+        ResultTables results = new ResultTables();
+        results.addSweep(new ResultTables.SweepKey("raw1k", 1, 64), Map.of(ResultTables.RECORDS_PER_S, 100.0,
+                ResultTables.RETAINED_MB, 70.0, ResultTables.BUFFER_PEAK_MB, 64.0));
+        results.addSweep(new ResultTables.SweepKey("raw1k", 1, 4), Map.of(ResultTables.RECORDS_PER_S, 80.0,
+                ResultTables.RETAINED_MB, 9.0, ResultTables.BUFFER_PEAK_MB, 4.0));
+        results.addSweep(new ResultTables.SweepKey("raw1k", 3, 4), Map.of(ResultTables.RECORDS_PER_S, 120.0,
+                ResultTables.RETAINED_MB, 20.0, ResultTables.BUFFER_PEAK_MB, 12.0));
+
+        List<String> lines = results.sweepTable().render().lines().toList();
+
+        assertThat(lines).hasSize(5);
+        assertThat(cells(lines.get(2))).containsExactly("raw1k", "1", "4", "80.00", "n/a", "0.80x", "9.00", "4.00");
+        assertThat(cells(lines.get(3))).containsExactly("raw1k", "1", "64", "100.0", "n/a", "1.00x", "70.00", "64.00");
+        assertThat(cells(lines.get(4))).containsExactly("raw1k", "3", "4", "120.0", "n/a", "1.00x", "20.00", "12.00");
+    }
+
+    private static List<String> cells(String line) {
+        return Arrays.stream(line.substring(1, line.length() - 1).split("\\|")).map(String::trim).toList();
+    }
+
+    @Test
+    void markdownGoesNextToTheJson() {
+        assertThat(ConsumerBenchmark.markdownPath(Path.of("out", "results.json"))).isEqualTo(Path.of("out", "results.md"));
+        assertThat(ConsumerBenchmark.markdownPath(Path.of("results"))).isEqualTo(Path.of("results.md"));
+    }
+}
