@@ -80,6 +80,9 @@ public class LanesProperties implements Validator {
      */
     private final Map<String, Listener> listeners = new LinkedHashMap<>();
 
+    /** The standard Kafka consumer metrics as Micrometer's KafkaClientMetrics binds them ({@code kafka.consumer.*}). */
+    private final KafkaClientMetrics kafkaClientMetrics = new KafkaClientMetrics();
+
     /** The consumer settings (ConsumerConfig and LanesConsumerConfig keys) these properties describe. */
     public Map<String, Object> buildConsumerProperties() {
         Map<String, Object> config = new HashMap<>();
@@ -306,6 +309,28 @@ public class LanesProperties implements Validator {
 
     public Map<String, Listener> getListeners() {
         return listeners;
+    }
+
+    public KafkaClientMetrics getKafkaClientMetrics() {
+        return kafkaClientMetrics;
+    }
+
+    /** Whether each consumer's standard Kafka metrics are also meters, as Spring Boot binds them for spring-kafka. */
+    public static class KafkaClientMetrics {
+
+        /**
+         * Whether each consumer's standard Kafka metrics are bound with Micrometer's KafkaClientMetrics (meters named
+         * kafka.consumer.*, tagged listener.id); Lanes' own meters (lanes.consumer.*) are bound either way.
+         */
+        private boolean enabled = true;
+
+        public boolean isEnabled() {
+            return enabled;
+        }
+
+        public void setEnabled(boolean enabled) {
+            this.enabled = enabled;
+        }
     }
 
     /** Settings of the listener containers. */

@@ -1,6 +1,7 @@
 package dev.lanes.spring.metrics;
 
 import dev.lanes.spring.LanesConsumerFactory;
+import dev.lanes.spring.autoconfigure.LanesProperties;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.config.MeterFilter;
 import org.springframework.beans.factory.ObjectProvider;
@@ -34,9 +35,13 @@ public class LanesMetricsAutoConfiguration {
     @ConditionalOnMissingBean
     public LanesConsumerMetricsBinding lanesConsumerMetricsBinding(MeterRegistry meterRegistry,
                                                                    ObjectProvider<LanesConsumerFactory<?, ?>> factories,
+                                                                   ObjectProvider<LanesProperties> properties,
                                                                    Environment environment) {
-        return new LanesConsumerMetricsBinding(meterRegistry, factories,
-                environment.getProperty(KAFKA_CLIENT_METRICS_PROPERTY, Boolean.class, true));
+        // The bound (and checked) property when the starter's properties exist, the raw one otherwise.
+        LanesProperties lanes = properties.getIfAvailable();
+        boolean kafkaClientMetrics = lanes != null ? lanes.getKafkaClientMetrics().isEnabled()
+                : environment.getProperty(KAFKA_CLIENT_METRICS_PROPERTY, Boolean.class, true);
+        return new LanesConsumerMetricsBinding(meterRegistry, factories, kafkaClientMetrics);
     }
 
     /**

@@ -68,6 +68,7 @@ class LanesPropertiesValidationTests {
             "lanes.consumer.listener.replace-failed-consumers=perhaps | lanes.consumer.listener.replace-failed-consumers",
             "lanes.consumer.listener.retry.not-retryable-exceptions=com.example.NoSuchException | lanes.consumer.listener.retry.not-retryable-exceptions",
             "lanes.consumer.value-deserializer=com.example.NoSuchDeserializer | lanes.consumer.value-deserializer",
+            "lanes.consumer.kafka-client-metrics.enabled=perhaps | lanes.consumer.kafka-client-metrics.enabled",
     })
     void aValueOfTheWrongTypeNamesThePropertyToo(String setting, String property, CapturedOutput output) {
         assertThatThrownBy(() -> start(setting)).isInstanceOf(Exception.class);
