@@ -3,7 +3,7 @@ package dev.lanes.consumer.internals.engine;
 import dev.lanes.consumer.ConsumerClosedException;
 import dev.lanes.consumer.internals.adapter.Network;
 import dev.lanes.consumer.internals.events.ApplicationEvent;
-import dev.lanes.consumer.internals.events.ApplicationEventHandler;
+import dev.lanes.consumer.internals.events.ApplicationEventVisitor;
 import dev.lanes.consumer.internals.events.AwaitPositionsEvent;
 import dev.lanes.consumer.internals.events.CloseEvent;
 import dev.lanes.consumer.internals.events.CommitEvent;
@@ -54,7 +54,7 @@ import java.util.concurrent.atomic.AtomicReference;
  * User code never runs here (R3). If the thread dies, every pending call fails with the cause and the
  * resources are released at once (R10).
  */
-public final class NetworkThread implements Runnable, ApplicationEventHandler {
+public final class NetworkThread implements Runnable, ApplicationEventVisitor {
 
     private static final Logger log = LoggerFactory.getLogger(NetworkThread.class);
     public static final String THREAD_NAME_PREFIX = "lanes-consumer-network-thread | ";
@@ -227,13 +227,12 @@ public final class NetworkThread implements Runnable, ApplicationEventHandler {
             }
             // Commits accepted before close() are flushed like in-flight ones until the close deadline (R11);
             // anything else that arrives once closing has begun is refused.
-            if (closeEvent != null && !(event instanceof CloseEvent) && !(event instanceof CommitEvent)
-                    && !(event instanceof LeaveGroupEvent) && !(event instanceof RebalanceCallbackCompletedEvent)) {
+            if (closeEvent != null && !event.acceptedWhileClosing()) {
                 event.future().completeExceptionally(new ConsumerClosedException("The consumer is closing", null));
                 continue;
             }
             inProgress.add(event);
-            event.dispatch(this);
+            event.accept(this);
         }
         return drained.size();
     }
@@ -244,7 +243,7 @@ public final class NetworkThread implements Runnable, ApplicationEventHandler {
             ApplicationEvent<?> event = iterator.next();
             if (event.future().isDone()) {
                 iterator.remove();
-            } else if (event.isExpired(nowMs) && !(event instanceof CloseEvent)) {
+            } else if (event.expires() && event.isExpired(nowMs)) {
                 iterator.remove();
                 metrics.eventExpired();
                 event.future().completeExceptionally(new TimeoutException(
@@ -264,7 +263,7 @@ public final class NetworkThread implements Runnable, ApplicationEventHandler {
         fetchBuffer.addError(error);
         if (error instanceof org.apache.kafka.common.errors.AuthenticationException) {
             for (ApplicationEvent<?> event : inProgress) {
-                if (!(event instanceof CloseEvent) && !(event instanceof LeaveGroupEvent)) {
+                if (event.failsOnAuthenticationError()) {
                     event.future().completeExceptionally(error);
                 }
             }
@@ -478,7 +477,7 @@ public final class NetworkThread implements Runnable, ApplicationEventHandler {
         return THREAD_NAME_PREFIX + clientId;
     }
 
-    // ---- event handlers: background thread
+    // ---- the visitor of application events: background thread
 
     @Override
     public void onCommit(CommitEvent event) {

@@ -22,8 +22,30 @@ public abstract class ApplicationEvent<T> {
         this.deadlineMs = deadlineMs;
     }
 
-    /** Calls the handler's method for this kind of event (double dispatch, no type switches). */
-    public abstract void dispatch(ApplicationEventHandler handler);
+    /** Calls the visitor's method for this kind of event (double dispatch, no type switches). */
+    public abstract void accept(ApplicationEventVisitor visitor);
+
+    /**
+     * Whether the background thread still takes this event once closing has begun. Only the work close() itself
+     * needs is: the close, commits accepted before it (flushed until the deadline, R11), the leave, and the
+     * acknowledgements of rebalance callbacks. Anything else is refused.
+     */
+    public boolean acceptedWhileClosing() {
+        return false;
+    }
+
+    /** Whether the event fails when its deadline passes; the close runs to its own end instead. */
+    public boolean expires() {
+        return true;
+    }
+
+    /**
+     * Whether an authentication failure fails the event at once, as it fails every call waiting for a broker with
+     * KafkaConsumer; the close and the leave go on to their end.
+     */
+    public boolean failsOnAuthenticationError() {
+        return true;
+    }
 
     public long deadlineMs() {
         return deadlineMs;

@@ -22,7 +22,7 @@ public final class AwaitPositionsEvent extends ApplicationEvent<Void> {
     }
 
     @Override
-    public void dispatch(ApplicationEventHandler handler) {
-        handler.onAwaitPositions(this);
+    public void accept(ApplicationEventVisitor visitor) {
+        visitor.onAwaitPositions(this);
     }
 }

@@ -11,7 +11,22 @@ public final class CloseEvent extends ApplicationEvent<Void> {
     }
 
     @Override
-    public void dispatch(ApplicationEventHandler handler) {
-        handler.onClose(this);
+    public void accept(ApplicationEventVisitor visitor) {
+        visitor.onClose(this);
+    }
+
+    @Override
+    public boolean acceptedWhileClosing() {
+        return true;
+    }
+
+    @Override
+    public boolean expires() {
+        return false;
+    }
+
+    @Override
+    public boolean failsOnAuthenticationError() {
+        return false;
     }
 }

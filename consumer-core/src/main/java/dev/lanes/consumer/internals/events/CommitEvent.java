@@ -31,7 +31,12 @@ public final class CommitEvent extends ApplicationEvent<Map<TopicPartition, Offs
     }
 
     @Override
-    public void dispatch(ApplicationEventHandler handler) {
-        handler.onCommit(this);
+    public void accept(ApplicationEventVisitor visitor) {
+        visitor.onCommit(this);
+    }
+
+    @Override
+    public boolean acceptedWhileClosing() {
+        return true;
     }
 }

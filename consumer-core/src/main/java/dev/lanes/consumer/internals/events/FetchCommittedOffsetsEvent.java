@@ -21,7 +21,7 @@ public final class FetchCommittedOffsetsEvent extends ApplicationEvent<Map<Topic
     }
 
     @Override
-    public void dispatch(ApplicationEventHandler handler) {
-        handler.onFetchCommittedOffsets(this);
+    public void accept(ApplicationEventVisitor visitor) {
+        visitor.onFetchCommittedOffsets(this);
     }
 }

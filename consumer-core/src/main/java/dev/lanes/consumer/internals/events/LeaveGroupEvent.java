@@ -11,7 +11,17 @@ public final class LeaveGroupEvent extends ApplicationEvent<Void> {
     }
 
     @Override
-    public void dispatch(ApplicationEventHandler handler) {
-        handler.onLeaveGroup(this);
+    public void accept(ApplicationEventVisitor visitor) {
+        visitor.onLeaveGroup(this);
+    }
+
+    @Override
+    public boolean acceptedWhileClosing() {
+        return true;
+    }
+
+    @Override
+    public boolean failsOnAuthenticationError() {
+        return false;
     }
 }

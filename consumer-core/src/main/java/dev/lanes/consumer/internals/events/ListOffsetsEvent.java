@@ -23,7 +23,7 @@ public final class ListOffsetsEvent extends ApplicationEvent<Map<TopicPartition,
     }
 
     @Override
-    public void dispatch(ApplicationEventHandler handler) {
-        handler.onListOffsets(this);
+    public void accept(ApplicationEventVisitor visitor) {
+        visitor.onListOffsets(this);
     }
 }

@@ -27,7 +27,12 @@ public final class RebalanceCallbackCompletedEvent extends ApplicationEvent<Void
     }
 
     @Override
-    public void dispatch(ApplicationEventHandler handler) {
-        handler.onRebalanceCallbackCompleted(this);
+    public void accept(ApplicationEventVisitor visitor) {
+        visitor.onRebalanceCallbackCompleted(this);
+    }
+
+    @Override
+    public boolean acceptedWhileClosing() {
+        return true;
     }
 }

@@ -8,7 +8,7 @@ public final class SubscriptionChangedEvent extends ApplicationEvent<Void> {
     }
 
     @Override
-    public void dispatch(ApplicationEventHandler handler) {
-        handler.onSubscriptionChanged(this);
+    public void accept(ApplicationEventVisitor visitor) {
+        visitor.onSubscriptionChanged(this);
     }
 }

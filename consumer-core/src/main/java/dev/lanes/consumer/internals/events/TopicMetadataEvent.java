@@ -22,7 +22,7 @@ public final class TopicMetadataEvent extends ApplicationEvent<Map<String, List<
     }
 
     @Override
-    public void dispatch(ApplicationEventHandler handler) {
-        handler.onTopicMetadata(this);
+    public void accept(ApplicationEventVisitor visitor) {
+        visitor.onTopicMetadata(this);
     }
 }

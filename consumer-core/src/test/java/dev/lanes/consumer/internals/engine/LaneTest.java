@@ -1,7 +1,7 @@
 package dev.lanes.consumer.internals.engine;
 
 import dev.lanes.consumer.internals.events.ApplicationEvent;
-import dev.lanes.consumer.internals.events.ApplicationEventHandler;
+import dev.lanes.consumer.internals.events.ApplicationEventVisitor;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -23,7 +23,7 @@ class LaneTest {
         }
 
         @Override
-        public void dispatch(ApplicationEventHandler handler) {
+        public void accept(ApplicationEventVisitor visitor) {
         }
     }
 

@@ -4,7 +4,7 @@ import dev.lanes.consumer.ConsumerClosedException;
 import dev.lanes.consumer.internals.adapter.FakeNetwork;
 import dev.lanes.consumer.internals.adapter.Requests;
 import dev.lanes.consumer.internals.events.ApplicationEvent;
-import dev.lanes.consumer.internals.events.ApplicationEventHandler;
+import dev.lanes.consumer.internals.events.ApplicationEventVisitor;
 import dev.lanes.consumer.internals.events.CommitEvent;
 import dev.lanes.consumer.internals.events.TopicMetadataEvent;
 import dev.lanes.consumer.internals.managers.CommitRequestManager;
@@ -85,7 +85,7 @@ class NetworkThreadTest {
         }
 
         @Override
-        public void dispatch(ApplicationEventHandler handler) {
+        public void accept(ApplicationEventVisitor visitor) {
             dispatched.add(name);
             future().complete(null);
         }

@@ -1,7 +1,7 @@
 package dev.lanes.consumer.internals.events;
 
 /** What the background thread does with each kind of event. Called on the background thread only. */
-public interface ApplicationEventHandler {
+public interface ApplicationEventVisitor {
 
     void onCommit(CommitEvent event);
 
