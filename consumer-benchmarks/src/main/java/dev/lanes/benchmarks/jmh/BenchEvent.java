@@ -1,9 +1,9 @@
 package dev.lanes.benchmarks.jmh;
 
 import dev.lanes.consumer.internals.events.ApplicationEvent;
-import dev.lanes.consumer.internals.events.ApplicationEventHandler;
+import dev.lanes.consumer.internals.events.ApplicationEventVisitor;
 
-/** An event that does nothing when dispatched: the lanes carry it, nothing handles it. */
+/** An event that does nothing when visited: the lanes carry it, nothing handles it. */
 final class BenchEvent extends ApplicationEvent<Void> {
 
     BenchEvent() {
@@ -11,7 +11,7 @@ final class BenchEvent extends ApplicationEvent<Void> {
     }
 
     @Override
-    public void dispatch(ApplicationEventHandler handler) {
+    public void accept(ApplicationEventVisitor visitor) {
         // nothing: only the hand-off is measured
     }
 }
