@@ -35,7 +35,7 @@ public class LanesConsumerMetricsBinding
     private final MeterRegistry registry;
     private final ObjectProvider<LanesConsumerFactory<?, ?>> factories;
     private final boolean kafkaClientMetrics;
-    private final Map<LanesConsumer<?, ?>, LanesConsumerMeterBinder> binders = new ConcurrentHashMap<>();
+    private final ConsumerMeterBinders binders;
     private final Map<LanesConsumer<?, ?>, KafkaClientMetrics> standardBinders = new ConcurrentHashMap<>();
     /**
      * Looks for new metrics of every consumer (a partition's lag exists once it is fetched). One daemon thread for all
@@ -58,6 +58,7 @@ public class LanesConsumerMetricsBinding
         this.registry = registry;
         this.factories = factories;
         this.kafkaClientMetrics = kafkaClientMetrics;
+        this.binders = new ConsumerMeterBinders(registry);
     }
 
     @Override
@@ -67,11 +68,7 @@ public class LanesConsumerMetricsBinding
 
     @Override
     public void consumerCreated(String listenerId, LanesConsumer<?, ?> consumer) {
-        binders.computeIfAbsent(consumer, created -> {
-            LanesConsumerMeterBinder binder = new LanesConsumerMeterBinder(created, listenerId);
-            binder.bindTo(registry);
-            return binder;
-        });
+        binders.bind(listenerId, consumer);
         if (kafkaClientMetrics) {
             standardBinders.computeIfAbsent(consumer, created -> {
                 KafkaClientMetrics standard = new KafkaClientMetrics(created, Tags.of("listener.id", listenerId),
@@ -84,10 +81,7 @@ public class LanesConsumerMetricsBinding
 
     @Override
     public void consumerClosed(String listenerId, LanesConsumer<?, ?> consumer) {
-        LanesConsumerMeterBinder binder = binders.remove(consumer);
-        if (binder != null) {
-            binder.close();
-        }
+        binders.unbind(consumer);
         KafkaClientMetrics standard = standardBinders.remove(consumer);
         if (standard != null) {
             standard.close();
@@ -96,13 +90,12 @@ public class LanesConsumerMetricsBinding
 
     /** The binders of the consumers alive now. */
     public Map<LanesConsumer<?, ?>, LanesConsumerMeterBinder> binders() {
-        return Map.copyOf(binders);
+        return binders.binders();
     }
 
     @Override
     public void destroy() {
-        binders.values().forEach(LanesConsumerMeterBinder::close);
-        binders.clear();
+        binders.close();
         standardBinders.values().forEach(KafkaClientMetrics::close);
         standardBinders.clear();
         refresher.shutdownNow();

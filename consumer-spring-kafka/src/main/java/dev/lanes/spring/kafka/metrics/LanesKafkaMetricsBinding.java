@@ -2,12 +2,12 @@ package dev.lanes.spring.kafka.metrics;
 
 import dev.lanes.consumer.LanesConsumer;
 import dev.lanes.spring.kafka.LanesContainerConsumers;
+import dev.lanes.spring.metrics.ConsumerMeterBinders;
 import dev.lanes.spring.metrics.LanesConsumerMeterBinder;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.springframework.beans.factory.DisposableBean;
 
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Binds the Lanes meters ({@code lanes.consumer.*}, tagged with the listener id) to every consumer of a
@@ -15,39 +15,30 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 public class LanesKafkaMetricsBinding implements LanesContainerConsumers.Observer, DisposableBean {
 
-    private final MeterRegistry registry;
-    private final Map<LanesConsumer<?, ?>, LanesConsumerMeterBinder> binders = new ConcurrentHashMap<>();
+    private final ConsumerMeterBinders binders;
 
     public LanesKafkaMetricsBinding(MeterRegistry registry, LanesContainerConsumers consumers) {
-        this.registry = registry;
+        this.binders = new ConsumerMeterBinders(registry);
         consumers.addObserver(this);
     }
 
     @Override
     public void claimed(String listenerId, LanesConsumer<?, ?> consumer) {
-        binders.computeIfAbsent(consumer, claimed -> {
-            LanesConsumerMeterBinder binder = new LanesConsumerMeterBinder(claimed, listenerId);
-            binder.bindTo(registry);
-            return binder;
-        });
+        binders.bind(listenerId, consumer);
     }
 
     @Override
     public void removed(String listenerId, LanesConsumer<?, ?> consumer) {
-        LanesConsumerMeterBinder binder = binders.remove(consumer);
-        if (binder != null) {
-            binder.close();
-        }
+        binders.unbind(consumer);
     }
 
     /** The binders of the consumers alive now. */
     public Map<LanesConsumer<?, ?>, LanesConsumerMeterBinder> binders() {
-        return Map.copyOf(binders);
+        return binders.binders();
     }
 
     @Override
     public void destroy() {
-        binders.values().forEach(LanesConsumerMeterBinder::close);
-        binders.clear();
+        binders.close();
     }
 }

@@ -1,0 +1,50 @@
+package dev.lanes.spring.metrics;
+
+import dev.lanes.consumer.LanesConsumer;
+import io.micrometer.core.instrument.MeterRegistry;
+
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The {@link LanesConsumerMeterBinder}s of the consumers alive now, one per consumer: bound to a registry when a
+ * consumer starts, closed (its meters removed) when it goes. Shared by the starter's binding and spring-kafka's.
+ * Thread-safe.
+ */
+public final class ConsumerMeterBinders implements AutoCloseable {
+
+    private final MeterRegistry registry;
+    private final Map<LanesConsumer<?, ?>, LanesConsumerMeterBinder> binders = new ConcurrentHashMap<>();
+
+    public ConsumerMeterBinders(MeterRegistry registry) {
+        this.registry = registry;
+    }
+
+    /** Binds the consumer's meters, tagged with {@code listenerId}, unless they are bound already. */
+    public void bind(String listenerId, LanesConsumer<?, ?> consumer) {
+        binders.computeIfAbsent(consumer, created -> {
+            LanesConsumerMeterBinder binder = new LanesConsumerMeterBinder(created, listenerId);
+            binder.bindTo(registry);
+            return binder;
+        });
+    }
+
+    /** Removes the consumer's meters, if it has any. */
+    public void unbind(LanesConsumer<?, ?> consumer) {
+        LanesConsumerMeterBinder binder = binders.remove(consumer);
+        if (binder != null) {
+            binder.close();
+        }
+    }
+
+    /** The binders of the consumers alive now. */
+    public Map<LanesConsumer<?, ?>, LanesConsumerMeterBinder> binders() {
+        return Map.copyOf(binders);
+    }
+
+    @Override
+    public void close() {
+        binders.values().forEach(LanesConsumerMeterBinder::close);
+        binders.clear();
+    }
+}
