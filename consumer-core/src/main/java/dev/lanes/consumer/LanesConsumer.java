@@ -28,7 +28,6 @@ import dev.lanes.consumer.internals.events.ListOffsetsEvent;
 import dev.lanes.consumer.internals.events.RebalanceCallback;
 import dev.lanes.consumer.internals.events.SubscriptionChangedEvent;
 import dev.lanes.consumer.internals.events.TopicMetadataEvent;
-import dev.lanes.consumer.internals.managers.MemberState;
 import dev.lanes.consumer.internals.managers.MembershipManager;
 import dev.lanes.consumer.internals.metrics.LanesConsumerMetrics;
 import dev.lanes.consumer.internals.state.ListedOffset;
@@ -101,7 +100,7 @@ import static dev.lanes.consumer.internals.engine.RebalanceListenerInvoker.NO_OP
  * KIP-848 protocol (ConsumerGroupHeartbeat, Kafka 4.0+ brokers): heartbeats are sent by the background
  * thread, and rebalance callbacks run on the application thread inside {@code poll()}.
  */
-public class LanesConsumer<K, V> implements Consumer<K, V> {
+public class LanesConsumer<K, V> implements Consumer<K, V>, ConsumerDiagnostics {
 
     private static final Logger log = LoggerFactory.getLogger(LanesConsumer.class);
     private static final AtomicInteger CLIENT_SEQUENCE = new AtomicInteger(1);
@@ -1216,61 +1215,69 @@ public class LanesConsumer<K, V> implements Consumer<K, V> {
     // ---------------------------------------------------------------- diagnostics (any thread)
 
     /** The name of this consumer's background thread. Any thread. */
+    @Override
     public String networkThreadName() {
         return networkThread.threadName();
     }
 
     /** The client id, configured or generated. Any thread. */
+    @Override
     public String clientId() {
         return clientId;
     }
 
     /** The group id, if one is configured. Any thread. */
+    @Override
     public Optional<String> groupId() {
         return groupId;
     }
 
     /** Whether the background thread is running (false once closed or after it died). Any thread. */
+    @Override
     public boolean isBackgroundThreadAlive() {
         return networkThread.isAlive();
     }
 
     /** Why the background thread died, if it did. Any thread. */
+    @Override
     public Optional<Throwable> backgroundFailure() {
         return Optional.ofNullable(networkThread.failure());
     }
 
-    /**
-     * The group member's state (UNSUBSCRIBED, JOINING, RECONCILING, ACKNOWLEDGING, STABLE, FENCED,
-     * PREPARE_LEAVING, LEAVING, STALE, FATAL), or NONE without a group.id. Any thread.
-     */
-    public String memberState() {
-        return membership.map(member -> member.state().name()).orElse("NONE");
+    /** The group member's state, or {@link MemberState#NONE} without a group.id. Any thread. */
+    @Override
+    public MemberState memberState() {
+        return membership.map(MembershipManager::state).orElse(MemberState.NONE);
     }
 
     /**
      * Adds an observer of every lane queue time (see {@link QueueTimeObserver}: it runs on the background
      * thread and must not block). Any thread.
      */
+    @Override
     public void addQueueTimeObserver(QueueTimeObserver observer) {
         lanesMetrics.addQueueTimeObserver(observer);
     }
 
+    @Override
     public void removeQueueTimeObserver(QueueTimeObserver observer) {
         lanesMetrics.removeQueueTimeObserver(observer);
     }
 
     /** The partitions assigned now, as a copy. Any thread (unlike {@link #assignment()}). */
+    @Override
     public Set<TopicPartition> assignmentSnapshot() {
         return Set.copyOf(subscriptions.assignedPartitions());
     }
 
     /** The partitions paused now, as a copy. Any thread (unlike {@link #paused()}). */
+    @Override
     public Set<TopicPartition> pausedSnapshot() {
         return Set.copyOf(subscriptions.pausedPartitions());
     }
 
     /** Whether this consumer was closed by the application. Any thread. */
+    @Override
     public boolean isClosed() {
         return closed;
     }

@@ -1,5 +1,7 @@
 package dev.lanes.spring.actuate;
 
+import dev.lanes.consumer.MemberState;
+import dev.lanes.consumer.LanesMetricNames;
 import dev.lanes.consumer.LanesConsumer;
 import dev.lanes.spring.metrics.LanesConsumerMetricsView;
 
@@ -48,17 +50,17 @@ public record ConsumerDescriptor(String clientId, String groupId, String memberS
         LanesConsumerMetricsView view = new LanesConsumerMetricsView(consumer);
         Map<String, LaneDescriptor> lanes = new LinkedHashMap<>();
         for (String lane : view.lanes()) {
-            lanes.put(lane, new LaneDescriptor(view.laneLongValue("lane-size", lane),
-                    view.laneLongValue("lane-capacity", lane)));
+            lanes.put(lane, new LaneDescriptor(view.laneLongValue(LanesMetricNames.LANE_SIZE, lane),
+                    view.laneLongValue(LanesMetricNames.LANE_CAPACITY, lane)));
         }
-        double pausedRatio = view.value("fetch-paused-ratio");
-        return new ConsumerDescriptor(consumer.clientId(), consumer.groupId().orElse(null), consumer.memberState(),
+        double pausedRatio = view.value(LanesMetricNames.FETCH_PAUSED_RATIO);
+        return new ConsumerDescriptor(consumer.clientId(), consumer.groupId().orElse(null), consumer.memberState().name(),
                 consumer.isBackgroundThreadAlive(),
                 consumer.backgroundFailure().map(Throwable::toString).orElse(null),
                 names(consumer.assignmentSnapshot()), names(consumer.pausedSnapshot()),
-                view.longValue("records-lag"), lanes,
-                new BackPressureDescriptor(view.longValue("back-pressure-rejections-total"),
-                        view.longValue("fetch-buffer-bytes"), view.longValue("fetch-buffer-max-bytes"),
+                view.longValue(LanesMetricNames.RECORDS_LAG), lanes,
+                new BackPressureDescriptor(view.longValue(LanesMetricNames.BACK_PRESSURE_REJECTIONS_TOTAL),
+                        view.longValue(LanesMetricNames.FETCH_BUFFER_BYTES), view.longValue(LanesMetricNames.FETCH_BUFFER_MAX_BYTES),
                         Double.isNaN(pausedRatio) ? 0.0 : pausedRatio));
     }
 
@@ -71,6 +73,6 @@ public record ConsumerDescriptor(String clientId, String groupId, String memberS
      * since: the listener is no longer consuming), or its member state is FATAL.
      */
     public static boolean isBroken(LanesConsumer<?, ?> consumer) {
-        return consumer.backgroundFailure().isPresent() || "FATAL".equals(consumer.memberState());
+        return consumer.backgroundFailure().isPresent() || consumer.memberState() == MemberState.FATAL;
     }
 }

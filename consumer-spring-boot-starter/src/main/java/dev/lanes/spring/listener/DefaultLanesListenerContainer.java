@@ -1,5 +1,6 @@
 package dev.lanes.spring.listener;
 
+import dev.lanes.consumer.MemberState;
 import dev.lanes.consumer.BackPressureException;
 import dev.lanes.consumer.ConsumerClosedException;
 import dev.lanes.consumer.LanesConsumer;
@@ -772,7 +773,7 @@ public class DefaultLanesListenerContainer implements ConfigurableLanesListenerC
         @Override
         public boolean joined() {
             // A member given no partitions may get no assignment callback; being STABLE says it joined too.
-            return joined || "STABLE".equals(consumer.memberState());
+            return joined || consumer.memberState() == MemberState.STABLE;
         }
 
         @Override

@@ -1,5 +1,7 @@
 package dev.lanes.spring.metrics;
 
+import dev.lanes.consumer.MemberState;
+import dev.lanes.consumer.LanesMetricNames;
 import dev.lanes.consumer.LanesConsumer;
 import dev.lanes.consumer.QueueTimeObserver;
 import io.micrometer.core.instrument.FunctionCounter;
@@ -67,64 +69,64 @@ public final class LanesConsumerMeterBinder implements MeterBinder, AutoCloseabl
             Tags laneTags = tags.and("lane", lane);
             queueTimers.put(lane, queueTimer(registry, lane));
             gauge(registry, "lane.size", "Events waiting in the lane", "events", laneTags,
-                    v -> v.laneValue("lane-size", lane));
+                    v -> v.laneValue(LanesMetricNames.LANE_SIZE, lane));
             gauge(registry, "lane.capacity", "Capacity of the lane", "events", laneTags,
-                    v -> v.laneValue("lane-capacity", lane));
+                    v -> v.laneValue(LanesMetricNames.LANE_CAPACITY, lane));
             counter(registry, "lane.events", "Events taken from the lane by the background thread", "events", laneTags,
-                    v -> v.laneValue("events-total", lane));
+                    v -> v.laneValue(LanesMetricNames.EVENTS_TOTAL, lane));
         }
         consumer.addQueueTimeObserver(observer);
 
         counter(registry, "back.pressure.rejections", "Non-blocking calls refused because the user lane was full",
-                "calls", tags, v -> v.value("back-pressure-rejections-total"));
+                "calls", tags, v -> v.value(LanesMetricNames.BACK_PRESSURE_REJECTIONS_TOTAL));
         gauge(registry, "fetch.paused.ratio", "Fraction of time fetching was paused because the fetch buffer was full",
-                null, tags, v -> v.value("fetch-paused-ratio"));
+                null, tags, v -> v.value(LanesMetricNames.FETCH_PAUSED_RATIO));
         gauge(registry, "fetch.buffer.bytes", "Bytes of fetched data waiting for the application",
-                BaseUnits.BYTES, tags, v -> v.value("fetch-buffer-bytes"));
+                BaseUnits.BYTES, tags, v -> v.value(LanesMetricNames.FETCH_BUFFER_BYTES));
         gauge(registry, "fetch.buffer.peak", "Most bytes of fetched data waiting for the application at once, in the client's metrics window",
-                BaseUnits.BYTES, tags, v -> v.value("fetch-buffer-bytes-peak"));
+                BaseUnits.BYTES, tags, v -> v.value(LanesMetricNames.FETCH_BUFFER_BYTES_PEAK));
         gauge(registry, "fetch.buffer.bound", "Bound on fetched data waiting for the application",
-                BaseUnits.BYTES, tags, v -> v.value("fetch-buffer-max-bytes"));
+                BaseUnits.BYTES, tags, v -> v.value(LanesMetricNames.FETCH_BUFFER_MAX_BYTES));
         gauge(registry, "background.cpu.ratio", "CPU time of the background thread per second of wall time",
-                null, tags, v -> v.value("background-thread-cpu-ratio"));
+                null, tags, v -> v.value(LanesMetricNames.BACKGROUND_THREAD_CPU_RATIO));
         gauge(registry, "background.idle.ratio", "Fraction of time the background thread was blocked waiting for work",
-                null, tags, v -> v.value("background-thread-idle-ratio"));
+                null, tags, v -> v.value(LanesMetricNames.BACKGROUND_THREAD_IDLE_RATIO));
         gauge(registry, "poll.idle.ratio", "Fraction of time the application thread spent waiting for records inside poll",
-                null, tags, v -> v.value("application-poll-idle-ratio"));
+                null, tags, v -> v.value(LanesMetricNames.APPLICATION_POLL_IDLE_RATIO));
 
         timeGauge(registry, "heartbeat.interval", "Heartbeat interval the group coordinator asked for",
-                v -> v.value("heartbeat-interval-ms"));
+                v -> v.value(LanesMetricNames.HEARTBEAT_INTERVAL_MS));
         timeGauge(registry, "heartbeat.last.ago", "Time since the last heartbeat was answered (NaN before the first)",
-                v -> nonNegative(v.value("last-heartbeat-ms-ago")));
+                v -> nonNegative(v.value(LanesMetricNames.LAST_HEARTBEAT_MS_AGO)));
         timeGauge(registry, "heartbeat.gap.max", "Longest time between consecutive answered group heartbeats",
-                v -> v.value("heartbeat-gap-max"));
+                v -> v.value(LanesMetricNames.HEARTBEAT_GAP_MAX));
         timeGauge(registry, "heartbeat.response.time.avg", "Average time from sending a group heartbeat to its response",
-                v -> v.value("heartbeat-response-time-avg"));
+                v -> v.value(LanesMetricNames.HEARTBEAT_RESPONSE_TIME_AVG));
         timeGauge(registry, "heartbeat.response.time.max", "Longest time from sending a group heartbeat to its response",
-                v -> v.value("heartbeat-response-time-max"));
-        counter(registry, "heartbeats", "Group heartbeats answered", "heartbeats", tags, v -> v.value("heartbeat-total"));
+                v -> v.value(LanesMetricNames.HEARTBEAT_RESPONSE_TIME_MAX));
+        counter(registry, "heartbeats", "Group heartbeats answered", "heartbeats", tags, v -> v.value(LanesMetricNames.HEARTBEAT_TOTAL));
 
-        for (String state : LanesConsumerMetricsView.MEMBER_STATES) {
+        for (MemberState state : MemberState.values()) {
             gauge(registry, "member.state", "Whether the group member is in the state of the tag (1) or not (0)",
-                    null, tags.and("state", state), v -> state.equals(v.consumer().memberState()) ? 1 : 0);
+                    null, tags.and("state", state.name()), v -> v.consumer().memberState() == state ? 1 : 0);
         }
         gauge(registry, "assigned.partitions", "Partitions currently assigned to this consumer", "partitions", tags,
                 v -> v.consumer().assignmentSnapshot().size());
         gauge(registry, "records.lag", "Records between the consumer's positions and the ends of its partitions",
-                "records", tags, v -> v.value("records-lag"));
+                "records", tags, v -> v.value(LanesMetricNames.RECORDS_LAG));
         counter(registry, "rebalances", "Reconciliations of a new assignment completed", "rebalances", tags,
-                v -> v.value("rebalance-total"));
+                v -> v.value(LanesMetricNames.REBALANCE_TOTAL));
         timeGauge(registry, "rebalance.latency.max", "Longest time spent reconciling an assignment",
-                v -> v.value("rebalance-latency-max"));
+                v -> v.value(LanesMetricNames.REBALANCE_LATENCY_MAX));
         counter(registry, "records.consumed", "Records returned by poll", "records", tags,
-                v -> v.value("records-consumed-total"));
+                v -> v.value(LanesMetricNames.RECORDS_CONSUMED_TOTAL));
         counter(registry, "events.expired", "Events whose deadline passed before their work was done", "events", tags,
-                v -> v.value("events-expired-total"));
+                v -> v.value(LanesMetricNames.EVENTS_EXPIRED_TOTAL));
         counter(registry, "requests.expired", "Requests dropped unsent because their caller's deadline had passed",
-                "requests", tags, v -> v.value("requests-expired-unsent-total"));
+                "requests", tags, v -> v.value(LanesMetricNames.REQUESTS_EXPIRED_UNSENT_TOTAL));
         counter(registry, "requests.coalesced",
                 "Callers served by a request already pending or in flight instead of a request of their own",
-                "requests", tags, v -> v.value("requests-coalesced-total"));
+                "requests", tags, v -> v.value(LanesMetricNames.REQUESTS_COALESCED_TOTAL));
     }
 
     private Timer queueTimer(MeterRegistry registry, String lane) {

@@ -1,5 +1,6 @@
 package dev.lanes.spring.metrics;
 
+import dev.lanes.consumer.LanesMetricNames;
 import dev.lanes.consumer.LanesConsumer;
 import org.apache.kafka.common.Metric;
 import org.apache.kafka.common.MetricName;
@@ -16,12 +17,7 @@ import java.util.TreeSet;
  */
 public final class LanesConsumerMetricsView {
 
-    /** The kafka-clients metric group of Lanes' own metrics. */
-    public static final String GROUP = "lanes-consumer-metrics";
-
-    /** The member states {@link LanesConsumer#memberState()} reports, NONE being "no group.id". */
-    public static final List<String> MEMBER_STATES = List.of("NONE", "UNSUBSCRIBED", "JOINING", "RECONCILING",
-            "ACKNOWLEDGING", "STABLE", "FENCED", "PREPARE_LEAVING", "LEAVING", "STALE", "FATAL");
+    private static final String GROUP = LanesMetricNames.GROUP;
 
     private static final List<String> DEFAULT_LANES = List.of("system", "user");
 
@@ -42,12 +38,12 @@ public final class LanesConsumerMetricsView {
 
     /** A per-lane Lanes metric, or NaN when the consumer does not have it. */
     public double laneValue(String name, String lane) {
-        return value(name, Map.of("lane", lane));
+        return value(name, Map.of(LanesMetricNames.LANE_TAG, lane));
     }
 
     private double value(String name, Map<String, String> extraTags) {
         Map<String, String> tags = new LinkedHashMap<>();
-        tags.put("client-id", consumer.clientId());
+        tags.put(LanesMetricNames.CLIENT_ID_TAG, consumer.clientId());
         tags.putAll(extraTags);
         Metric metric = consumer.metrics().get(new MetricName(name, GROUP, "", tags));
         if (metric == null) {
@@ -61,9 +57,9 @@ public final class LanesConsumerMetricsView {
     public List<String> lanes() {
         TreeSet<String> lanes = new TreeSet<>();
         for (MetricName name : consumer.metrics().keySet()) {
-            if (GROUP.equals(name.group()) && "lane-capacity".equals(name.name())
-                    && consumer.clientId().equals(name.tags().get("client-id")) && name.tags().containsKey("lane")) {
-                lanes.add(name.tags().get("lane"));
+            if (GROUP.equals(name.group()) && LanesMetricNames.LANE_CAPACITY.equals(name.name())
+                    && consumer.clientId().equals(name.tags().get(LanesMetricNames.CLIENT_ID_TAG)) && name.tags().containsKey(LanesMetricNames.LANE_TAG)) {
+                lanes.add(name.tags().get(LanesMetricNames.LANE_TAG));
             }
         }
         return lanes.isEmpty() ? DEFAULT_LANES : List.copyOf(lanes);

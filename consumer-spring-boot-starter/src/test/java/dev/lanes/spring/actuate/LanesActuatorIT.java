@@ -1,5 +1,6 @@
 package dev.lanes.spring.actuate;
 
+import dev.lanes.consumer.MemberState;
 import dev.lanes.consumer.LanesConsumer;
 import dev.lanes.consumer.testing.KafkaBrokerExtension;
 import dev.lanes.spring.actuate.LanesEndpoint.ContainerDescriptor;
@@ -46,7 +47,7 @@ class LanesActuatorIT {
         consumer.subscribe(List.of(TOPIC));
         await().atMost(Duration.ofSeconds(30)).until(() -> {
             consumer.poll(Duration.ofMillis(100));
-            return "STABLE".equals(consumer.memberState()) && consumer.assignment().size() == 3;
+            return consumer.memberState() == MemberState.STABLE && consumer.assignment().size() == 3;
         });
         container = new StubContainer("watch", "watchers", List.of(TOPIC), List.of(consumer));
         registry = new StubContainerRegistry(container);

@@ -1,5 +1,6 @@
 package dev.lanes.spring.metrics;
 
+import dev.lanes.consumer.MemberState;
 import dev.lanes.consumer.LanesConsumer;
 import dev.lanes.consumer.LanesConsumerConfig;
 import dev.lanes.consumer.testing.KafkaBrokerExtension;
@@ -105,7 +106,7 @@ class LanesConsumerMeterBinderIT {
             assertThat(registry.get("lanes.consumer.back.pressure.rejections").functionCounter().count()).isZero();
             assertThat(registry.get("lanes.consumer.member.state").tag("state", "STABLE").gauge().value()).isEqualTo(1);
             assertThat(registry.get("lanes.consumer.member.state").tag("state", "FATAL").gauge().value()).isZero();
-            assertThat(registry.get("lanes.consumer.member.state").gauges()).hasSize(LanesConsumerMetricsView.MEMBER_STATES.size());
+            assertThat(registry.get("lanes.consumer.member.state").gauges()).hasSize(MemberState.values().length);
             assertThat(registry.get("lanes.consumer.assigned.partitions").gauge().value()).isEqualTo(2);
             assertThat(registry.get("lanes.consumer.rebalances").functionCounter().count()).isGreaterThanOrEqualTo(1);
             await().atMost(Duration.ofSeconds(15)).untilAsserted(() -> {

@@ -17,7 +17,7 @@ import dev.lanes.consumer.internals.managers.CommitRequestManager;
 import dev.lanes.consumer.internals.managers.CoordinatorRequestManager;
 import dev.lanes.consumer.internals.managers.FetchRequestManager;
 import dev.lanes.consumer.internals.managers.HeartbeatRequestManager;
-import dev.lanes.consumer.internals.managers.MemberState;
+import dev.lanes.consumer.MemberState;
 import dev.lanes.consumer.internals.managers.MembershipManager;
 import dev.lanes.consumer.internals.managers.OffsetsRequestManager;
 import dev.lanes.consumer.internals.managers.PollResult;

@@ -1,5 +1,6 @@
 package dev.lanes.consumer.internals.metrics;
 
+import dev.lanes.consumer.LanesMetricNames;
 import dev.lanes.consumer.QueueTimeObserver;
 import dev.lanes.consumer.internals.engine.LaneName;
 import org.apache.kafka.common.MetricName;
@@ -35,7 +36,7 @@ import java.util.function.LongSupplier;
  */
 public final class LanesConsumerMetrics implements AutoCloseable {
 
-    public static final String GROUP = "lanes-consumer-metrics";
+    private static final String GROUP = LanesMetricNames.GROUP;
 
     /** Queue times above this are folded into the top bucket of the percentile histogram. */
     private static final double MAX_QUEUE_TIME_MS = 30_000;
@@ -66,70 +67,70 @@ public final class LanesConsumerMetrics implements AutoCloseable {
 
     public LanesConsumerMetrics(Metrics metrics, String clientId) {
         this.metrics = metrics;
-        this.tags = Map.of("client-id", clientId);
+        this.tags = Map.of(LanesMetricNames.CLIENT_ID_TAG, clientId);
         this.consumerThread = new ConsumerThreadMetrics(metrics, tags);
         this.fetchManager = new FetchManagerMetrics(metrics, tags);
         for (LaneName lane : LaneName.values()) {
             Map<String, String> laneTags = laneTags(lane);
             Sensor sensor = metrics.sensor("lanes.lane." + lane.tag() + ".queue-time");
-            sensor.add(metrics.metricName("queue-time-avg", GROUP,
+            sensor.add(metrics.metricName(LanesMetricNames.QUEUE_TIME_AVG, GROUP,
                     "Average time an event waited in the lane before the background thread took it, in ms", laneTags), new Avg());
-            sensor.add(metrics.metricName("queue-time-max", GROUP,
+            sensor.add(metrics.metricName(LanesMetricNames.QUEUE_TIME_MAX, GROUP,
                     "Longest time an event waited in the lane, in ms", laneTags), new Max());
             sensor.add(new Percentiles(HISTOGRAM_BYTES, MAX_QUEUE_TIME_MS, Percentiles.BucketSizing.LINEAR,
-                    new Percentile(metrics.metricName("queue-time-p50", GROUP, "Median time events waited in the lane, in ms", laneTags), 50),
-                    new Percentile(metrics.metricName("queue-time-p99", GROUP, "99th percentile of the time events waited in the lane, in ms", laneTags), 99),
-                    new Percentile(metrics.metricName("queue-time-p999", GROUP, "99.9th percentile of the time events waited in the lane, in ms", laneTags), 99.9)));
-            sensor.add(metrics.metricName("events-total", GROUP, "Events taken from the lane", laneTags), new CumulativeCount());
+                    new Percentile(metrics.metricName(LanesMetricNames.QUEUE_TIME_P50, GROUP, "Median time events waited in the lane, in ms", laneTags), 50),
+                    new Percentile(metrics.metricName(LanesMetricNames.QUEUE_TIME_P99, GROUP, "99th percentile of the time events waited in the lane, in ms", laneTags), 99),
+                    new Percentile(metrics.metricName(LanesMetricNames.QUEUE_TIME_P999, GROUP, "99.9th percentile of the time events waited in the lane, in ms", laneTags), 99.9)));
+            sensor.add(metrics.metricName(LanesMetricNames.EVENTS_TOTAL, GROUP, "Events taken from the lane", laneTags), new CumulativeCount());
             laneQueueTime.put(lane, sensor);
         }
-        eventsExpired = cumulative("events-expired-total", "Events whose deadline passed before their work was done");
-        requestsExpiredUnsent = cumulative("requests-expired-unsent-total",
+        eventsExpired = cumulative(LanesMetricNames.EVENTS_EXPIRED_TOTAL, "Events whose deadline passed before their work was done");
+        requestsExpiredUnsent = cumulative(LanesMetricNames.REQUESTS_EXPIRED_UNSENT_TOTAL,
                 "Requests dropped unsent because their caller's deadline had passed");
-        requestsCoalesced = cumulative("requests-coalesced-total",
+        requestsCoalesced = cumulative(LanesMetricNames.REQUESTS_COALESCED_TOTAL,
                 "Callers served by a request already pending or in flight instead of a request of their own");
-        backPressureRejections = cumulative("back-pressure-rejections-total",
+        backPressureRejections = cumulative(LanesMetricNames.BACK_PRESSURE_REJECTIONS_TOTAL,
                 "Non-blocking calls refused because the user lane was full");
-        fetchPausedTime = ratio("fetch-paused-ratio", "Fraction of time fetching was paused because the fetch buffer was full");
-        backgroundCpuTime = ratio("background-thread-cpu-ratio", "CPU time of the background thread per second of wall time");
-        backgroundIdleTime = ratio("background-thread-idle-ratio", "Fraction of time the background thread was blocked waiting for work");
-        applicationPollIdleTime = ratio("application-poll-idle-ratio",
+        fetchPausedTime = ratio(LanesMetricNames.FETCH_PAUSED_RATIO, "Fraction of time fetching was paused because the fetch buffer was full");
+        backgroundCpuTime = ratio(LanesMetricNames.BACKGROUND_THREAD_CPU_RATIO, "CPU time of the background thread per second of wall time");
+        backgroundIdleTime = ratio(LanesMetricNames.BACKGROUND_THREAD_IDLE_RATIO, "Fraction of time the background thread was blocked waiting for work");
+        applicationPollIdleTime = ratio(LanesMetricNames.APPLICATION_POLL_IDLE_RATIO,
                 "Fraction of time the application thread spent waiting for records inside poll");
         applicationPollTime = metrics.sensor("lanes.application.poll-time");
         heartbeatResponseTime = metrics.sensor("lanes.heartbeat-response-time");
-        heartbeatResponseTime.add(metrics.metricName("heartbeat-response-time-avg", GROUP,
+        heartbeatResponseTime.add(metrics.metricName(LanesMetricNames.HEARTBEAT_RESPONSE_TIME_AVG, GROUP,
                 "Average time from sending a group heartbeat to its response, in ms", tags), new Avg());
-        heartbeatResponseTime.add(metrics.metricName("heartbeat-response-time-max", GROUP,
+        heartbeatResponseTime.add(metrics.metricName(LanesMetricNames.HEARTBEAT_RESPONSE_TIME_MAX, GROUP,
                 "Longest time from sending a group heartbeat to its response, in ms", tags), new Max());
-        heartbeatResponseTime.add(metrics.metricName("heartbeat-rate", GROUP, "Group heartbeats answered per second", tags),
+        heartbeatResponseTime.add(metrics.metricName(LanesMetricNames.HEARTBEAT_RATE, GROUP, "Group heartbeats answered per second", tags),
                 new Rate(new WindowedCount()));
-        heartbeatResponseTime.add(metrics.metricName("heartbeat-total", GROUP, "Group heartbeats answered", tags),
+        heartbeatResponseTime.add(metrics.metricName(LanesMetricNames.HEARTBEAT_TOTAL, GROUP, "Group heartbeats answered", tags),
                 new CumulativeCount());
         heartbeatGap = metrics.sensor("lanes.heartbeat-gap");
-        heartbeatGap.add(metrics.metricName("heartbeat-gap-avg", GROUP,
+        heartbeatGap.add(metrics.metricName(LanesMetricNames.HEARTBEAT_GAP_AVG, GROUP,
                 "Average time between consecutive answered group heartbeats, in ms", tags), new Avg());
-        heartbeatGap.add(metrics.metricName("heartbeat-gap-max", GROUP,
+        heartbeatGap.add(metrics.metricName(LanesMetricNames.HEARTBEAT_GAP_MAX, GROUP,
                 "Longest time between consecutive answered group heartbeats, in ms; compare with heartbeat-interval-ms", tags),
                 new Max());
         fetchBufferBytes = metrics.sensor("lanes.fetch-buffer-bytes");
-        fetchBufferBytes.add(metrics.metricName("fetch-buffer-bytes-peak", GROUP,
+        fetchBufferBytes.add(metrics.metricName(LanesMetricNames.FETCH_BUFFER_BYTES_PEAK, GROUP,
                 "Most bytes of fetched data waiting for the application at once (a gauge read now and then misses peaks)",
                 tags), new Max());
         rebalances = metrics.sensor("lanes.rebalances");
-        rebalances.add(metrics.metricName("rebalance-total", GROUP, "Reconciliations of a new assignment completed", tags),
+        rebalances.add(metrics.metricName(LanesMetricNames.REBALANCE_TOTAL, GROUP, "Reconciliations of a new assignment completed", tags),
                 new CumulativeCount());
-        rebalances.add(metrics.metricName("rebalance-latency-avg", GROUP,
+        rebalances.add(metrics.metricName(LanesMetricNames.REBALANCE_LATENCY_AVG, GROUP,
                 "Average time spent reconciling an assignment (revoke, commit, callbacks, assign), in ms", tags), new Avg());
-        rebalances.add(metrics.metricName("rebalance-latency-max", GROUP,
+        rebalances.add(metrics.metricName(LanesMetricNames.REBALANCE_LATENCY_MAX, GROUP,
                 "Longest time spent reconciling an assignment, in ms", tags), new Max());
         recordsConsumed = metrics.sensor("lanes.records-consumed");
-        recordsConsumed.add(metrics.metricName("records-consumed-rate", GROUP, "Records returned by poll per second", tags), new Rate());
-        recordsConsumed.add(metrics.metricName("records-consumed-total", GROUP, "Records returned by poll", tags), new CumulativeSum());
+        recordsConsumed.add(metrics.metricName(LanesMetricNames.RECORDS_CONSUMED_RATE, GROUP, "Records returned by poll per second", tags), new Rate());
+        recordsConsumed.add(metrics.metricName(LanesMetricNames.RECORDS_CONSUMED_TOTAL, GROUP, "Records returned by poll", tags), new CumulativeSum());
     }
 
     private Map<String, String> laneTags(LaneName lane) {
         Map<String, String> laneTags = new LinkedHashMap<>(tags);
-        laneTags.put("lane", lane.tag());
+        laneTags.put(LanesMetricNames.LANE_TAG, lane.tag());
         return laneTags;
     }
 
@@ -148,24 +149,24 @@ public final class LanesConsumerMetrics implements AutoCloseable {
     /** Registers the gauges of a lane: its depth and its capacity. */
     public void registerLane(LaneName lane, LongSupplier size, int capacity) {
         Map<String, String> laneTags = laneTags(lane);
-        metrics.addMetric(metrics.metricName("lane-size", GROUP, "Events waiting in the lane", laneTags),
+        metrics.addMetric(metrics.metricName(LanesMetricNames.LANE_SIZE, GROUP, "Events waiting in the lane", laneTags),
                 (Gauge<Long>) (config, now) -> size.getAsLong());
-        metrics.addMetric(metrics.metricName("lane-capacity", GROUP, "Capacity of the lane", laneTags),
+        metrics.addMetric(metrics.metricName(LanesMetricNames.LANE_CAPACITY, GROUP, "Capacity of the lane", laneTags),
                 (Gauge<Integer>) (config, now) -> capacity);
     }
 
     /** Registers the lag gauge: records between the consumed positions and the ends of the log. */
     public void registerLag(LongSupplier lag) {
-        metrics.addMetric(metrics.metricName("records-lag", GROUP,
+        metrics.addMetric(metrics.metricName(LanesMetricNames.RECORDS_LAG, GROUP,
                 "Records between the consumer's positions and the high watermarks of its partitions", tags),
                 (Gauge<Long>) (config, now) -> lag.getAsLong());
     }
 
     /** Registers the gauges of the fetch buffer: bytes held and the bound. */
     public void registerFetchBuffer(LongSupplier bytes, long bound) {
-        metrics.addMetric(metrics.metricName("fetch-buffer-bytes", GROUP,
+        metrics.addMetric(metrics.metricName(LanesMetricNames.FETCH_BUFFER_BYTES, GROUP,
                 "Bytes of fetched data waiting for the application", tags), (Gauge<Long>) (config, now) -> bytes.getAsLong());
-        metrics.addMetric(metrics.metricName("fetch-buffer-max-bytes", GROUP,
+        metrics.addMetric(metrics.metricName(LanesMetricNames.FETCH_BUFFER_MAX_BYTES, GROUP,
                 "Bound on fetched data waiting for the application (lanes.fetch.buffer.max.bytes)", tags),
                 (Gauge<Long>) (config, now) -> bound);
     }
@@ -201,14 +202,14 @@ public final class LanesConsumerMetrics implements AutoCloseable {
     public void registerGroup(LongSupplier heartbeatIntervalMs, LongSupplier lastHeartbeatMsAgo, LongSupplier lastHeartbeatSentMs,
                               LongSupplier memberStateOrdinal, String memberStates, LongSupplier assignedPartitions) {
         coordinator = new CoordinatorMetrics(metrics, tags, lastHeartbeatSentMs);
-        metrics.addMetric(metrics.metricName("heartbeat-interval-ms", GROUP,
+        metrics.addMetric(metrics.metricName(LanesMetricNames.HEARTBEAT_INTERVAL_MS, GROUP,
                 "Heartbeat interval the group coordinator asked for", tags), (Gauge<Long>) (c, now) -> heartbeatIntervalMs.getAsLong());
-        metrics.addMetric(metrics.metricName("last-heartbeat-ms-ago", GROUP,
+        metrics.addMetric(metrics.metricName(LanesMetricNames.LAST_HEARTBEAT_MS_AGO, GROUP,
                 "Time since the last heartbeat was answered, in ms (-1 before the first of the current membership)", tags),
                 (Gauge<Long>) (c, now) -> lastHeartbeatMsAgo.getAsLong());
-        metrics.addMetric(metrics.metricName("member-state", GROUP,
+        metrics.addMetric(metrics.metricName(LanesMetricNames.MEMBER_STATE, GROUP,
                 "State of the group member, as an ordinal of " + memberStates, tags), (Gauge<Long>) (c, now) -> memberStateOrdinal.getAsLong());
-        metrics.addMetric(metrics.metricName("assigned-partitions", GROUP,
+        metrics.addMetric(metrics.metricName(LanesMetricNames.ASSIGNED_PARTITIONS, GROUP,
                 "Partitions currently assigned to this consumer", tags), (Gauge<Long>) (c, now) -> assignedPartitions.getAsLong());
     }
 
@@ -321,7 +322,7 @@ public final class LanesConsumerMetrics implements AutoCloseable {
             Map<String, String> apiTags = new LinkedHashMap<>(tags);
             apiTags.put("api", name);
             Sensor sensor = metrics.sensor("lanes.requests-sent." + name);
-            sensor.add(metrics.metricName("requests-sent-total", GROUP, "Requests sent, per API", apiTags), new CumulativeSum());
+            sensor.add(metrics.metricName(LanesMetricNames.REQUESTS_SENT_TOTAL, GROUP, "Requests sent, per API", apiTags), new CumulativeSum());
             return sensor;
         }).record();
     }

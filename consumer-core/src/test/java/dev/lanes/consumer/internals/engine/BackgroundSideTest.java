@@ -1,7 +1,7 @@
 package dev.lanes.consumer.internals.engine;
 
 import dev.lanes.consumer.internals.adapter.FakeNetwork;
-import dev.lanes.consumer.internals.managers.MemberState;
+import dev.lanes.consumer.MemberState;
 import dev.lanes.consumer.internals.managers.MembershipManager;
 import dev.lanes.consumer.internals.metrics.LanesConsumerMetrics;
 import dev.lanes.consumer.internals.state.OffsetResetStrategy;

@@ -1,5 +1,6 @@
 package dev.lanes.consumer.internals.managers;
 
+import dev.lanes.consumer.MemberState;
 import dev.lanes.consumer.internals.adapter.GroupHeartbeat;
 import dev.lanes.consumer.internals.events.RebalanceCallback;
 import org.apache.kafka.common.Node;

@@ -1,14 +1,15 @@
-package dev.lanes.consumer.internals.managers;
+package dev.lanes.consumer;
 
 import java.util.EnumSet;
 import java.util.Set;
 
 /**
- * The life of a member of a consumer group on the KIP-848 protocol (R15). Each state declares the states
- * it may be entered from; {@link #canTransitionFrom} is checked on every change, and an invalid
- * transition is a bug that fails loudly.
+ * The life of a member of a consumer group on the KIP-848 protocol (R15), as
+ * {@link LanesConsumer#memberState()} reports it. Each state declares the states it may be entered from;
+ * {@link #canTransitionFrom} is checked on every change, and an invalid transition is a bug that fails loudly.
  */
 public enum MemberState {
+
 
     /** Not in a group: no subscription, or it left. */
     UNSUBSCRIBED,
@@ -38,7 +39,13 @@ public enum MemberState {
     STALE,
 
     /** An error that retrying cannot fix (authorization, unsupported broker): poll throws it. */
-    FATAL;
+    FATAL,
+
+    /**
+     * The consumer has no group.id: it never joins a group, so no other state is ever entered. Last, so that the
+     * ordinals the {@code member-state} metric reports are those of the group states alone.
+     */
+    NONE;
 
     private Set<MemberState> previous;
 
@@ -52,7 +59,8 @@ public enum MemberState {
         PREPARE_LEAVING.previous = EnumSet.of(JOINING, RECONCILING, ACKNOWLEDGING, STABLE, FENCED, STALE, UNSUBSCRIBED);
         LEAVING.previous = EnumSet.of(PREPARE_LEAVING);
         STALE.previous = EnumSet.of(JOINING, RECONCILING, ACKNOWLEDGING, STABLE, LEAVING);
-        FATAL.previous = EnumSet.allOf(MemberState.class);
+        FATAL.previous = EnumSet.complementOf(EnumSet.of(NONE));
+        NONE.previous = EnumSet.noneOf(MemberState.class);
     }
 
     public boolean canTransitionFrom(MemberState from) {

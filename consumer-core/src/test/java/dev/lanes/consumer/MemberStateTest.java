@@ -1,4 +1,4 @@
-package dev.lanes.consumer.internals.managers;
+package dev.lanes.consumer;
 
 import org.junit.jupiter.api.Test;
 
@@ -8,23 +8,24 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
-import static dev.lanes.consumer.internals.managers.MemberState.*;
+import static dev.lanes.consumer.MemberState.*;
 import static org.assertj.core.api.Assertions.assertThat;
 
 class MemberStateTest {
 
     /** The transitions the state machine must allow (the table MemberState declares, restated here). */
-    private static final Map<MemberState, Set<MemberState>> ALLOWED = Map.of(
-            UNSUBSCRIBED, EnumSet.of(PREPARE_LEAVING, LEAVING, FENCED, FATAL, UNSUBSCRIBED, JOINING, STALE),
-            JOINING, EnumSet.of(UNSUBSCRIBED, FENCED, STALE, JOINING, STABLE, RECONCILING, ACKNOWLEDGING),
-            RECONCILING, EnumSet.of(JOINING, STABLE, ACKNOWLEDGING, RECONCILING),
-            ACKNOWLEDGING, EnumSet.of(RECONCILING),
-            STABLE, EnumSet.of(JOINING, ACKNOWLEDGING, RECONCILING),
-            FENCED, EnumSet.of(JOINING, RECONCILING, ACKNOWLEDGING, STABLE, PREPARE_LEAVING),
-            PREPARE_LEAVING, EnumSet.of(JOINING, RECONCILING, ACKNOWLEDGING, STABLE, FENCED, STALE, UNSUBSCRIBED),
-            LEAVING, EnumSet.of(PREPARE_LEAVING),
-            STALE, EnumSet.of(JOINING, RECONCILING, ACKNOWLEDGING, STABLE, LEAVING),
-            FATAL, EnumSet.allOf(MemberState.class));
+    private static final Map<MemberState, Set<MemberState>> ALLOWED = Map.ofEntries(
+            Map.entry(UNSUBSCRIBED, EnumSet.of(PREPARE_LEAVING, LEAVING, FENCED, FATAL, UNSUBSCRIBED, JOINING, STALE)),
+            Map.entry(JOINING, EnumSet.of(UNSUBSCRIBED, FENCED, STALE, JOINING, STABLE, RECONCILING, ACKNOWLEDGING)),
+            Map.entry(RECONCILING, EnumSet.of(JOINING, STABLE, ACKNOWLEDGING, RECONCILING)),
+            Map.entry(ACKNOWLEDGING, EnumSet.of(RECONCILING)),
+            Map.entry(STABLE, EnumSet.of(JOINING, ACKNOWLEDGING, RECONCILING)),
+            Map.entry(FENCED, EnumSet.of(JOINING, RECONCILING, ACKNOWLEDGING, STABLE, PREPARE_LEAVING)),
+            Map.entry(PREPARE_LEAVING, EnumSet.of(JOINING, RECONCILING, ACKNOWLEDGING, STABLE, FENCED, STALE, UNSUBSCRIBED)),
+            Map.entry(LEAVING, EnumSet.of(PREPARE_LEAVING)),
+            Map.entry(STALE, EnumSet.of(JOINING, RECONCILING, ACKNOWLEDGING, STABLE, LEAVING)),
+            Map.entry(FATAL, EnumSet.complementOf(EnumSet.of(NONE))),
+            Map.entry(NONE, EnumSet.noneOf(MemberState.class)));
 
     @Test
     void everyDeclaredTransitionIsAllowedAndNoOther() {
