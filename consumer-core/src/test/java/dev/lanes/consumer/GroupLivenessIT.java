@@ -1,6 +1,5 @@
 package dev.lanes.consumer;
 
-import dev.lanes.consumer.MemberState;
 import dev.lanes.consumer.testing.KafkaBroker;
 import dev.lanes.consumer.testing.KafkaBrokerExtension;
 import dev.lanes.consumer.testing.TcpProxy;

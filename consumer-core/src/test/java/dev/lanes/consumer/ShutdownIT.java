@@ -197,7 +197,7 @@ class ShutdownIT {
         broker.createTopic(topic, 2);
         produceToEveryPartition(broker, topic, 2, 30, 40);
 
-        Logger networkLogger = (Logger) LoggerFactory.getLogger("dev.lanes.consumer.internals.engine.NetworkThread");
+        Logger networkLogger = (Logger) LoggerFactory.getLogger("dev.lanes.consumer.internals.background.NetworkThread");
         Level previousLevel = networkLogger.getLevel();
         ListAppender<ILoggingEvent> appender = new ListAppender<>();
         appender.start();

@@ -32,7 +32,7 @@ import java.util.function.BooleanSupplier;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 
-import dev.lanes.consumer.internals.engine.NetworkThread;
+import dev.lanes.consumer.internals.background.NetworkThread;
 import dev.lanes.consumer.testing.KafkaBroker;
 import dev.lanes.consumer.testing.KafkaBrokerExtension;
 import dev.lanes.consumer.testing.ProcessResources;

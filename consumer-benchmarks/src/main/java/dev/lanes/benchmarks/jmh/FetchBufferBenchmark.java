@@ -1,7 +1,7 @@
 package dev.lanes.benchmarks.jmh;
 
 import dev.lanes.consumer.internals.adapter.FetchedPartition;
-import dev.lanes.consumer.internals.engine.FetchBuffer;
+import dev.lanes.consumer.internals.shared.FetchBuffer;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.compress.Compression;
 import org.apache.kafka.common.message.FetchResponseData;

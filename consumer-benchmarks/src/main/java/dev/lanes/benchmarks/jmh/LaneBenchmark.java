@@ -1,8 +1,8 @@
 package dev.lanes.benchmarks.jmh;
 
-import dev.lanes.consumer.internals.engine.Clock;
-import dev.lanes.consumer.internals.engine.Lane;
-import dev.lanes.consumer.internals.engine.LaneName;
+import dev.lanes.consumer.internals.common.Clock;
+import dev.lanes.consumer.internals.shared.Lane;
+import dev.lanes.consumer.internals.shared.LaneName;
 import dev.lanes.consumer.internals.events.ApplicationEvent;
 import org.openjdk.jmh.annotations.AuxCounters;
 import org.openjdk.jmh.annotations.Benchmark;

@@ -1,6 +1,6 @@
 package dev.lanes.consumer.internals.adapter;
 
-import dev.lanes.consumer.internals.engine.Clock;
+import dev.lanes.consumer.internals.common.Clock;
 import org.apache.kafka.clients.ApiVersions;
 import org.apache.kafka.clients.ClientRequest;
 import org.apache.kafka.clients.ClientResponse;

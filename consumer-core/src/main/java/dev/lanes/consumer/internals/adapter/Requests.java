@@ -1,6 +1,5 @@
 package dev.lanes.consumer.internals.adapter;
 
-import dev.lanes.consumer.internals.state.ListedOffset;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.IsolationLevel;
 import org.apache.kafka.common.Node;

@@ -1,6 +1,6 @@
 package dev.lanes.consumer.internals.events;
 
-import dev.lanes.consumer.internals.state.ListedOffset;
+import dev.lanes.consumer.internals.adapter.ListedOffset;
 import org.apache.kafka.common.TopicPartition;
 
 import java.util.Map;

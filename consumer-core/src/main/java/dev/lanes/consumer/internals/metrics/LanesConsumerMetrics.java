@@ -2,7 +2,7 @@ package dev.lanes.consumer.internals.metrics;
 
 import dev.lanes.consumer.LanesMetricNames;
 import dev.lanes.consumer.QueueTimeObserver;
-import dev.lanes.consumer.internals.engine.LaneName;
+import dev.lanes.consumer.internals.shared.LaneName;
 import org.apache.kafka.common.MetricName;
 import org.apache.kafka.common.metrics.Gauge;
 import org.apache.kafka.common.metrics.MetricConfig;

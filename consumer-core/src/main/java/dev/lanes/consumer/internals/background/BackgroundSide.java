@@ -1,0 +1,105 @@
+package dev.lanes.consumer.internals.background;
+
+import dev.lanes.consumer.internals.common.Clock;
+import dev.lanes.consumer.internals.shared.FetchBuffer;
+import dev.lanes.consumer.internals.shared.Lane;
+import dev.lanes.consumer.internals.shared.PollTracker;
+import dev.lanes.consumer.internals.shared.RebalanceCallbackQueue;
+import dev.lanes.consumer.internals.adapter.Network;
+import dev.lanes.consumer.internals.background.managers.CommitRequestManager;
+import dev.lanes.consumer.internals.background.managers.CoordinatorRequestManager;
+import dev.lanes.consumer.internals.background.managers.FetchRequestManager;
+import dev.lanes.consumer.internals.background.managers.HeartbeatRequestManager;
+import dev.lanes.consumer.MemberState;
+import dev.lanes.consumer.internals.background.managers.MembershipManager;
+import dev.lanes.consumer.internals.background.managers.OffsetsRequestManager;
+import dev.lanes.consumer.internals.background.managers.TopicMetadataRequestManager;
+import dev.lanes.consumer.internals.metrics.LanesConsumerMetrics;
+import dev.lanes.consumer.internals.shared.SubscriptionState;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.IsolationLevel;
+
+import java.util.Arrays;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Consumer;
+
+/**
+ * The background side of one consumer, as the application thread sees it: the network thread, which owns
+ * the request managers, and the group membership (present with a group.id), whose state the application
+ * thread reads.
+ *
+ * @param networkThread the background thread, not started yet
+ * @param membership    the group member, present with a group.id
+ */
+public record BackgroundSide(NetworkThread networkThread, Optional<MembershipManager> membership) {
+
+    /**
+     * Builds the request managers (coordinator, commits, offsets, topic metadata, membership and heartbeat,
+     * fetches) from the consumer's configuration, registers the group metrics, and puts the managers in an
+     * unstarted network thread. Called once, from the consumer's constructor on the application thread.
+     * The lanes, the fetch buffer, the subscriptions, the poll tracker and the callback queue passed in are
+     * shared with the application thread, and {@code ownCommits} receives the commits the consumer makes on its
+     * own (auto-commit, before a reconciliation); the caller keeps owning the network and the metrics, and closes
+     * them if construction fails.
+     */
+    public static BackgroundSide assemble(ConsumerConfig config, int userLaneBudget, Optional<String> groupId,
+                                          boolean autoCommitEnabled, IsolationLevel isolationLevel, Clock clock,
+                                          Network network, LanesConsumerMetrics metrics, SubscriptionState subscriptions,
+                                          Lane systemLane, Lane userLane, FetchBuffer fetchBuffer,
+                                          PollTracker pollTracker, RebalanceCallbackQueue rebalanceCallbacks,
+                                          Consumer<Map<TopicPartition, OffsetAndMetadata>> ownCommits) {
+        String clientId = config.getString(ConsumerConfig.CLIENT_ID_CONFIG);
+        long retryBackoffMs = config.getLong(ConsumerConfig.RETRY_BACKOFF_MS_CONFIG);
+        long retryBackoffMaxMs = config.getLong(ConsumerConfig.RETRY_BACKOFF_MAX_MS_CONFIG);
+        int requestTimeoutMs = config.getInt(ConsumerConfig.REQUEST_TIMEOUT_MS_CONFIG);
+        long maxPollIntervalMs = config.getInt(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG);
+
+        Optional<CoordinatorRequestManager> coordinator = groupId.map(group ->
+                new CoordinatorRequestManager(group, clock, retryBackoffMs, retryBackoffMaxMs, requestTimeoutMs));
+        Optional<CommitRequestManager> commits = coordinator.map(found -> new CommitRequestManager(groupId.get(), clock,
+                found, subscriptions, metrics, autoCommitEnabled,
+                config.getInt(ConsumerConfig.AUTO_COMMIT_INTERVAL_MS_CONFIG), retryBackoffMs, retryBackoffMaxMs,
+                isolationLevel == IsolationLevel.READ_COMMITTED));
+        commits.ifPresent(manager -> manager.reportOwnCommitsTo(ownCommits));
+        OffsetsRequestManager offsets = new OffsetsRequestManager(clock, network, subscriptions, commits, metrics,
+                isolationLevel, requestTimeoutMs, retryBackoffMs, retryBackoffMaxMs, fetchBuffer::notifyStateChanged);
+        TopicMetadataRequestManager topicMetadata = new TopicMetadataRequestManager(clock, metrics,
+                retryBackoffMs, retryBackoffMaxMs, config.getBoolean(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG));
+        Optional<MembershipManager> membership = commits.map(commitManager -> new MembershipManager(groupId.get(),
+                Optional.ofNullable(config.getString(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG)), clock, subscriptions,
+                network, commitManager, rebalanceCallbacks, pollTracker, metrics, autoCommitEnabled, maxPollIntervalMs));
+        Optional<HeartbeatRequestManager> heartbeat = membership.map(member -> new HeartbeatRequestManager(clock,
+                member, coordinator.get(), pollTracker, metrics, maxPollIntervalMs, requestTimeoutMs,
+                retryBackoffMs, retryBackoffMaxMs,
+                Optional.ofNullable(config.getString(ConsumerConfig.CLIENT_RACK_CONFIG)).filter(rack -> !rack.isEmpty()),
+                Optional.ofNullable(config.getString(ConsumerConfig.GROUP_REMOTE_ASSIGNOR_CONFIG))));
+        membership.ifPresent(member -> {
+            commits.get().useMemberIdentity(() -> member.state().inGroup() ? member.memberId() : "",
+                    () -> member.state().inGroup() ? member.memberEpoch() : -1);
+            metrics.registerGroup(heartbeat.get()::heartbeatIntervalMs, heartbeat.get()::lastHeartbeatMsAgo,
+                    heartbeat.get()::lastHeartbeatSentMs,
+                    () -> member.state().ordinal(), Arrays.toString(MemberState.values()),
+                    () -> subscriptions.assignedPartitions().size());
+        });
+        FetchRequestManager fetches = new FetchRequestManager(clock, network, subscriptions, fetchBuffer, metrics,
+                new FetchRequestManager.FetchConfig(
+                        config.getInt(ConsumerConfig.FETCH_MIN_BYTES_CONFIG),
+                        config.getInt(ConsumerConfig.FETCH_MAX_BYTES_CONFIG),
+                        config.getInt(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG),
+                        config.getInt(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG),
+                        isolationLevel,
+                        config.getString(ConsumerConfig.CLIENT_RACK_CONFIG),
+                        requestTimeoutMs,
+                        retryBackoffMs,
+                        retryBackoffMaxMs));
+        heartbeat.ifPresent(beat -> fetches.boundWaitBy(beat::timeUntilNextHeartbeatMs));
+        coordinator.ifPresent(found -> fetches.keepCoordinatorConnectionFree(found::knownNodeId, pollTracker));
+        NetworkThread networkThread = new NetworkThread(clientId, clock, systemLane, userLane, userLaneBudget, network,
+                new RequestSender(network, metrics, requestTimeoutMs), subscriptions, fetchBuffer,
+                coordinator, commits, offsets, topicMetadata, fetches, membership, heartbeat, metrics);
+        return new BackgroundSide(networkThread, membership);
+    }
+}

@@ -1,7 +1,0 @@
-package dev.lanes.consumer.internals.managers;
-
-/** Requests of the consumer's own (system) work go out before requests the application asked for (R7). */
-public enum Priority {
-    SYSTEM,
-    USER
-}

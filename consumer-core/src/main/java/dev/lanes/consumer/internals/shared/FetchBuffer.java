@@ -1,0 +1,238 @@
+package dev.lanes.consumer.internals.shared;
+
+import dev.lanes.consumer.internals.adapter.FetchedPartition;
+import org.apache.kafka.common.TopicPartition;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * The background queue: fetched data (and errors for {@code poll} to raise) waiting for the application
+ * thread, bounded in bytes (R9). The background thread adds; the application thread takes, and releases
+ * the bytes of a fetch once it has handed out (or discarded) all of it. The background thread asks for
+ * no more than {@link #room()} bytes, so the bound holds up to one broker batch; when the application
+ * frees room after the buffer was full, the background thread is woken to fetch again.
+ */
+public final class FetchBuffer {
+
+    private final long maxBytes;
+    private final Runnable onRoomFreed;
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition changed = lock.newCondition();
+    private final ArrayDeque<FetchedPartition> fetched = new ArrayDeque<>();
+    private final ArrayDeque<RuntimeException> errors = new ArrayDeque<>();
+    /** Fetches per partition here or being handed out, so the background thread knows where to fetch next. */
+    private final Map<TopicPartition, Integer> buffered = new ConcurrentHashMap<>();
+    private volatile long bytes;
+    private boolean wokenUp;
+    private long stateChanges;
+
+    public FetchBuffer(long maxBytes, Runnable onRoomFreed) {
+        this.maxBytes = maxBytes;
+        this.onRoomFreed = onRoomFreed;
+    }
+
+    // ---- background thread
+
+    public void add(FetchedPartition partition) {
+        lock.lock();
+        try {
+            fetched.addLast(partition);
+            buffered.merge(partition.partition(), 1, Integer::sum);
+            bytes += partition.sizeInBytes();
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Queues an error for the application's next {@code poll} to throw. */
+    public void addError(RuntimeException error) {
+        lock.lock();
+        try {
+            errors.addLast(error);
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Bytes that may still be fetched without passing the bound. */
+    public long room() {
+        return maxBytes - bytes;
+    }
+
+    public boolean isBuffered(TopicPartition partition) {
+        return buffered.containsKey(partition);
+    }
+
+    // ---- application thread
+
+    /** The next fetched partition, or null. Its bytes stay counted until {@link #release}. */
+    public FetchedPartition next() {
+        lock.lock();
+        try {
+            return fetched.pollFirst();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Puts fetches back at the head, in order: a paused partition's, or ones a poll leaves for the next. */
+    public void pushBack(Collection<FetchedPartition> partitions) {
+        if (partitions.isEmpty()) {
+            return;
+        }
+        List<FetchedPartition> inOrder = new ArrayList<>(partitions);
+        lock.lock();
+        try {
+            // Back at the front, in the order they were taken: two fetches of one partition stay in offset order.
+            for (int i = inOrder.size() - 1; i >= 0; i--) {
+                fetched.addFirst(inOrder.get(i));
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * The application is done with this fetch: its bytes no longer count against the bound, and its
+     * partition may be fetched again, so the background thread is told (once per fetch, not per record).
+     */
+    public void release(FetchedPartition partition) {
+        lock.lock();
+        try {
+            bytes -= partition.sizeInBytes();
+            unbuffer(partition.partition());
+        } finally {
+            lock.unlock();
+        }
+        partition.released();
+        onRoomFreed.run();
+    }
+
+    /** Drops buffered data of these partitions (unassigned or seeked); returns how many fetches it dropped. */
+    public int drop(Collection<TopicPartition> partitions) {
+        List<FetchedPartition> dropped = new ArrayList<>();
+        lock.lock();
+        try {
+            for (Iterator<FetchedPartition> iterator = fetched.iterator(); iterator.hasNext(); ) {
+                FetchedPartition partition = iterator.next();
+                if (partitions.contains(partition.partition())) {
+                    iterator.remove();
+                    bytes -= partition.sizeInBytes();
+                    unbuffer(partition.partition());
+                    dropped.add(partition);
+                }
+            }
+        } finally {
+            lock.unlock();
+        }
+        dropped.forEach(FetchedPartition::released);
+        if (!dropped.isEmpty()) {
+            onRoomFreed.run();
+        }
+        return dropped.size();
+    }
+
+    private void unbuffer(TopicPartition partition) {
+        buffered.computeIfPresent(partition, (key, count) -> count > 1 ? count - 1 : null);
+    }
+
+    public RuntimeException takeError() {
+        lock.lock();
+        try {
+            return errors.pollFirst();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Blocks until data or an error arrives, {@link #wakeup()} is called, or {@code nanos} pass. Returns
+     * whether it was woken by {@link #wakeup()} (and clears that).
+     */
+    public boolean await(long nanos) throws InterruptedException {
+        return await(nanos, false);
+    }
+
+    /**
+     * Like {@link #await(long)}, but data already buffered does not end the wait, only new state does: for a
+     * poll that holds records back until the background thread says otherwise.
+     */
+    public boolean awaitStateChange(long nanos) throws InterruptedException {
+        return await(nanos, true);
+    }
+
+    private boolean await(long nanos, boolean ignoreBuffered) throws InterruptedException {
+        lock.lock();
+        try {
+            long remaining = nanos;
+            long changesAtStart = stateChanges;
+            while ((ignoreBuffered || fetched.isEmpty()) && errors.isEmpty() && !wokenUp && stateChanges == changesAtStart
+                    && remaining > 0) {
+                remaining = changed.awaitNanos(remaining);
+            }
+            boolean woken = wokenUp;
+            wokenUp = false;
+            return woken;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    // ---- any thread
+
+    /** Wakes a waiting {@link #await}: new data elsewhere, a wakeup() from the user, or a failure. */
+    public void wakeup() {
+        lock.lock();
+        try {
+            wokenUp = true;
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Wakes a waiting {@link #await} because state it should look at changed (a position error). */
+    public void notifyStateChanged() {
+        lock.lock();
+        try {
+            stateChanges++;
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    public long bytes() {
+        return bytes;
+    }
+
+    public long maxBytes() {
+        return maxBytes;
+    }
+
+    /** Empties the buffer (close); returns how many fetches were discarded. */
+    public int clear() {
+        lock.lock();
+        try {
+            int discarded = fetched.size();
+            fetched.forEach(FetchedPartition::released);
+            fetched.clear();
+            errors.clear();
+            buffered.clear();
+            bytes = 0;
+            return discarded;
+        } finally {
+            lock.unlock();
+        }
+    }
+}

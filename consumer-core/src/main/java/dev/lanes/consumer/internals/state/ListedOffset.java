@@ -1,7 +1,0 @@
-package dev.lanes.consumer.internals.state;
-
-import java.util.Optional;
-
-/** One partition's answer to a ListOffsets lookup. */
-public record ListedOffset(long offset, long timestamp, Optional<Integer> leaderEpoch) {
-}
