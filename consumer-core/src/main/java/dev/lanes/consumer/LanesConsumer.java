@@ -8,10 +8,11 @@ import dev.lanes.consumer.internals.background.BackgroundSide;
 import dev.lanes.consumer.internals.common.Clock;
 import dev.lanes.consumer.internals.shared.FetchBuffer;
 import dev.lanes.consumer.internals.app.FetchCollector;
+import dev.lanes.consumer.internals.shared.BackgroundHandle;
 import dev.lanes.consumer.internals.shared.Lane;
+import dev.lanes.consumer.internals.shared.MembershipView;
 import dev.lanes.consumer.internals.shared.LaneName;
 import dev.lanes.consumer.internals.shared.LoopState;
-import dev.lanes.consumer.internals.background.NetworkThread;
 import dev.lanes.consumer.internals.shared.ClusterIdentity;
 import dev.lanes.consumer.internals.shared.OwnCommits;
 import dev.lanes.consumer.internals.app.PendingAsyncCommits;
@@ -28,7 +29,6 @@ import dev.lanes.consumer.internals.events.ListOffsetsEvent;
 import dev.lanes.consumer.internals.events.RebalanceCallback;
 import dev.lanes.consumer.internals.events.SubscriptionChangedEvent;
 import dev.lanes.consumer.internals.events.TopicMetadataEvent;
-import dev.lanes.consumer.internals.background.managers.MembershipManager;
 import dev.lanes.consumer.internals.metrics.LanesConsumerMetrics;
 import dev.lanes.consumer.internals.adapter.ListedOffset;
 import dev.lanes.consumer.internals.shared.OffsetResetStrategy;
@@ -122,8 +122,8 @@ public class LanesConsumer<K, V> implements Consumer<K, V>, ConsumerDiagnostics 
     private final Lane userLane;
     private final FetchBuffer fetchBuffer;
     private final FetchCollector<K, V> collector;
-    private final NetworkThread networkThread;
-    private final Optional<MembershipManager> membership;
+    private final BackgroundHandle networkThread;
+    private final Optional<MembershipView> membership;
     private final PollTracker pollTracker;
     private final RebalanceListenerInvoker rebalanceListener;
     private final Deserializer<K> keyDeserializer;
@@ -215,7 +215,7 @@ public class LanesConsumer<K, V> implements Consumer<K, V>, ConsumerDiagnostics 
             lanesMetrics.registerLag(() -> subscriptions.totalLag(readCommitted));
 
             network = KafkaNetwork.create(config, metrics, clock, clusterIdentity, telemetry);
-            AtomicReference<NetworkThread> threadRef = new AtomicReference<>();
+            AtomicReference<BackgroundHandle> threadRef = new AtomicReference<>();
             this.fetchBuffer = new FetchBuffer(lanesConfig.getLong(LanesConsumerConfig.FETCH_BUFFER_MAX_BYTES_CONFIG),
                     () -> threadRef.get().wakeup());
             lanesMetrics.registerFetchBuffer(fetchBuffer::bytes, fetchBuffer.maxBytes());
@@ -409,7 +409,7 @@ public class LanesConsumer<K, V> implements Consumer<K, V>, ConsumerDiagnostics 
     private void releaseGroupPartitions(long deadlineMs) {
         rebalanceListener.runRequested();
         Set<TopicPartition> owned = subscriptions.assignedPartitions();
-        MemberState state = membership.map(MembershipManager::state).orElse(MemberState.UNSUBSCRIBED);
+        MemberState state = membership.map(MembershipView::state).orElse(MemberState.UNSUBSCRIBED);
         if (owned.isEmpty()) {
             return;
         }
@@ -528,7 +528,7 @@ public class LanesConsumer<K, V> implements Consumer<K, V>, ConsumerDiagnostics 
     }
 
     private void throwIfBackgroundError() {
-        Optional<RuntimeException> fatal = membership.flatMap(MembershipManager::fatalError);
+        Optional<RuntimeException> fatal = membership.flatMap(MembershipView::fatalError);
         if (fatal.isPresent()) {
             throw fatal.get();
         }
@@ -950,10 +950,7 @@ public class LanesConsumer<K, V> implements Consumer<K, V>, ConsumerDiagnostics 
         acquireAndEnsureOpen();
         try {
             requireGroup("get the group metadata");
-            MembershipManager member = membership.get();
-            boolean inGroup = member.state().inGroup();
-            return new ConsumerGroupMetadata(groupId.get(), inGroup ? member.memberEpoch() : -1,
-                    inGroup ? member.memberId() : "", member.groupInstanceId());
+            return membership.get().groupMetadata();
         } finally {
             release();
         }
@@ -1247,7 +1244,7 @@ public class LanesConsumer<K, V> implements Consumer<K, V>, ConsumerDiagnostics 
     /** The group member's state, or {@link MemberState#NONE} without a group.id. Any thread. */
     @Override
     public MemberState memberState() {
-        return membership.map(MembershipManager::state).orElse(MemberState.NONE);
+        return membership.map(MembershipView::state).orElse(MemberState.NONE);
     }
 
     /**

@@ -1,7 +1,9 @@
 package dev.lanes.consumer.internals.background;
 
 import dev.lanes.consumer.internals.common.Clock;
+import dev.lanes.consumer.internals.shared.BackgroundHandle;
 import dev.lanes.consumer.internals.shared.FetchBuffer;
+import dev.lanes.consumer.internals.shared.MembershipView;
 import dev.lanes.consumer.internals.shared.Lane;
 import dev.lanes.consumer.internals.shared.PollTracker;
 import dev.lanes.consumer.internals.shared.RebalanceCallbackQueue;
@@ -32,9 +34,9 @@ import java.util.function.Consumer;
  * thread reads.
  *
  * @param networkThread the background thread, not started yet
- * @param membership    the group member, present with a group.id
+ * @param membership    what the application thread reads of the group member, present with a group.id
  */
-public record BackgroundSide(NetworkThread networkThread, Optional<MembershipManager> membership) {
+public record BackgroundSide(BackgroundHandle networkThread, Optional<MembershipView> membership) {
 
     /**
      * Builds the request managers (coordinator, commits, offsets, topic metadata, membership and heartbeat,
@@ -81,7 +83,7 @@ public record BackgroundSide(NetworkThread networkThread, Optional<MembershipMan
                     () -> member.state().inGroup() ? member.memberEpoch() : -1);
             metrics.registerGroup(heartbeat.get()::heartbeatIntervalMs, heartbeat.get()::lastHeartbeatMsAgo,
                     heartbeat.get()::lastHeartbeatSentMs,
-                    () -> member.state().ordinal(), Arrays.toString(MemberState.values()),
+                    () -> member.view().state().ordinal(), Arrays.toString(MemberState.values()),
                     () -> subscriptions.assignedPartitions().size());
         });
         FetchRequestManager fetches = new FetchRequestManager(clock, network, subscriptions, fetchBuffer, metrics,
@@ -100,6 +102,6 @@ public record BackgroundSide(NetworkThread networkThread, Optional<MembershipMan
         NetworkThread networkThread = new NetworkThread(clientId, clock, systemLane, userLane, userLaneBudget, network,
                 new RequestSender(network, metrics, requestTimeoutMs), subscriptions, fetchBuffer,
                 coordinator, commits, offsets, topicMetadata, fetches, membership, heartbeat, metrics);
-        return new BackgroundSide(networkThread, membership);
+        return new BackgroundSide(networkThread, membership.map(MembershipManager::view));
     }
 }

@@ -4,6 +4,7 @@ import dev.lanes.consumer.internals.common.BackgroundThreadGuard;
 import dev.lanes.consumer.internals.common.Clock;
 import dev.lanes.consumer.internals.shared.FetchBuffer;
 import dev.lanes.consumer.internals.shared.Lane;
+import dev.lanes.consumer.internals.shared.BackgroundHandle;
 import dev.lanes.consumer.internals.shared.LoopState;
 import dev.lanes.consumer.ConsumerClosedException;
 import dev.lanes.consumer.internals.adapter.Network;
@@ -59,7 +60,7 @@ import java.util.concurrent.atomic.AtomicReference;
  * User code never runs here (R3). If the thread dies, every pending call fails with the cause and the
  * resources are released at once (R10).
  */
-public final class NetworkThread implements Runnable, ApplicationEventVisitor {
+public final class NetworkThread implements Runnable, ApplicationEventVisitor, BackgroundHandle {
 
     private static final Logger log = LoggerFactory.getLogger(NetworkThread.class);
     public static final String THREAD_NAME_PREFIX = "lanes-consumer-network-thread | ";
@@ -139,7 +140,7 @@ public final class NetworkThread implements Runnable, ApplicationEventVisitor {
         this.measureCpu = threadBean.isCurrentThreadCpuTimeSupported();
     }
 
-    /** Starts the thread. Called once, from the application thread. */
+    @Override
     public void start() {
         if (!state.compareAndSet(LoopState.NOT_STARTED, LoopState.RUNNING)) {
             throw new IllegalStateException("The background thread was already started");
@@ -176,12 +177,12 @@ public final class NetworkThread implements Runnable, ApplicationEventVisitor {
         }
     }
 
-    /** One iteration of the loop. Runs on the background thread (engine tests call it directly). */
-    /** Requests waiting for their broker's connection; any thread (a gauge). */
+    @Override
     public int unsentRequests() {
         return sender.unsentCount();
     }
 
+    /** One iteration of the loop. Runs on the background thread (engine tests call it directly). */
     public void runOnce() {
         guard.ensureBackgroundThread("runOnce");
         if (Thread.interrupted()) {
@@ -308,7 +309,7 @@ public final class NetworkThread implements Runnable, ApplicationEventVisitor {
             leaveEvent.future().complete(null);
             leaveEvent = null;
         }
-        long confirmedMs = membership.get().lastConfirmedMs();
+        long confirmedMs = membership.get().view().lastConfirmedMs();
         if (state != lastMemberState || confirmedMs != lastConfirmedMs) {
             // A poll holding records back while the membership was unconfirmed looks again at each answer.
             lastMemberState = state;
@@ -446,6 +447,7 @@ public final class NetworkThread implements Runnable, ApplicationEventVisitor {
     // ---- called from the application thread
 
     /** Makes the thread look at its work again: wakes it if it is blocked, or keeps it from blocking next. Any thread. */
+    @Override
     public void wakeup() {
         wakeupRequested = true;
         if (blocked) {
@@ -453,16 +455,19 @@ public final class NetworkThread implements Runnable, ApplicationEventVisitor {
         }
     }
 
+    @Override
     public LoopState state() {
         return state.get();
     }
 
     /** Why the thread died, or null. */
+    @Override
     public Throwable failure() {
         return failure;
     }
 
     /** Waits for the thread to end, up to {@code timeoutMs}. */
+    @Override
     public boolean join(long timeoutMs) throws InterruptedException {
         guard.ensureNotBackgroundThread("join");
         Thread t = thread;
@@ -473,11 +478,13 @@ public final class NetworkThread implements Runnable, ApplicationEventVisitor {
         return !t.isAlive();
     }
 
+    @Override
     public boolean isAlive() {
         Thread t = thread;
         return t != null && t.isAlive();
     }
 
+    @Override
     public String threadName() {
         return THREAD_NAME_PREFIX + clientId;
     }

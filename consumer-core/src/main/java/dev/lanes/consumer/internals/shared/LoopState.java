@@ -1,7 +1,5 @@
 package dev.lanes.consumer.internals.shared;
 
-import dev.lanes.consumer.internals.background.NetworkThread;
-
 /** The background thread's life, changed by compare-and-set. */
 public enum LoopState {
     NOT_STARTED,
@@ -10,6 +8,6 @@ public enum LoopState {
     CLOSING,
     /** Ended normally after a close. */
     TERMINATED,
-    /** Ended because the thread died; {@link NetworkThread#failure()} says why. */
+    /** Ended because the thread died; {@link BackgroundHandle#failure()} says why. */
     FAILED
 }

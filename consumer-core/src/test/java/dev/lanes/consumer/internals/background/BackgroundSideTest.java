@@ -9,7 +9,7 @@ import dev.lanes.consumer.internals.shared.PollTracker;
 import dev.lanes.consumer.internals.shared.RebalanceCallbackQueue;
 import dev.lanes.consumer.internals.adapter.FakeNetwork;
 import dev.lanes.consumer.MemberState;
-import dev.lanes.consumer.internals.background.managers.MembershipManager;
+import dev.lanes.consumer.internals.shared.MembershipView;
 import dev.lanes.consumer.internals.metrics.LanesConsumerMetrics;
 import dev.lanes.consumer.internals.shared.OffsetResetStrategy;
 import dev.lanes.consumer.internals.shared.SubscriptionState;
@@ -71,7 +71,7 @@ class BackgroundSideTest {
     void withAGroupTheMemberStartsUnsubscribedAndItsMetricsAreRegistered() {
         BackgroundSide background = assemble(Optional.of("group"));
 
-        assertThat(background.membership()).get().extracting(MembershipManager::state)
+        assertThat(background.membership()).get().extracting(MembershipView::state)
                 .isEqualTo(MemberState.UNSUBSCRIBED);
         assertThat(metric("member-state")).get().extracting(MetricName::description)
                 .asString().contains(MemberState.UNSUBSCRIBED.name(), MemberState.STABLE.name());

@@ -8,6 +8,7 @@ import dev.lanes.consumer.internals.shared.PollTracker;
 import dev.lanes.consumer.internals.shared.RebalanceCallbackQueue;
 import dev.lanes.consumer.internals.events.RebalanceCallback;
 import dev.lanes.consumer.internals.metrics.LanesConsumerMetrics;
+import dev.lanes.consumer.internals.shared.MembershipView;
 import dev.lanes.consumer.internals.shared.SubscriptionState;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
@@ -47,12 +48,10 @@ public final class MembershipManager {
     private final long rebalanceTimeoutMs;
     private final String memberId = Uuid.randomUuid().toString();
 
-    private volatile MemberState state = MemberState.UNSUBSCRIBED;
-    private volatile int memberEpoch = GroupHeartbeat.JOIN_EPOCH;
-    private volatile RuntimeException fatalError;
-    /** When a heartbeat answer last confirmed the membership, and the interval it gave; -1 before the first. */
-    private volatile long lastConfirmedMs = -1;
-    private volatile long heartbeatIntervalMs;
+    private MemberState state = MemberState.UNSUBSCRIBED;
+    private int memberEpoch = GroupHeartbeat.JOIN_EPOCH;
+    /** What the application thread reads: published after every change of the state or the epoch. */
+    private final MembershipView view;
 
     /** The latest target assignment from the coordinator, by topic id. */
     private Map<Uuid, Set<Integer>> target;
@@ -81,9 +80,15 @@ public final class MembershipManager {
         this.metrics = metrics;
         this.autoCommit = autoCommit;
         this.rebalanceTimeoutMs = rebalanceTimeoutMs;
+        this.view = new MembershipView(groupId, groupInstanceId, new MembershipView.Member(state, memberId, memberEpoch));
     }
 
-    // ---- read by both threads
+    /** The member as the application thread may read it. */
+    public MembershipView view() {
+        return view;
+    }
+
+    // ---- background thread
 
     public MemberState state() {
         return state;
@@ -98,24 +103,7 @@ public final class MembershipManager {
     }
 
     public Optional<RuntimeException> fatalError() {
-        return Optional.ofNullable(fatalError);
-    }
-
-    /** When a heartbeat answer last confirmed the membership; -1 before the first. */
-    public long lastConfirmedMs() {
-        return lastConfirmedMs;
-    }
-
-    /**
-     * Whether the answer to the member's heartbeats is overdue by more than {@code graceMs} past one interval:
-     * the coordinator may have fenced it and given its partitions to others. Never with a negative grace.
-     */
-    public boolean ownershipUnconfirmed(long nowMs, long graceMs) {
-        long confirmed = lastConfirmedMs;
-        MemberState current = state;
-        boolean owning = current == MemberState.STABLE || current == MemberState.RECONCILING
-                || current == MemberState.ACKNOWLEDGING;
-        return graceMs >= 0 && owning && confirmed >= 0 && nowMs - confirmed > heartbeatIntervalMs + graceMs;
+        return view.fatalError();
     }
 
     public String groupId() {
@@ -126,7 +114,9 @@ public final class MembershipManager {
         return groupInstanceId;
     }
 
-    // ---- background thread
+    private void publish() {
+        view.publish(new MembershipView.Member(state, memberId, memberEpoch));
+    }
 
     private void transitionTo(MemberState next) {
         if (!next.canTransitionFrom(state)) {
@@ -137,6 +127,7 @@ public final class MembershipManager {
             log.debug("Member {} of group {}: {} -> {}", memberId, groupId, state, next);
         }
         state = next;
+        publish();
     }
 
     /** The subscription changed: join if not in the group, else tell the coordinator at once. */
@@ -188,8 +179,8 @@ public final class MembershipManager {
             return;
         }
         memberEpoch = response.memberEpoch();
-        heartbeatIntervalMs = Math.max(0, response.heartbeatIntervalMs());
-        lastConfirmedMs = clock.milliseconds();
+        publish();
+        view.confirmed(clock.milliseconds(), Math.max(0, response.heartbeatIntervalMs()));
         if (response.assignment().isPresent()) {
             target = response.assignment().get();
         }
@@ -458,7 +449,7 @@ public final class MembershipManager {
     }
 
     public void onFatal(RuntimeException error) {
-        fatalError = error;
+        view.failed(error);
         stopReconciliation();
         transitionTo(MemberState.FATAL);
     }

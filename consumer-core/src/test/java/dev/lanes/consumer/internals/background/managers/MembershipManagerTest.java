@@ -193,13 +193,13 @@ class MembershipManagerTest {
         h.joinStable(1_000, 0, 1);
         long grace = 5_000;
         h.clock.advance(1_000 + grace);
-        assertThat(h.membership.ownershipUnconfirmed(h.clock.milliseconds(), grace)).isFalse();
+        assertThat(h.membership.view().ownershipUnconfirmed(h.clock.milliseconds(), grace)).isFalse();
         h.clock.advance(1);
-        assertThat(h.membership.ownershipUnconfirmed(h.clock.milliseconds(), grace)).isTrue();
-        assertThat(h.membership.ownershipUnconfirmed(h.clock.milliseconds(), -1)).as("-1 never holds").isFalse();
+        assertThat(h.membership.view().ownershipUnconfirmed(h.clock.milliseconds(), grace)).isTrue();
+        assertThat(h.membership.view().ownershipUnconfirmed(h.clock.milliseconds(), -1)).as("-1 never holds").isFalse();
 
         complete(h.nextHeartbeat(), h.responseWithoutAssignment(1, 1_000), null);
-        assertThat(h.membership.ownershipUnconfirmed(h.clock.milliseconds(), grace)).as("an answer confirms").isFalse();
+        assertThat(h.membership.view().ownershipUnconfirmed(h.clock.milliseconds(), grace)).as("an answer confirms").isFalse();
     }
 
     @Test
