@@ -1,6 +1,6 @@
 package dev.lanes.consumer.internals.shared;
 
-/** The two lanes from the application thread to the background thread (R7). */
+/** The two lanes from the application thread to the background thread (R7). Immutable; any thread. */
 public enum LaneName {
     /** The consumer's own work (callback acknowledgements, close): drained completely, first. */
     SYSTEM("system"),

@@ -1,6 +1,9 @@
 package dev.lanes.consumer.internals.shared;
 
-/** The background thread's life, changed by compare-and-set. */
+/**
+ * The background thread's life, changed by compare-and-set: the application thread moves it from NOT_STARTED to
+ * RUNNING and asks for CLOSING; the background thread ends it in TERMINATED or FAILED. Any thread reads it.
+ */
 public enum LoopState {
     NOT_STARTED,
     RUNNING,

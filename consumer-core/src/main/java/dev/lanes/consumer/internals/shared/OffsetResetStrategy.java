@@ -7,7 +7,8 @@ import java.util.Locale;
 
 /**
  * What {@code auto.offset.reset} says to do when a partition has no valid position: earliest, latest,
- * {@code by_duration:<ISO-8601 duration>}, or none (fail with NoOffsetForPartitionException).
+ * {@code by_duration:<ISO-8601 duration>}, or none (fail with NoOffsetForPartitionException). Immutable, parsed
+ * once from the configuration; both threads read it.
  */
 public final class OffsetResetStrategy {
 

@@ -11,7 +11,8 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * Rebalance callbacks the background thread wants run, waiting for the application thread's next
  * {@code poll()}. Adding one wakes a poll that is waiting for records. Bounded by its nature: the member
- * has at most one reconciliation step waiting at a time.
+ * has at most one reconciliation step waiting at a time. The background thread adds; the application thread
+ * takes and runs.
  */
 public final class RebalanceCallbackQueue {
 
