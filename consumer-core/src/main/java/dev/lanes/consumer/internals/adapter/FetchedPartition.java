@@ -1,5 +1,6 @@
 package dev.lanes.consumer.internals.adapter;
 
+import org.apache.kafka.common.IsolationLevel;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.message.FetchResponseData;
 import org.apache.kafka.common.record.RecordBatch;
@@ -7,13 +8,14 @@ import org.apache.kafka.common.record.Records;
 
 import java.util.List;
 import java.util.Optional;
+import java.util.function.LongConsumer;
 
 /**
  * The raw data that one Fetch response returned for one partition, still as bytes.
  *
- * <p>Built by the background thread from a Fetch response; handed to the application thread, which
- * decodes it with {@link PartitionRecordsDecoder}. Records stay undecoded until then so that the
- * background thread only moves buffers.
+ * <p>Built by the background thread from a Fetch response and buffered for the application thread, which
+ * reads it with a {@link PartitionRecordsDecoder}. Its batches are decoded by its {@link DecodedBatches}: by the
+ * background thread ahead of the application, or by the application thread when it gets there first.
  */
 public final class FetchedPartition {
 
@@ -31,6 +33,10 @@ public final class FetchedPartition {
     /** Application thread: records of this fetch handed to the application, and whether all of it was read. */
     private volatile int recordsTaken;
     private volatile boolean drained;
+    /** Told of decompressed bytes held or let go, so that the fetch buffer counts them; set before buffering. */
+    private volatile LongConsumer onHeldBytes = ignored -> { };
+    /** Created by the first thread to decode (either), with the consumer's settings, which are the same for both. */
+    private volatile DecodedBatches decoding;
 
     FetchedPartition(TopicPartition partition,
                      long fetchOffset,
@@ -60,6 +66,48 @@ public final class FetchedPartition {
     /** Background thread, before the fetch is buffered: what to tell when the buffer lets go of it. */
     public void onRelease(java.util.function.Consumer<FetchedPartition> action) {
         this.onRelease = action;
+    }
+
+    /** Background thread, before the fetch is buffered: what to tell of decompressed bytes held or let go. */
+    public void onHeldBytes(LongConsumer action) {
+        this.onHeldBytes = action;
+    }
+
+    /** The batch stage of this fetch, created on first use. Either thread. */
+    public DecodedBatches decoding(IsolationLevel isolationLevel, boolean checkCrcs) {
+        DecodedBatches existing = decoding;
+        if (existing != null) {
+            return existing;
+        }
+        synchronized (this) {
+            if (decoding == null) {
+                decoding = new DecodedBatches(this, isolationLevel, checkCrcs, onHeldBytes);
+            }
+            return decoding;
+        }
+    }
+
+    /** Whether batches of this fetch are left to decode. Either thread. */
+    public boolean hasUndecoded() {
+        DecodedBatches existing = decoding;
+        return existing == null || existing.hasUndecoded();
+    }
+
+    /**
+     * The buffer lets go of this fetch: decoding stops, and the decompressed bytes it still held are returned
+     * for the caller to stop counting. Either thread.
+     */
+    public long stopDecoding() {
+        DecodedBatches existing;
+        synchronized (this) {
+            existing = decoding;
+            if (existing == null) {
+                // Nothing decoded yet: a decoder created from now on has nothing left to do.
+                decoding = DecodedBatches.closed(this);
+                return 0;
+            }
+        }
+        return existing.close();
     }
 
     /** Application thread: {@code records} more of this fetch were handed to the application. */

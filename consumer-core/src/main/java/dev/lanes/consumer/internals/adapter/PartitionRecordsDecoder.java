@@ -2,15 +2,12 @@ package dev.lanes.consumer.internals.adapter;
 
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.IsolationLevel;
-import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.CorruptRecordException;
 import org.apache.kafka.common.errors.RecordDeserializationException;
 import org.apache.kafka.common.errors.RecordDeserializationException.DeserializationExceptionOrigin;
 import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.header.internals.RecordHeaders;
-import org.apache.kafka.common.message.FetchResponseData;
-import org.apache.kafka.common.record.ControlRecordType;
 import org.apache.kafka.common.record.Record;
 import org.apache.kafka.common.record.RecordBatch;
 import org.apache.kafka.common.record.TimestampType;
@@ -19,46 +16,40 @@ import org.apache.kafka.common.utils.BufferSupplier;
 import org.apache.kafka.common.utils.CloseableIterator;
 
 import java.nio.ByteBuffer;
-import java.util.Comparator;
-import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Optional;
-import java.util.PriorityQueue;
-import java.util.Set;
 
 /**
  * Turns one {@link FetchedPartition} into {@link ConsumerRecord}s on demand, with KafkaConsumer's semantics:
  * records before the fetch offset, control batches and (with {@code read_committed}) aborted transactions are
  * skipped, and the position to resume from is {@link #nextOffset()}.
  *
- * <p>Batches are decoded lazily, one at a time, as {@link #takeInto} asks for records, so a fetch costs nothing
- * until the application consumes it and a seek can discard the rest cheaply.
+ * <p>This is the record stage: it takes the fetch's batches from its {@link DecodedBatches} (CRC-checked,
+ * filtered and decompressed, mostly by the background thread ahead of it, or here when this thread gets there
+ * first), deserializes their records and advances the position. A seek discards the rest cheaply.
  *
- * <p>Used only by the application thread (decoding and deserializing is application work, R3); not
- * thread-safe. After a failure the decoder stays where it failed, so the same failure repeats until the
- * application seeks past it, which discards this decoder.
+ * <p>Used only by the application thread, where deserializers run (R3); not thread-safe. After a failure the
+ * decoder stays where it failed, so the same failure repeats until the application seeks past it, which
+ * discards this decoder.
  */
 public final class PartitionRecordsDecoder {
 
     private final FetchedPartition fetched;
     private final TopicPartition partition;
-    private final boolean readCommitted;
     private final boolean checkCrcs;
-    private final Iterator<? extends RecordBatch> batches;
-    /** Aborted transactions of this fetch not yet reached, by first offset; null when there are none. */
-    private final PriorityQueue<FetchResponseData.AbortedTransaction> abortedTransactions;
-    /** Producers whose current transaction is aborted; their abort marker removes them. */
-    private final Set<Long> abortedProducerIds = new HashSet<>();
-    // Per fetch rather than shared: lets the batches of this fetch reuse one decompression buffer
-    // without coordinating with other decoders.
-    private final BufferSupplier decompressionBuffers = BufferSupplier.create();
+    private final DecodedBatches batches;
 
     private RecordBatch currentBatch;
     private Optional<Integer> currentBatchEpoch = Optional.empty();
+    private TimestampType currentTimestampType;
+    /** Records of the current batch: decompressed ones from a list, or an uncompressed batch read in place. */
+    private Iterator<Record> decompressedRecords;
     private CloseableIterator<Record> batchRecords;
     /** Read from the batch but not yet returned: found by look-ahead, or its deserialization failed. */
     private Record pending;
+    /** Thrown once the current batch's records are out: the batch stage stopped there. */
+    private CorruptRecordException failureAfterBatch;
     private CorruptRecordException corruption;
     private long nextOffset;
     private Optional<Integer> lastEpoch = Optional.empty();
@@ -67,10 +58,8 @@ public final class PartitionRecordsDecoder {
     public PartitionRecordsDecoder(FetchedPartition fetched, IsolationLevel isolationLevel, boolean checkCrcs) {
         this.fetched = fetched;
         this.partition = fetched.partition();
-        this.readCommitted = isolationLevel == IsolationLevel.READ_COMMITTED;
         this.checkCrcs = checkCrcs;
-        this.batches = fetched.records().batches().iterator();
-        this.abortedTransactions = readCommitted ? abortedTransactionsByFirstOffset(fetched.abortedTransactions()) : null;
+        this.batches = fetched.decoding(isolationLevel, checkCrcs);
         this.nextOffset = fetched.fetchOffset();
     }
 
@@ -156,7 +145,7 @@ public final class PartitionRecordsDecoder {
         return partition;
     }
 
-    /** Bytes of the undecoded fetch that this decoder holds. */
+    /** Bytes of the fetch that this decoder reads. */
     public int sizeInBytes() {
         return fetched.sizeInBytes();
     }
@@ -164,99 +153,51 @@ public final class PartitionRecordsDecoder {
     /** The next record the application may see, or null (and drained) when none is left. */
     private Record nextReturnableRecord() {
         while (!drained) {
-            if (batchRecords == null) {
-                RecordBatch batch = nextBatch();
-                if (batch == null) {
-                    finish();
-                } else {
-                    openBatch(batch);
-                }
+            if (decompressedRecords == null && batchRecords == null) {
+                openNext();
                 continue;
             }
             Record record = nextRecordOfBatch();
             if (record == null) {
                 closeBatchRecords();
-            } else if (record.offset() >= nextOffset) { // the fetch may start in the middle of a batch
-                ensureValid(record);
+                if (failureAfterBatch != null) {
+                    throw failureAfterBatch;
+                }
+            } else if (record.offset() >= nextOffset) {
                 return record;
             }
         }
         return null;
     }
 
-    private RecordBatch nextBatch() {
-        try {
-            return batches.hasNext() ? batches.next() : null;
-        } catch (KafkaException e) {
-            throw corrupt("Record batch", nextOffset, e);
+    /** Moves to the next decoded batch: skips it, opens its records, or finishes when none is left. */
+    private void openNext() {
+        DecodedBatches.DecodedBatch next = batches.take();
+        if (next == null) {
+            finish();
+            return;
         }
-    }
-
-    /** Makes {@code batch} current, and opens its records unless the whole batch is skipped. */
-    private void openBatch(RecordBatch batch) {
-        currentBatch = batch;
-        currentBatchEpoch = epochOf(batch);
-        try {
-            // Legacy (v0/v1) records carry their own checksum, checked record by record.
-            if (checkCrcs && batch.magic() >= RecordBatch.MAGIC_VALUE_V2) {
-                batch.ensureValid();
-            }
-            if (readCommitted && batch.hasProducerId() && isAborted(batch)) {
-                skip(batch);
-            } else if (batch.isControlBatch() || batch.lastOffset() < nextOffset) {
-                skip(batch);
-            } else {
-                batchRecords = batch.streamingIterator(decompressionBuffers);
-            }
-        } catch (KafkaException e) {
-            throw corrupt("Record batch", firstOffsetOf(batch), e);
+        if (next.batch != null) {
+            currentBatch = next.batch;
+            currentBatchEpoch = DecodedBatches.epochOf(next.batch);
+        }
+        if (next.skipped) {
+            skip(next.batch);
+        } else if (next.records != null) {
+            currentTimestampType = next.batch == null ? null : next.batch.timestampType();
+            decompressedRecords = next.records.iterator();
+            failureAfterBatch = next.failure;
+        } else {
+            currentTimestampType = next.batch.timestampType();
+            batchRecords = next.batch.streamingIterator(BufferSupplier.NO_CACHING);
         }
     }
 
     private Record nextRecordOfBatch() {
-        try {
-            return batchRecords.hasNext() ? batchRecords.next() : null;
-        } catch (KafkaException e) {
-            throw corrupt("Record batch", firstOffsetOf(currentBatch), e);
+        if (decompressedRecords != null) {
+            return decompressedRecords.hasNext() ? decompressedRecords.next() : null;
         }
-    }
-
-    private void ensureValid(Record record) {
-        if (checkCrcs) {
-            try {
-                record.ensureValid();
-            } catch (KafkaException e) {
-                throw corrupt("Record", record.offset(), e);
-            }
-        }
-    }
-
-    /**
-     * KafkaConsumer's rule: every aborted transaction that began by the end of this batch is open for its
-     * producer until that producer's abort marker, and the producer's transactional data meanwhile is aborted.
-     */
-    private boolean isAborted(RecordBatch batch) {
-        while (abortedTransactions != null && !abortedTransactions.isEmpty()
-                && abortedTransactions.peek().firstOffset() <= batch.lastOffset()) {
-            abortedProducerIds.add(abortedTransactions.poll().producerId());
-        }
-        if (isAbortMarker(batch)) {
-            abortedProducerIds.remove(batch.producerId());
-            return false;
-        }
-        return batch.isTransactional() && abortedProducerIds.contains(batch.producerId());
-    }
-
-    private static boolean isAbortMarker(RecordBatch batch) {
-        if (!batch.isControlBatch()) {
-            return false;
-        }
-        Iterator<Record> records = batch.iterator();
-        if (!records.hasNext()) {
-            return false;
-        }
-        Record marker = records.next();
-        return marker.hasKey() && ControlRecordType.parse(marker.key()) == ControlRecordType.ABORT;
+        return DecodedBatches.nextReturnable(partition, batchRecords, currentBatch, nextOffset, checkCrcs);
     }
 
     /** Moves past a batch none of whose records is returned. */
@@ -264,7 +205,7 @@ public final class PartitionRecordsDecoder {
         long afterBatch = batch.nextOffset();
         if (afterBatch > nextOffset) {
             nextOffset = afterBatch;
-            lastEpoch = epochOf(batch);
+            lastEpoch = DecodedBatches.epochOf(batch);
         }
     }
 
@@ -278,6 +219,7 @@ public final class PartitionRecordsDecoder {
     }
 
     private void closeBatchRecords() {
+        decompressedRecords = null;
         if (batchRecords != null) {
             batchRecords.close();
             batchRecords = null;
@@ -287,7 +229,7 @@ public final class PartitionRecordsDecoder {
     private <K, V> ConsumerRecord<K, V> toConsumerRecord(Record record,
                                                          Deserializer<K> keyDeserializer,
                                                          Deserializer<V> valueDeserializer) {
-        TimestampType timestampType = currentBatch.timestampType();
+        TimestampType timestampType = currentTimestampType;
         Headers headers = new RecordHeaders(record.headers());
         // key() and value() return fresh views, so a deserializer that moves their position cannot affect
         // a retry or the buffers carried by a RecordDeserializationException.
@@ -322,32 +264,5 @@ public final class PartitionRecordsDecoder {
                 "Error deserializing " + origin.name() + " for partition " + partition + " at offset "
                         + record.offset() + ". If needed, seek past the record to continue consumption.",
                 cause);
-    }
-
-    private CorruptRecordException corrupt(String what, long offset, KafkaException cause) {
-        return new CorruptRecordException(what + " for partition " + partition + " at offset " + offset
-                + " is invalid: " + cause.getMessage() + ". If needed, seek past it to continue consumption.",
-                cause);
-    }
-
-    /** A legacy compressed batch knows its first offset only after decompression; its last one is at hand. */
-    private static long firstOffsetOf(RecordBatch batch) {
-        return batch.magic() >= RecordBatch.MAGIC_VALUE_V2 ? batch.baseOffset() : batch.lastOffset();
-    }
-
-    private static Optional<Integer> epochOf(RecordBatch batch) {
-        int epoch = batch.partitionLeaderEpoch();
-        return epoch == RecordBatch.NO_PARTITION_LEADER_EPOCH ? Optional.empty() : Optional.of(epoch);
-    }
-
-    private static PriorityQueue<FetchResponseData.AbortedTransaction> abortedTransactionsByFirstOffset(
-            List<FetchResponseData.AbortedTransaction> aborted) {
-        if (aborted.isEmpty()) {
-            return null;
-        }
-        PriorityQueue<FetchResponseData.AbortedTransaction> byFirstOffset = new PriorityQueue<>(aborted.size(),
-                Comparator.comparingLong(FetchResponseData.AbortedTransaction::firstOffset));
-        byFirstOffset.addAll(aborted);
-        return byFirstOffset;
     }
 }

@@ -101,7 +101,9 @@ public record BackgroundSide(BackgroundHandle networkThread, Optional<Membership
         coordinator.ifPresent(found -> fetches.keepCoordinatorConnectionFree(found::knownNodeId, pollTracker));
         NetworkThread networkThread = new NetworkThread(clientId, clock, systemLane, userLane, userLaneBudget, network,
                 new RequestSender(network, metrics, requestTimeoutMs), subscriptions, fetchBuffer,
-                coordinator, commits, offsets, topicMetadata, fetches, membership, heartbeat, metrics);
+                coordinator, commits, offsets, topicMetadata, fetches, membership, heartbeat,
+                new BackgroundDecoding(fetchBuffer, isolationLevel, config.getBoolean(ConsumerConfig.CHECK_CRCS_CONFIG),
+                        clock), metrics);
         return new BackgroundSide(networkThread, membership.map(MembershipManager::view));
     }
 }

@@ -83,6 +83,7 @@ public final class NetworkThread implements Runnable, ApplicationEventVisitor, B
     private final FetchRequestManager fetches;
     private final Optional<MembershipManager> membership;
     private final Optional<HeartbeatRequestManager> heartbeat;
+    private final BackgroundDecoding decoding;
     private final List<RequestManager> managers;
     private final LanesConsumerMetrics metrics;
     private final BackgroundThreadGuard guard = new BackgroundThreadGuard();
@@ -109,7 +110,8 @@ public final class NetworkThread implements Runnable, ApplicationEventVisitor, B
                          Optional<CoordinatorRequestManager> coordinator, Optional<CommitRequestManager> commits,
                          OffsetsRequestManager offsets, TopicMetadataRequestManager topicMetadata,
                          FetchRequestManager fetches, Optional<MembershipManager> membership,
-                         Optional<HeartbeatRequestManager> heartbeat, LanesConsumerMetrics metrics) {
+                         Optional<HeartbeatRequestManager> heartbeat, BackgroundDecoding decoding,
+                         LanesConsumerMetrics metrics) {
         this.clientId = clientId;
         this.clock = clock;
         this.systemLane = systemLane;
@@ -126,6 +128,7 @@ public final class NetworkThread implements Runnable, ApplicationEventVisitor, B
         this.fetches = fetches;
         this.membership = membership;
         this.heartbeat = heartbeat;
+        this.decoding = decoding;
         this.metrics = metrics;
         // The coordinator manager is polled last: the others say during their poll whether they need it.
         // Heartbeats are scheduled before fetches, so a fetch's wait can end before the next heartbeat is due.
@@ -211,6 +214,7 @@ public final class NetworkThread implements Runnable, ApplicationEventVisitor, B
             }
         }
         waitMs = Math.min(waitMs, sender.sendReady(nowMs));
+        waitMs = Math.min(waitMs, decoding.decodeSlice()); // after the sends: system work goes first
         observeMembership();
         if (closeEvent != null) {
             // Once closing has nothing left to flush, nothing else will wake the network poll: do not block,

@@ -19,6 +19,14 @@ import java.util.concurrent.locks.ReentrantLock;
  * the bytes of a fetch once it has handed out (or discarded) all of it. The background thread asks for
  * no more than {@link #room()} bytes, so the bound holds up to one broker batch; when the application
  * frees room after the buffer was full, the background thread is woken to fetch again.
+ *
+ * <p>What counts against the bound is what is held: the bytes of every fetch not yet released, plus the
+ * decompressed bytes of batches decoded ahead of the application ({@link #countDecoded}, from whichever thread
+ * decodes). The background thread decodes only while there is room ({@link #nextToDecode}), so decoding ahead
+ * stays within the bound as fetching does.
+ *
+ * <p>Locks: a fetch's batch stage reports decoded bytes while holding its own lock, so this buffer never
+ * calls into a fetch's decoding while holding {@code lock}.
  */
 public final class FetchBuffer {
 
@@ -27,6 +35,8 @@ public final class FetchBuffer {
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition changed = lock.newCondition();
     private final ArrayDeque<FetchedPartition> fetched = new ArrayDeque<>();
+    /** Every fetch whose bytes are counted (queued, or being handed out), in the order it arrived. */
+    private final ArrayDeque<FetchedPartition> held = new ArrayDeque<>();
     private final ArrayDeque<RuntimeException> errors = new ArrayDeque<>();
     /** Fetches per partition here or being handed out, so the background thread knows where to fetch next. */
     private final Map<TopicPartition, Integer> buffered = new ConcurrentHashMap<>();
@@ -42,9 +52,11 @@ public final class FetchBuffer {
     // ---- background thread
 
     public void add(FetchedPartition partition) {
+        partition.onHeldBytes(this::countDecoded);
         lock.lock();
         try {
             fetched.addLast(partition);
+            held.addLast(partition);
             buffered.merge(partition.partition(), 1, Integer::sum);
             bytes += partition.sizeInBytes();
             changed.signalAll();
@@ -71,6 +83,48 @@ public final class FetchBuffer {
 
     public boolean isBuffered(TopicPartition partition) {
         return buffered.containsKey(partition);
+    }
+
+    /**
+     * The oldest fetch with batches left to decode, while there is room for what decoding adds; else null.
+     * The fetch may be released meanwhile, which stops its decoding.
+     */
+    public FetchedPartition nextToDecode() {
+        lock.lock();
+        try {
+            if (bytes >= maxBytes) {
+                return null;
+            }
+            for (FetchedPartition partition : held) {
+                if (partition.hasUndecoded()) {
+                    return partition;
+                }
+            }
+            return null;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    // ---- either thread
+
+    /**
+     * Decompressed bytes held ({@code delta > 0}) or handed out; called by a fetch's batch stage, either thread.
+     * When handing out makes room in a full buffer, the background thread is woken to decode or fetch again.
+     */
+    private void countDecoded(long delta) {
+        boolean roomFreed;
+        lock.lock();
+        try {
+            long before = bytes;
+            bytes = before + delta;
+            roomFreed = before >= maxBytes && bytes < maxBytes;
+        } finally {
+            lock.unlock();
+        }
+        if (roomFreed) {
+            onRoomFreed.run();
+        }
     }
 
     // ---- application thread
@@ -107,9 +161,11 @@ public final class FetchBuffer {
      * partition may be fetched again, so the background thread is told (once per fetch, not per record).
      */
     public void release(FetchedPartition partition) {
+        long decoded = partition.stopDecoding();
         lock.lock();
         try {
-            bytes -= partition.sizeInBytes();
+            bytes -= partition.sizeInBytes() + decoded;
+            held.remove(partition);
             unbuffer(partition.partition());
         } finally {
             lock.unlock();
@@ -127,6 +183,7 @@ public final class FetchBuffer {
                 FetchedPartition partition = iterator.next();
                 if (partitions.contains(partition.partition())) {
                     iterator.remove();
+                    held.remove(partition);
                     bytes -= partition.sizeInBytes();
                     unbuffer(partition.partition());
                     dropped.add(partition);
@@ -134,6 +191,18 @@ public final class FetchBuffer {
             }
         } finally {
             lock.unlock();
+        }
+        long decoded = 0;
+        for (FetchedPartition partition : dropped) {
+            decoded += partition.stopDecoding();
+        }
+        if (decoded > 0) {
+            lock.lock();
+            try {
+                bytes -= decoded;
+            } finally {
+                lock.unlock();
+            }
         }
         dropped.forEach(FetchedPartition::released);
         if (!dropped.isEmpty()) {
@@ -222,11 +291,20 @@ public final class FetchBuffer {
 
     /** Empties the buffer (close); returns how many fetches were discarded. */
     public int clear() {
+        List<FetchedPartition> let;
+        lock.lock();
+        try {
+            let = new ArrayList<>(held);
+        } finally {
+            lock.unlock();
+        }
+        let.forEach(FetchedPartition::stopDecoding);
         lock.lock();
         try {
             int discarded = fetched.size();
             fetched.forEach(FetchedPartition::released);
             fetched.clear();
+            held.clear();
             errors.clear();
             buffered.clear();
             bytes = 0;

@@ -23,6 +23,27 @@ public final class FetchedPartitions {
         return new FetchedPartition(partition, fetchOffset, fetchOffset + count, fetchOffset + count, 0, memory, List.of());
     }
 
+    /**
+     * One partition's answer holding {@code batches} batches of {@code perBatch} JSON-like records each from
+     * {@code fetchOffset} on, compressed with {@code compression}.
+     */
+    public static FetchedPartition compressed(TopicPartition partition, long fetchOffset, int batches, int perBatch,
+                                              Compression compression) {
+        java.nio.ByteBuffer buffer = java.nio.ByteBuffer.allocate(batches * perBatch * 200 + 1024);
+        long offset = fetchOffset;
+        for (int b = 0; b < batches; b++) {
+            SimpleRecord[] records = new SimpleRecord[perBatch];
+            for (int i = 0; i < perBatch; i++, offset++) {
+                records[i] = new SimpleRecord(("{\"id\":" + offset + ",\"event\":\"order-created\",\"amount\":"
+                        + (offset % 97) + "}").getBytes());
+            }
+            buffer.put(MemoryRecords.withRecords(offset - perBatch, compression, records).buffer());
+        }
+        buffer.flip();
+        return new FetchedPartition(partition, fetchOffset, offset, offset, 0, MemoryRecords.readableRecords(buffer),
+                List.of());
+    }
+
     /** One partition's answer with no records: caught up, or told to fetch from another replica. */
     public static FetchedPartition empty(TopicPartition partition, long fetchOffset) {
         return new FetchedPartition(partition, fetchOffset, fetchOffset, fetchOffset, 0, MemoryRecords.EMPTY, List.of());

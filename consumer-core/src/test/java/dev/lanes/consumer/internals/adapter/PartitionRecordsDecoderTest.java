@@ -506,7 +506,7 @@ class PartitionRecordsDecoderTest {
         return taken;
     }
 
-    private static AbortedTransaction aborted(long producerId, long firstOffset) {
+    static AbortedTransaction aborted(long producerId, long firstOffset) {
         return new AbortedTransaction().setProducerId(producerId).setFirstOffset(firstOffset);
     }
 
@@ -520,16 +520,16 @@ class PartitionRecordsDecoderTest {
         };
     }
 
-    private static void flipByte(ByteBuffer buffer, int index) {
+    static void flipByte(ByteBuffer buffer, int index) {
         buffer.put(index, (byte) ~buffer.get(index));
     }
 
-    private static long timestampOf(long offset) {
+    static long timestampOf(long offset) {
         return 1_700_000_000_000L + offset;
     }
 
     /** A partition log written batch by batch, as a broker would return it. Keys are "k" + offset. */
-    private static final class Log {
+    static final class Log {
         static final long LOG_APPEND_TIME = 1_800_000_000_000L;
 
         private final ByteBuffer buffer = ByteBuffer.allocate(64 * 1024);

@@ -75,7 +75,8 @@ class NetworkThreadTest {
                         30_000, 100, 1_000));
         return new NetworkThread("test-client", clock, systemLane, userLane, userLaneBudget, network, sender,
                 subscriptions, fetchBuffer, Optional.of(coordinator), Optional.of(commits), offsets, topicMetadata,
-                fetches, Optional.empty(), Optional.empty(), metrics);
+                fetches, Optional.empty(), Optional.empty(),
+                new BackgroundDecoding(fetchBuffer, IsolationLevel.READ_UNCOMMITTED, true, clock), metrics);
     }
 
     /** An event that records when the background thread dispatches it. */

@@ -1,0 +1,53 @@
+package dev.lanes.consumer.internals.background;
+
+import dev.lanes.consumer.internals.adapter.FetchedPartition;
+import dev.lanes.consumer.internals.common.Clock;
+import dev.lanes.consumer.internals.shared.FetchBuffer;
+import org.apache.kafka.common.IsolationLevel;
+
+/**
+ * The background thread's share of decoding: batch CRCs, transaction filtering and decompression of buffered
+ * fetches, oldest first, ahead of the application thread, which is left with deserialization, interceptors
+ * and the user's work. Only while the fetch buffer has room, since decompressed bytes count against its bound.
+ *
+ * <p>The loop calls {@link #decodeSlice()} once per iteration, after its requests are sent, so system work
+ * goes first; a slice stops after {@link #SLICE_INPUT_BYTES} of fetched data or {@link #SLICE_NANOS}, whichever
+ * comes first (plus one batch at most), and while work remains the loop polls the network without blocking, so
+ * heartbeats keep their timing (R1). Background thread only; no user code runs here (R3).
+ */
+public final class BackgroundDecoding {
+
+    /** Fetched bytes one slice decodes at most (a batch more at worst). */
+    static final int SLICE_INPUT_BYTES = 256 * 1024;
+    /** Time one slice takes at most (a batch more at worst). */
+    static final long SLICE_NANOS = 2_000_000;
+
+    private final FetchBuffer buffer;
+    private final IsolationLevel isolationLevel;
+    private final boolean checkCrcs;
+    private final Clock clock;
+
+    public BackgroundDecoding(FetchBuffer buffer, IsolationLevel isolationLevel, boolean checkCrcs, Clock clock) {
+        this.buffer = buffer;
+        this.isolationLevel = isolationLevel;
+        this.checkCrcs = checkCrcs;
+        this.clock = clock;
+    }
+
+    /**
+     * Decodes one bounded slice; returns how long the loop may block in the network poll as far as decoding
+     * is concerned: 0 while buffered batches are left to decode and the buffer has room, else no limit.
+     */
+    public long decodeSlice() {
+        long deadline = clock.nanoseconds() + SLICE_NANOS;
+        int input = 0;
+        FetchedPartition next;
+        while ((next = buffer.nextToDecode()) != null) {
+            if (input >= SLICE_INPUT_BYTES || clock.nanoseconds() - deadline >= 0) {
+                return 0;
+            }
+            input += next.decoding(isolationLevel, checkCrcs).decodeNext();
+        }
+        return Long.MAX_VALUE;
+    }
+}

@@ -1,0 +1,126 @@
+package dev.lanes.consumer.internals.background;
+
+import dev.lanes.consumer.internals.adapter.FetchedPartition;
+import dev.lanes.consumer.internals.adapter.FetchedPartitions;
+import dev.lanes.consumer.internals.adapter.PartitionRecordsDecoder;
+import dev.lanes.consumer.internals.common.ManualClock;
+import dev.lanes.consumer.internals.shared.FetchBuffer;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.common.IsolationLevel;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.compress.Compression;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The background thread's decoding slices against the fetch buffer and its bound. */
+class BackgroundDecodingTest {
+
+    private static final TopicPartition PARTITION = new TopicPartition("orders", 0);
+    private static final ByteArrayDeserializer BYTES = new ByteArrayDeserializer();
+
+    private final ManualClock clock = new ManualClock(0);
+    private final AtomicInteger wakeups = new AtomicInteger();
+
+    @Test
+    void decompressedBytesCountAgainstTheBoundUntilTheFetchIsReleased() {
+        FetchBuffer buffer = new FetchBuffer(64L << 20, wakeups::incrementAndGet);
+        FetchedPartition fetched = FetchedPartitions.compressed(PARTITION, 0, 4, 100, Compression.lz4().build());
+        buffer.add(fetched);
+
+        assertThat(decoding(buffer).decodeSlice()).isEqualTo(Long.MAX_VALUE); // all of it, nothing left
+        long held = buffer.bytes();
+        assertThat(held).isGreaterThan(2L * fetched.sizeInBytes()); // the fetch, and its records decompressed
+
+        FetchedPartition next = buffer.next();
+        List<ConsumerRecord<byte[], byte[]>> records = new ArrayList<>();
+        new PartitionRecordsDecoder(next, IsolationLevel.READ_UNCOMMITTED, true).takeInto(records, 150, BYTES, BYTES);
+        assertThat(buffer.bytes()).isLessThan(held).isGreaterThan(fetched.sizeInBytes());
+
+        buffer.release(next);
+        assertThat(buffer.bytes()).isZero();
+    }
+
+    @Test
+    void decodingAheadStopsAtTheBoundAndResumesWhenTheApplicationMakesRoom() {
+        FetchedPartition fetched = FetchedPartitions.compressed(PARTITION, 0, 6, 100, Compression.lz4().build());
+        // Room for the fetch and about one decompressed batch.
+        FetchBuffer buffer = new FetchBuffer(fetched.sizeInBytes() + 8_000, wakeups::incrementAndGet);
+        buffer.add(fetched);
+        BackgroundDecoding decoding = decoding(buffer);
+
+        assertThat(decoding.decodeSlice()).as("full: nothing to do until woken").isEqualTo(Long.MAX_VALUE);
+        assertThat(fetched.hasUndecoded()).isTrue();
+        assertThat(buffer.room()).isLessThanOrEqualTo(0);
+        assertThat(buffer.nextToDecode()).isNull();
+
+        PartitionRecordsDecoder decoder = new PartitionRecordsDecoder(buffer.next(), IsolationLevel.READ_UNCOMMITTED, true);
+        decoder.takeInto(new ArrayList<>(), 300, BYTES, BYTES);
+
+        assertThat(wakeups.get()).as("the background thread is told of the room").isPositive();
+        assertThat(buffer.room()).isPositive();
+        assertThat(buffer.nextToDecode()).isSameAs(fetched);
+    }
+
+    @Test
+    void aSliceIsBoundedAndTellsTheLoopNotToBlockWhileWorkRemains() {
+        FetchBuffer buffer = new FetchBuffer(256L << 20, wakeups::incrementAndGet);
+        // About 4 KB of input per batch: a slice takes at most SLICE_INPUT_BYTES of it, and one batch more.
+        FetchedPartition fetched = FetchedPartitions.compressed(PARTITION, 0, 200, 400, Compression.zstd().build());
+        buffer.add(fetched);
+        BackgroundDecoding decoding = decoding(buffer);
+
+        int slices = 0;
+        long waitMs;
+        do {
+            waitMs = decoding.decodeSlice();
+            slices++;
+        } while (waitMs == 0 && slices < 10_000);
+
+        assertThat(waitMs).isEqualTo(Long.MAX_VALUE);
+        assertThat(fetched.hasUndecoded()).isFalse();
+        assertThat(slices).isGreaterThanOrEqualTo(fetched.sizeInBytes() / (BackgroundDecoding.SLICE_INPUT_BYTES + 64 * 1024));
+        assertThat(slices).isGreaterThan(1);
+    }
+
+    @Test
+    void droppingAFetchDecodedAheadReleasesItsDecompressedBytes() {
+        FetchBuffer buffer = new FetchBuffer(64L << 20, wakeups::incrementAndGet);
+        buffer.add(FetchedPartitions.compressed(PARTITION, 0, 3, 100, Compression.snappy().build()));
+        TopicPartition other = new TopicPartition("orders", 1);
+        FetchedPartition kept = FetchedPartitions.compressed(other, 0, 1, 100, Compression.gzip().build());
+        buffer.add(kept);
+        decoding(buffer).decodeSlice();
+        long keptHeld = buffer.bytes();
+
+        buffer.drop(Set.of(PARTITION));
+
+        assertThat(buffer.bytes()).isPositive().isLessThan(keptHeld);
+        buffer.release(buffer.next());
+        assertThat(buffer.bytes()).isZero();
+    }
+
+    @Test
+    void clearingDropsDecodedBytesAndStopsDecoding() {
+        FetchBuffer buffer = new FetchBuffer(64L << 20, wakeups::incrementAndGet);
+        FetchedPartition fetched = FetchedPartitions.compressed(PARTITION, 0, 3, 100, Compression.lz4().build());
+        buffer.add(fetched);
+        buffer.nextToDecode().decoding(IsolationLevel.READ_UNCOMMITTED, true).decodeNext();
+
+        buffer.clear();
+
+        assertThat(buffer.bytes()).isZero();
+        assertThat(fetched.hasUndecoded()).isFalse();
+        assertThat(decoding(buffer).decodeSlice()).isEqualTo(Long.MAX_VALUE);
+    }
+
+    private BackgroundDecoding decoding(FetchBuffer buffer) {
+        return new BackgroundDecoding(buffer, IsolationLevel.READ_UNCOMMITTED, true, clock);
+    }
+}
