@@ -30,9 +30,11 @@ public final class LanesConsumerConfig extends AbstractConfig {
             + "consumer's own events (callback acknowledgements, close). It is drained completely every iteration.";
 
     public static final String FETCH_BUFFER_MAX_BYTES_CONFIG = "lanes.fetch.buffer.max.bytes";
-    private static final String FETCH_BUFFER_MAX_BYTES_DOC = "Upper bound on the bytes of fetched data waiting for "
-            + "the application. At the bound the background thread stops fetching (other work goes on) until poll "
-            + "frees room; each fetch asks for no more than the room left.";
+    private static final String FETCH_BUFFER_MAX_BYTES_DOC = "Upper bound on the bytes of fetched data held for "
+            + "the application, counted after decompression: buffered fetches plus the decompressed batches the "
+            + "background thread decoded ahead and poll has not taken yet. At the bound the background thread stops "
+            + "fetching and decoding ahead (other work goes on) until poll frees room; each fetch asks for no more "
+            + "than the room left.";
 
     public static final String HEARTBEAT_OVERDUE_HOLD_MS_CONFIG = "lanes.heartbeat.overdue.hold.ms";
     private static final String HEARTBEAT_OVERDUE_HOLD_MS_DOC = "How long past one heartbeat interval the answer to "

@@ -53,7 +53,7 @@ public class LanesProperties implements Validator {
     /** How many application calls (commits, lookups) may wait for the background thread (lanes.user.lane.capacity). */
     private Integer userLaneCapacity;
 
-    /** Upper bound on fetched bytes waiting for the application before fetching pauses (lanes.fetch.buffer.max.bytes). */
+    /** Upper bound on fetched bytes held for the application, counted after decompression, before fetching pauses (lanes.fetch.buffer.max.bytes). */
     private DataSize fetchBufferMaxBytes;
 
     /**

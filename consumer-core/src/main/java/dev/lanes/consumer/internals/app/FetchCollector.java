@@ -19,8 +19,9 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Turns fetched bytes into records on the application thread, inside {@code poll()}: decoding,
- * deserialization and the position bookkeeping happen here, never on the background thread (R3).
+ * Turns fetched data into records on the application thread, inside {@code poll()}: deserialization and the
+ * position bookkeeping happen here, never on the background thread (R3). Batches arrive mostly decoded
+ * (checked, filtered, decompressed) by the background thread; a batch it has not reached yet is decoded here.
  * Data fetched from a position that is no longer current (a seek, an unassignment) is dropped.
  * Application thread only.
  */
