@@ -360,6 +360,9 @@ public final class ConsumerBenchmark {
         if (groupId != null) {
             settings.put(ConsumerConfig.GROUP_ID_CONFIG, groupId);
         }
+        if (kind == ConsumerKind.LANES) {
+            settings.putAll(options.lanesSettings);
+        }
         return settings;
     }
 

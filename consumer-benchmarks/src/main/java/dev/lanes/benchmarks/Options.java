@@ -34,6 +34,8 @@ public final class Options {
     public List<ConsumerKind> consumers = new ArrayList<>(List.of(ConsumerKind.values()));
     public List<String> phases = new ArrayList<>(ConsumerBenchmark.DEFAULT_PHASES);
     public Path output;
+    /** Extra settings of every Lanes consumer (--lanes-settings), for comparing Lanes with itself. */
+    public Map<String, String> lanesSettings = new LinkedHashMap<>();
 
     static final String USAGE = String.join("\n",
             "Usage: ConsumerBenchmark [options]",
@@ -61,6 +63,8 @@ public final class Options {
             "  --consumers LIST       comma-separated subset of " + String.join(",", ConsumerKind.names()),
             "  --phases LIST          comma-separated subset of " + String.join(",", ConsumerBenchmark.ALL_PHASES),
             "                         (default all but " + ConsumerBenchmark.PHASE_BUFFER_SWEEP + ")",
+            "  --lanes-settings LIST  comma-separated KEY=VALUE settings added to every Lanes consumer, for example",
+            "                         lanes.decode.ahead=false",
             "  --output FILE          JSON results (default <module>/target/benchmark-results.json); the Markdown",
             "                         tables go next to it, in the same name ending in .md");
 
@@ -130,6 +134,15 @@ public final class Options {
             case "--heap-seconds" -> heapSeconds = positive(name, value);
             case "--phase-timeout-seconds" -> phaseTimeoutSeconds = positive(name, value);
             case "--output" -> output = Path.of(value);
+            case "--lanes-settings" -> {
+                for (String entry : value.split(",")) {
+                    int eq = entry.indexOf('=');
+                    if (eq <= 0) {
+                        throw new IllegalArgumentException(name + " takes KEY=VALUE entries: " + entry);
+                    }
+                    lanesSettings.put(entry.substring(0, eq).trim(), entry.substring(eq + 1).trim());
+                }
+            }
             case "--consumers" -> {
                 consumers = new ArrayList<>();
                 for (String kind : value.split(",")) {

@@ -228,7 +228,7 @@ public class LanesConsumer<K, V> implements Consumer<K, V>, ConsumerDiagnostics 
             BackgroundSide background = BackgroundSide.assemble(config,
                     lanesConfig.getInt(LanesConsumerConfig.USER_LANE_DRAIN_BUDGET_CONFIG), groupId, autoCommitEnabled,
                     isolationLevel, clock, network, lanesMetrics, subscriptions, systemLane, userLane, fetchBuffer,
-                    pollTracker, rebalanceCallbacks, interceptors.isEmpty() ? offsets -> { } : ownCommits::add);
+                    lanesConfig.getBoolean(LanesConsumerConfig.DECODE_AHEAD_CONFIG), pollTracker, rebalanceCallbacks, interceptors.isEmpty() ? offsets -> { } : ownCommits::add);
             this.membership = background.membership();
             this.networkThread = background.networkThread();
             this.rebalanceListener = new RebalanceListenerInvoker(rebalanceCallbacks, systemLane, networkThread::wakeup,

@@ -23,6 +23,16 @@ class LanesConsumerConfigTest {
         assertThat(config.getInt(LanesConsumerConfig.USER_LANE_DRAIN_BUDGET_CONFIG)).isEqualTo(64);
         assertThat(config.getInt(LanesConsumerConfig.SYSTEM_LANE_CAPACITY_CONFIG)).isEqualTo(256);
         assertThat(config.getLong(LanesConsumerConfig.FETCH_BUFFER_MAX_BYTES_CONFIG)).isEqualTo(64L * 1024 * 1024);
+        assertThat(config.getBoolean(LanesConsumerConfig.DECODE_AHEAD_CONFIG)).isTrue();
+    }
+
+    @Test
+    void decodingAheadCanBeTurnedOffAndTakesOnlyABoolean() {
+        assertThat(new LanesConsumerConfig(Map.of(LanesConsumerConfig.DECODE_AHEAD_CONFIG, "false"))
+                .getBoolean(LanesConsumerConfig.DECODE_AHEAD_CONFIG)).isFalse();
+        assertThatThrownBy(() -> new LanesConsumerConfig(Map.of(LanesConsumerConfig.DECODE_AHEAD_CONFIG, "sometimes")))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining(LanesConsumerConfig.DECODE_AHEAD_CONFIG);
     }
 
     @Test

@@ -1,5 +1,7 @@
 package dev.lanes.benchmarks.jmh;
 
+import dev.lanes.benchmarks.JsonValues;
+import dev.lanes.consumer.internals.adapter.DecodedBatches;
 import dev.lanes.consumer.internals.adapter.FetchedPartition;
 import dev.lanes.consumer.internals.adapter.PartitionRecordsDecoder;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -33,11 +35,15 @@ import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The application thread's share of the work: turning one fetched partition (batches of 100-byte records,
- * as a producer with a 256 KiB batch size writes them) into {@code ConsumerRecord}s. {@code decoder} is
- * Lanes' {@link PartitionRecordsDecoder} handing out {@code max.poll.records} at a time, as {@code poll()} does; {@code floor} is the
- * least any consumer does for the same records (check the batch CRC, walk the records, deserialize, build a
- * ConsumerRecord), with none of the offset, epoch and error bookkeeping. Their ratio is the decoder's overhead.
+ * Turning one fetched partition into {@code ConsumerRecord}s: 100-byte random values uncompressed
+ * ({@code raw100}), or JSON-like 256-byte values in lz4 or zstd batches ({@code json256-lz4},
+ * {@code json256-zstd}), as a producer with a 256 KiB batch size writes them. {@code decoder} is Lanes'
+ * {@link PartitionRecordsDecoder} handing out {@code max.poll.records} at a time with both stages on one
+ * thread (what the application thread does when it gets to a batch before the background thread);
+ * {@code batchStage} is the background thread's share ({@link DecodedBatches}: CRC, filtering, decompression);
+ * {@code recordStage} is what is left for the application thread once the batches were decoded ahead;
+ * {@code floor} is the least any consumer does for the same records on one thread (check the batch CRC, walk
+ * the records, deserialize, build a ConsumerRecord), with none of the offset, epoch and error bookkeeping.
  *
  * <p>Run: {@code java -cp "consumer-benchmarks/target/consumer-benchmarks-0.1.0-SNAPSHOT.jar:consumer-benchmarks/target/lib/*"
  * org.openjdk.jmh.Main DecodeBenchmark}
@@ -57,32 +63,72 @@ public class DecodeBenchmark {
     @Param({"10000"})
     int recordsPerFetch;
 
+    @Param({"raw100", "json256-lz4", "json256-zstd"})
+    String workload;
+
     @Param({"500"})
     int maxPollRecords;
 
     private final ByteArrayDeserializer deserializer = new ByteArrayDeserializer();
     private MemoryRecords records;
     private FetchedPartition fetch;
+    /** For {@code recordStage}: a fresh fetch whose batches were decoded ahead, as the background thread does. */
+    private FetchedPartition decodedAhead;
 
     @Setup(Level.Trial)
     public void setUp() {
-        int perBatch = BATCH_BYTES / (RECORD_BYTES + 8);
-        ByteBuffer all = ByteBuffer.allocate(recordsPerFetch * (RECORD_BYTES + 16) + 1024);
+        boolean json = workload.startsWith("json");
+        int valueBytes = json ? 256 : RECORD_BYTES;
+        Compression compression = workload.endsWith("lz4") ? Compression.lz4().build()
+                : workload.endsWith("zstd") ? Compression.zstd().build() : Compression.NONE;
+        int perBatch = BATCH_BYTES / (valueBytes + 8);
+        ByteBuffer all = ByteBuffer.allocate(recordsPerFetch * (valueBytes + 16) + 1024);
         for (int first = 0; first < recordsPerFetch; first += perBatch) {
             SimpleRecord[] records = new SimpleRecord[Math.min(perBatch, recordsPerFetch - first)];
             for (int i = 0; i < records.length; i++) {
-                records[i] = new SimpleRecord(System.currentTimeMillis(), null, new byte[RECORD_BYTES]);
+                byte[] value = json ? JsonValues.value(17, valueBytes, first + i) : new byte[valueBytes];
+                records[i] = new SimpleRecord(System.currentTimeMillis(), null, value);
             }
-            all.put(MemoryRecords.withRecords(first, Compression.NONE, records).buffer());
+            all.put(MemoryRecords.withRecords(first, compression, records).buffer());
         }
         all.flip();
         records = MemoryRecords.readableRecords(all);
         fetch = FetchBufferBenchmark.fetch(PARTITION, records, recordsPerFetch);
     }
 
+    @Setup(Level.Invocation)
+    public void decodeAhead() {
+        decodedAhead = FetchBufferBenchmark.fetch(PARTITION, records, recordsPerFetch);
+        DecodedBatches batches = decodedAhead.decoding(IsolationLevel.READ_UNCOMMITTED, true);
+        while (batches.hasUndecoded()) {
+            batches.decodeNext();
+        }
+    }
+
     @Benchmark
     public long decoder(Blackhole blackhole) {
-        PartitionRecordsDecoder decoder = new PartitionRecordsDecoder(fetch, IsolationLevel.READ_UNCOMMITTED, true);
+        return drain(new PartitionRecordsDecoder(
+                FetchBufferBenchmark.fetch(PARTITION, records, recordsPerFetch), IsolationLevel.READ_UNCOMMITTED, true),
+                blackhole);
+    }
+
+    @Benchmark
+    public long batchStage() {
+        DecodedBatches batches = FetchBufferBenchmark.fetch(PARTITION, records, recordsPerFetch)
+                .decoding(IsolationLevel.READ_UNCOMMITTED, true);
+        long input = 0;
+        while (batches.hasUndecoded()) {
+            input += batches.decodeNext();
+        }
+        return input;
+    }
+
+    @Benchmark
+    public long recordStage(Blackhole blackhole) {
+        return drain(new PartitionRecordsDecoder(decodedAhead, IsolationLevel.READ_UNCOMMITTED, true), blackhole);
+    }
+
+    private long drain(PartitionRecordsDecoder decoder, Blackhole blackhole) {
         long count = 0;
         while (!decoder.isDrained()) {
             List<ConsumerRecord<byte[], byte[]>> polled = new ArrayList<>(maxPollRecords);

@@ -22,6 +22,10 @@ public final class BackgroundDecoding {
     /** Time one slice takes at most (a batch more at worst). */
     static final long SLICE_NANOS = 2_000_000;
 
+    /** No decoding ahead ({@code lanes.decode.ahead=false}): the application thread decodes everything. */
+    public static final BackgroundDecoding OFF = new BackgroundDecoding(null, IsolationLevel.READ_UNCOMMITTED, false,
+            null);
+
     private final FetchBuffer buffer;
     private final IsolationLevel isolationLevel;
     private final boolean checkCrcs;
@@ -39,6 +43,9 @@ public final class BackgroundDecoding {
      * is concerned: 0 while buffered batches are left to decode and the buffer has room, else no limit.
      */
     public long decodeSlice() {
+        if (buffer == null) {
+            return Long.MAX_VALUE;
+        }
         long deadline = clock.nanoseconds() + SLICE_NANOS;
         int input = 0;
         FetchedPartition next;

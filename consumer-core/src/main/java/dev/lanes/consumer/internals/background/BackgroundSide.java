@@ -42,6 +42,7 @@ public record BackgroundSide(BackgroundHandle networkThread, Optional<Membership
      * Builds the request managers (coordinator, commits, offsets, topic metadata, membership and heartbeat,
      * fetches) from the consumer's configuration, registers the group metrics, and puts the managers in an
      * unstarted network thread. Called once, from the consumer's constructor on the application thread.
+     * {@code decodeAhead} says whether the background thread decodes buffered fetches ahead of the application.
      * The lanes, the fetch buffer, the subscriptions, the poll tracker and the callback queue passed in are
      * shared with the application thread, and {@code ownCommits} receives the commits the consumer makes on its
      * own (auto-commit, before a reconciliation); the caller keeps owning the network and the metrics, and closes
@@ -51,7 +52,7 @@ public record BackgroundSide(BackgroundHandle networkThread, Optional<Membership
                                           boolean autoCommitEnabled, IsolationLevel isolationLevel, Clock clock,
                                           Network network, LanesConsumerMetrics metrics, SubscriptionState subscriptions,
                                           Lane systemLane, Lane userLane, FetchBuffer fetchBuffer,
-                                          PollTracker pollTracker, RebalanceCallbackQueue rebalanceCallbacks,
+                                          boolean decodeAhead, PollTracker pollTracker, RebalanceCallbackQueue rebalanceCallbacks,
                                           Consumer<Map<TopicPartition, OffsetAndMetadata>> ownCommits) {
         String clientId = config.getString(ConsumerConfig.CLIENT_ID_CONFIG);
         long retryBackoffMs = config.getLong(ConsumerConfig.RETRY_BACKOFF_MS_CONFIG);
@@ -102,8 +103,8 @@ public record BackgroundSide(BackgroundHandle networkThread, Optional<Membership
         NetworkThread networkThread = new NetworkThread(clientId, clock, systemLane, userLane, userLaneBudget, network,
                 new RequestSender(network, metrics, requestTimeoutMs), subscriptions, fetchBuffer,
                 coordinator, commits, offsets, topicMetadata, fetches, membership, heartbeat,
-                new BackgroundDecoding(fetchBuffer, isolationLevel, config.getBoolean(ConsumerConfig.CHECK_CRCS_CONFIG),
-                        clock), metrics);
+                decodeAhead ? new BackgroundDecoding(fetchBuffer, isolationLevel,
+                        config.getBoolean(ConsumerConfig.CHECK_CRCS_CONFIG), clock) : BackgroundDecoding.OFF, metrics);
         return new BackgroundSide(networkThread, membership.map(MembershipManager::view));
     }
 }

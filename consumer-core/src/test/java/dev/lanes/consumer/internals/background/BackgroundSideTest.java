@@ -49,7 +49,7 @@ class BackgroundSideTest {
         groupId.ifPresent(group -> settings.put(ConsumerConfig.GROUP_ID_CONFIG, group));
         return BackgroundSide.assemble(new ConsumerConfig(settings), 16, groupId, false,
                 IsolationLevel.READ_UNCOMMITTED, clock, new FakeNetwork(), lanesMetrics, subscriptions,
-                new Lane(LaneName.SYSTEM, 8, clock), new Lane(LaneName.USER, 8, clock), fetchBuffer,
+                new Lane(LaneName.SYSTEM, 8, clock), new Lane(LaneName.USER, 8, clock), fetchBuffer, true,
                 new PollTracker(clock.milliseconds()), new RebalanceCallbackQueue(fetchBuffer), offsets -> { });
     }
 
