@@ -23,14 +23,20 @@ import java.util.concurrent.locks.ReentrantLock;
  * <p>What counts against the bound is what is held: the bytes of every fetch not yet released, plus the
  * decompressed bytes of batches decoded ahead of the application ({@link #countDecoded}, from whichever thread
  * decodes). The background thread decodes only while there is room ({@link #nextToDecode}), so decoding ahead
- * stays within the bound as fetching does.
+ * stays within the bound as fetching does, and no further ahead than {@link #DECODE_AHEAD_WINDOW_BYTES}:
+ * records decoded just ahead of the application are still in the CPU's caches when it reads them, and the
+ * rest of the bound keeps holding compressed data.
  *
  * <p>Locks: a fetch's batch stage reports decoded bytes while holding its own lock, so this buffer never
  * calls into a fetch's decoding while holding {@code lock}.
  */
 public final class FetchBuffer {
 
+    /** Decompressed bytes the background thread keeps ready at most, ahead of the application thread. */
+    public static final long DECODE_AHEAD_WINDOW_BYTES = 4L << 20;
+
     private final long maxBytes;
+    private final long decodeAheadWindow;
     private final Runnable onRoomFreed;
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition changed = lock.newCondition();
@@ -41,11 +47,14 @@ public final class FetchBuffer {
     /** Fetches per partition here or being handed out, so the background thread knows where to fetch next. */
     private final Map<TopicPartition, Integer> buffered = new ConcurrentHashMap<>();
     private volatile long bytes;
+    /** The decompressed part of {@code bytes}. */
+    private long decodedBytes;
     private boolean wokenUp;
     private long stateChanges;
 
     public FetchBuffer(long maxBytes, Runnable onRoomFreed) {
         this.maxBytes = maxBytes;
+        this.decodeAheadWindow = Math.min(DECODE_AHEAD_WINDOW_BYTES, Math.max(1, maxBytes / 2));
         this.onRoomFreed = onRoomFreed;
     }
 
@@ -86,13 +95,14 @@ public final class FetchBuffer {
     }
 
     /**
-     * The oldest fetch with batches left to decode, while there is room for what decoding adds; else null.
-     * The fetch may be released meanwhile, which stops its decoding.
+     * The oldest fetch with batches left to decode, while there is room for what decoding adds and less than
+     * the decode-ahead window is decoded already; else null. The fetch may be released meanwhile, which stops
+     * its decoding.
      */
     public FetchedPartition nextToDecode() {
         lock.lock();
         try {
-            if (bytes >= maxBytes) {
+            if (bytes >= maxBytes || decodedBytes >= decodeAheadWindow) {
                 return null;
             }
             for (FetchedPartition partition : held) {
@@ -110,15 +120,19 @@ public final class FetchBuffer {
 
     /**
      * Decompressed bytes held ({@code delta > 0}) or handed out; called by a fetch's batch stage, either thread.
-     * When handing out makes room in a full buffer, the background thread is woken to decode or fetch again.
+     * When handing out makes room in a full buffer or in the decode-ahead window, the background thread is woken
+     * to decode or fetch again.
      */
     private void countDecoded(long delta) {
         boolean roomFreed;
         lock.lock();
         try {
             long before = bytes;
+            long decodedBefore = decodedBytes;
             bytes = before + delta;
-            roomFreed = before >= maxBytes && bytes < maxBytes;
+            decodedBytes = decodedBefore + delta;
+            roomFreed = (before >= maxBytes && bytes < maxBytes)
+                    || (decodedBefore >= decodeAheadWindow && decodedBytes < decodeAheadWindow);
         } finally {
             lock.unlock();
         }
@@ -165,6 +179,7 @@ public final class FetchBuffer {
         lock.lock();
         try {
             bytes -= partition.sizeInBytes() + decoded;
+            decodedBytes -= decoded;
             held.remove(partition);
             unbuffer(partition.partition());
         } finally {
@@ -200,6 +215,7 @@ public final class FetchBuffer {
             lock.lock();
             try {
                 bytes -= decoded;
+                decodedBytes -= decoded;
             } finally {
                 lock.unlock();
             }
@@ -308,6 +324,7 @@ public final class FetchBuffer {
             errors.clear();
             buffered.clear();
             bytes = 0;
+            decodedBytes = 0;
             return discarded;
         } finally {
             lock.unlock();

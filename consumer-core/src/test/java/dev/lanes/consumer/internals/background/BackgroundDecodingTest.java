@@ -71,8 +71,8 @@ class BackgroundDecodingTest {
     @Test
     void aSliceIsBoundedAndTellsTheLoopNotToBlockWhileWorkRemains() {
         FetchBuffer buffer = new FetchBuffer(256L << 20, wakeups::incrementAndGet);
-        // About 4 KB of input per batch: a slice takes at most SLICE_INPUT_BYTES of it, and one batch more.
-        FetchedPartition fetched = FetchedPartitions.compressed(PARTITION, 0, 200, 400, Compression.zstd().build());
+        // About 28 KB of input per batch: a slice takes at most SLICE_INPUT_BYTES of it, and one batch more.
+        FetchedPartition fetched = FetchedPartitions.compressed(PARTITION, 0, 200, 400, Compression.NONE);
         buffer.add(fetched);
         BackgroundDecoding decoding = decoding(buffer);
 
@@ -87,6 +87,30 @@ class BackgroundDecodingTest {
         assertThat(fetched.hasUndecoded()).isFalse();
         assertThat(slices).isGreaterThanOrEqualTo(fetched.sizeInBytes() / (BackgroundDecoding.SLICE_INPUT_BYTES + 64 * 1024));
         assertThat(slices).isGreaterThan(1);
+    }
+
+    @Test
+    void decodingAheadStaysWithinItsWindowAndResumesAsTheApplicationTakes() {
+        FetchBuffer buffer = new FetchBuffer(256L << 20, wakeups::incrementAndGet);
+        FetchedPartition fetched = FetchedPartitions.compressed(PARTITION, 0, 300, 400, Compression.lz4().build());
+        buffer.add(fetched);
+        BackgroundDecoding decoding = decoding(buffer);
+
+        while (decoding.decodeSlice() == 0) {
+            // slice after slice, as the loop does
+        }
+
+        long decodedAhead = buffer.bytes() - fetched.sizeInBytes();
+        assertThat(fetched.hasUndecoded()).isTrue();
+        assertThat(decodedAhead).isGreaterThanOrEqualTo(FetchBuffer.DECODE_AHEAD_WINDOW_BYTES)
+                .isLessThan(FetchBuffer.DECODE_AHEAD_WINDOW_BYTES + (1 << 20));
+        assertThat(buffer.nextToDecode()).isNull();
+
+        new PartitionRecordsDecoder(buffer.next(), IsolationLevel.READ_UNCOMMITTED, true)
+                .takeInto(new ArrayList<>(), 400, BYTES, BYTES);
+
+        assertThat(wakeups.get()).isPositive();
+        assertThat(buffer.nextToDecode()).isSameAs(fetched);
     }
 
     @Test
