@@ -219,10 +219,11 @@ public final class ConsumerBenchmark {
         if (options.phases.contains(PHASE_THROUGHPUT) || options.phases.contains(PHASE_BUFFER_SWEEP)) {
             workloads.addAll(options.workloadsToRun());
         }
-        // The heartbeat phase reads the 100 B data set, the heap phase the 1 KB one.
+        // The heartbeat phase reads its workload's data set (100 B by default), the heap phase the 1 KB one.
         long fallbackRecords = options.records == null ? 2_000_000 : options.records;
-        if (options.phases.contains(PHASE_HEARTBEAT) && workloads.stream().noneMatch(w -> w.topic().equals(TOPIC_100))) {
-            workloads.add(Workload.named("raw100").withRecordsPerRound(fallbackRecords));
+        Workload heartbeatData = options.heartbeatWorkload;
+        if (options.phases.contains(PHASE_HEARTBEAT) && workloads.stream().noneMatch(w -> w.topic().equals(heartbeatData.topic()))) {
+            workloads.add(heartbeatData.withRecordsPerRound(fallbackRecords));
         }
         if (options.phases.contains(PHASE_HEAP) && workloads.stream().noneMatch(w -> w.topic().equals(TOPIC_1K))) {
             workloads.add(Workload.named("raw1k").withRecordsPerRound(fallbackRecords));
@@ -642,7 +643,7 @@ public final class ConsumerBenchmark {
         Consumer<byte[], byte[]> consumer = kind.create(settings, options.heartbeatIntervalMs);
         Thread sampler = null;
         try {
-            consumer.subscribe(List.of(TOPIC_100));
+            consumer.subscribe(List.of(options.heartbeatWorkload.topic()));
             awaitAssignment(consumer, PARTITIONS);
             Metric total = findMetric(consumer, "heartbeat-total");
             if (total == null) {
@@ -670,7 +671,9 @@ public final class ConsumerBenchmark {
             measureStartMs = System.nanoTime() / 1e6;
             long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(options.heartbeatSeconds);
             while (System.nanoTime() < end) {
-                consumer.poll(Duration.ofMillis(100));
+                if (consumer.poll(Duration.ofMillis(100)).isEmpty()) {
+                    consumer.seekToBeginning(consumer.assignment()); // read through: keep the load on
+                }
                 Thread.sleep(options.slowProcessingMs);
                 for (int i = 0; i < options.commitsPerPoll; i++) {
                     try {
@@ -1094,6 +1097,7 @@ public final class ConsumerBenchmark {
         opts.put("heartbeatIntervalMs", options.heartbeatIntervalMs);
         opts.put("commitsPerPoll", options.commitsPerPoll);
         opts.put("slowProcessingMs", options.slowProcessingMs);
+        opts.put("heartbeatWorkload", options.heartbeatWorkload.name());
         opts.put("heapSeconds", options.heapSeconds);
         opts.put("heapProcessingMs", HEAP_PROCESSING_MS);
         opts.put("consumers", options.consumers.stream().map(ConsumerKind::key).toList());

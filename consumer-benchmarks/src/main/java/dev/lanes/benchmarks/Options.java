@@ -29,6 +29,8 @@ public final class Options {
     public int heartbeatIntervalMs = 3_000;
     public int commitsPerPoll = 100;
     public int slowProcessingMs = 20;
+    /** The data set the heartbeat phase reads. */
+    public Workload heartbeatWorkload = Workload.named("raw100");
     public int heapSeconds = 20;
     public int phaseTimeoutSeconds = 300;
     public List<ConsumerKind> consumers = new ArrayList<>(List.of(ConsumerKind.values()));
@@ -57,7 +59,9 @@ public final class Options {
             "  --heartbeat-interval-ms N  heartbeat interval: classic heartbeat.interval.ms and the broker's",
             "                         group.consumer.heartbeat.interval.ms (default 3000)",
             "  --commits-per-poll N   commitAsync calls after each poll in the heartbeat phase (default 100)",
-            "  --slow-processing-ms N sleep after each poll in the heartbeat and heap phases (default 20)",
+            "  --slow-processing-ms N sleep after each poll in the heartbeat and heap phases (default 20; 0 for none)",
+            "  --heartbeat-workload W data set the heartbeat phase reads (default raw100); with json256-lz4 and",
+            "                         --slow-processing-ms 0 the background thread decodes flat out meanwhile",
             "  --heap-seconds N       length of the fetched-data heap phase and of each buffer-sweep heap step (default 20)",
             "  --phase-timeout-seconds N  hard bound of one phase run; the process exits if it is passed (default 300)",
             "  --consumers LIST       comma-separated subset of " + String.join(",", ConsumerKind.names()),
@@ -130,7 +134,8 @@ public final class Options {
             case "--heartbeat-seconds" -> heartbeatSeconds = positive(name, value);
             case "--heartbeat-interval-ms" -> heartbeatIntervalMs = positive(name, value);
             case "--commits-per-poll" -> commitsPerPoll = positive(name, value);
-            case "--slow-processing-ms" -> slowProcessingMs = positive(name, value);
+            case "--slow-processing-ms" -> slowProcessingMs = nonNegative(name, value);
+            case "--heartbeat-workload" -> heartbeatWorkload = Workload.named(value);
             case "--heap-seconds" -> heapSeconds = positive(name, value);
             case "--phase-timeout-seconds" -> phaseTimeoutSeconds = positive(name, value);
             case "--output" -> output = Path.of(value);
