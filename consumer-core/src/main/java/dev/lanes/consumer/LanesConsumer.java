@@ -1,23 +1,17 @@
 package dev.lanes.consumer;
 
-import dev.lanes.consumer.internals.adapter.ClientMetrics;
 import dev.lanes.consumer.internals.adapter.ClientTelemetry;
 import dev.lanes.consumer.internals.adapter.KafkaNetwork;
 import dev.lanes.consumer.internals.adapter.ListedOffset;
-import dev.lanes.consumer.internals.adapter.Network;
 import dev.lanes.consumer.internals.app.BackgroundCalls;
-import dev.lanes.consumer.internals.app.BackgroundWakeup;
 import dev.lanes.consumer.internals.app.CallGate;
 import dev.lanes.consumer.internals.app.Closer;
 import dev.lanes.consumer.internals.app.Commits;
 import dev.lanes.consumer.internals.app.FetchCollector;
 import dev.lanes.consumer.internals.app.GroupExit;
-import dev.lanes.consumer.internals.app.Interceptors;
 import dev.lanes.consumer.internals.app.PollLoop;
 import dev.lanes.consumer.internals.app.RebalanceListenerInvoker;
-import dev.lanes.consumer.internals.background.BackgroundSide;
 import dev.lanes.consumer.internals.common.Clock;
-import dev.lanes.consumer.internals.common.Closeables;
 import dev.lanes.consumer.internals.events.AwaitPositionsEvent;
 import dev.lanes.consumer.internals.events.FetchCommittedOffsetsEvent;
 import dev.lanes.consumer.internals.events.ListOffsetsEvent;
@@ -25,30 +19,20 @@ import dev.lanes.consumer.internals.events.SubscriptionChangedEvent;
 import dev.lanes.consumer.internals.events.TopicMetadataEvent;
 import dev.lanes.consumer.internals.metrics.LanesConsumerMetrics;
 import dev.lanes.consumer.internals.shared.BackgroundHandle;
-import dev.lanes.consumer.internals.shared.ClusterIdentity;
-import dev.lanes.consumer.internals.shared.FetchBuffer;
-import dev.lanes.consumer.internals.shared.Lane;
-import dev.lanes.consumer.internals.shared.LaneName;
 import dev.lanes.consumer.internals.shared.MembershipView;
 import dev.lanes.consumer.internals.shared.OffsetResetStrategy;
-import dev.lanes.consumer.internals.shared.OwnCommits;
-import dev.lanes.consumer.internals.shared.PollTracker;
-import dev.lanes.consumer.internals.shared.RebalanceCallbackQueue;
 import dev.lanes.consumer.internals.shared.SubscriptionState;
 import org.apache.kafka.clients.consumer.CloseOptions;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerGroupMetadata;
-import org.apache.kafka.clients.consumer.ConsumerInterceptor;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.consumer.OffsetAndTimestamp;
 import org.apache.kafka.clients.consumer.OffsetCommitCallback;
 import org.apache.kafka.clients.consumer.SubscriptionPattern;
-import org.apache.kafka.common.ClusterResourceListener;
 import org.apache.kafka.common.IsolationLevel;
-import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.Metric;
 import org.apache.kafka.common.MetricName;
 import org.apache.kafka.common.PartitionInfo;
@@ -65,7 +49,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.HashMap;
@@ -106,12 +89,6 @@ public class LanesConsumer<K, V> implements Consumer<K, V>, ConsumerDiagnostics 
     private static final AtomicInteger CLIENT_SEQUENCE = new AtomicInteger(1);
     private static final long DEFAULT_CLOSE_TIMEOUT_MS = 30_000;
 
-    /** Builds the consumer's network once its metrics exist: {@link KafkaNetwork#create}, or a fake in tests. */
-    interface NetworkFactory {
-        Network create(ConsumerConfig config, Metrics metrics, Clock clock, ClusterResourceListener clusterListener,
-                       ClientTelemetry telemetry);
-    }
-
     private final String clientId;
     private final Optional<String> groupId;
     private final Clock clock;
@@ -149,9 +126,8 @@ public class LanesConsumer<K, V> implements Consumer<K, V>, ConsumerDiagnostics 
     }
 
     /** With the clock and the network injected, so that tests drive both. */
-    @SuppressWarnings("unchecked")
     LanesConsumer(Map<String, Object> configs, Deserializer<K> keyDeserializer, Deserializer<V> valueDeserializer,
-                  Clock clock, NetworkFactory networkFactory) {
+                  Clock clock, ConsumerAssembly.NetworkFactory networkFactory) {
         this.clock = clock;
         LanesConsumerConfig lanesConfig = new LanesConsumerConfig(LanesConsumerConfig.lanesEntries(configs));
         Map<String, Object> consumerSettings = LanesConsumerConfig.consumerEntries(configs);
@@ -174,100 +150,22 @@ public class LanesConsumer<K, V> implements Consumer<K, V>, ConsumerDiagnostics 
                 config.getString(ConsumerConfig.ISOLATION_LEVEL_CONFIG).toUpperCase(Locale.ROOT));
         this.readCommitted = isolationLevel == IsolationLevel.READ_COMMITTED;
 
-        Metrics createdMetrics = null;
-        Network network = null;
-        try {
-            if (keyDeserializer == null) {
-                keyDeserializer = config.getConfiguredInstance(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, Deserializer.class);
-                keyDeserializer.configure(config.originals(Map.of(ConsumerConfig.CLIENT_ID_CONFIG, clientId)), true);
-            }
-            if (valueDeserializer == null) {
-                valueDeserializer = config.getConfiguredInstance(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, Deserializer.class);
-                valueDeserializer.configure(config.originals(Map.of(ConsumerConfig.CLIENT_ID_CONFIG, clientId)), false);
-            }
-            Interceptors<K, V> interceptors = new Interceptors<>((List<ConsumerInterceptor<K, V>>) (List<?>)
-                    config.getConfiguredInstances(ConsumerConfig.INTERCEPTOR_CLASSES_CONFIG, ConsumerInterceptor.class,
-                            Map.of(ConsumerConfig.CLIENT_ID_CONFIG, clientId)));
-
-            this.telemetry = ClientTelemetry.create(config, clientId);
-            createdMetrics = ClientMetrics.create(config, clientId, telemetry);
-            ClientMetrics.registerAppInfo(clientId, createdMetrics, clock.milliseconds());
-            this.metrics = createdMetrics;
-            this.lanesMetrics = new LanesConsumerMetrics(metrics, clientId);
-            this.subscriptions = new SubscriptionState(
-                    OffsetResetStrategy.parse(config.getString(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG)));
-            Lane systemLane = new Lane(LaneName.SYSTEM, lanesConfig.getInt(LanesConsumerConfig.SYSTEM_LANE_CAPACITY_CONFIG), clock);
-            Lane userLane = new Lane(LaneName.USER, lanesConfig.getInt(LanesConsumerConfig.USER_LANE_CAPACITY_CONFIG), clock);
-            lanesMetrics.registerLane(LaneName.SYSTEM, systemLane::size, systemLane.capacity());
-            lanesMetrics.registerLane(LaneName.USER, userLane::size, userLane.capacity());
-            lanesMetrics.registerLag(() -> subscriptions.totalLag(readCommitted));
-
-            ClusterIdentity clusterIdentity = new ClusterIdentity();
-            network = networkFactory.create(config, metrics, clock, clusterIdentity, telemetry);
-            // The fetch buffer wakes the background thread when room is freed, and that thread is built with it.
-            BackgroundWakeup wakeBackground = new BackgroundWakeup();
-            FetchBuffer fetchBuffer = new FetchBuffer(lanesConfig.getLong(LanesConsumerConfig.FETCH_BUFFER_MAX_BYTES_CONFIG),
-                    wakeBackground);
-            lanesMetrics.registerFetchBuffer(fetchBuffer::bytes, fetchBuffer.maxBytes());
-            this.collector = new FetchCollector<>(fetchBuffer, subscriptions, isolationLevel,
-                    config.getBoolean(ConsumerConfig.CHECK_CRCS_CONFIG), keyDeserializer, valueDeserializer,
-                    lanesMetrics.fetchManager());
-
-            PollTracker pollTracker = new PollTracker(clock.milliseconds());
-            RebalanceCallbackQueue rebalanceCallbacks = new RebalanceCallbackQueue(fetchBuffer, clock);
-            OwnCommits ownCommits = new OwnCommits();
-            BackgroundSide background = BackgroundSide.assemble(config,
-                    lanesConfig.getInt(LanesConsumerConfig.USER_LANE_DRAIN_BUDGET_CONFIG), groupId, autoCommitEnabled,
-                    isolationLevel, clock, network, lanesMetrics, subscriptions, systemLane, userLane, fetchBuffer,
-                    pollTracker, rebalanceCallbacks, interceptors.isEmpty() ? offsets -> { } : ownCommits::add);
-            this.membership = background.membership();
-            this.networkThread = background.networkThread();
-            wakeBackground.bind(networkThread);
-            this.rebalanceListener = new RebalanceListenerInvoker(rebalanceCallbacks, systemLane, networkThread::wakeup,
-                    collector::drop, clock, lanesMetrics);
-            lanesMetrics.consumerThread().registerQueues(() -> systemLane.size() + userLane.size(),
-                    rebalanceCallbacks::size, networkThread::unsentRequests);
-
-            this.gate = new CallGate(clientId, networkThread, fetchBuffer::wakeup);
-            this.calls = new BackgroundCalls(clientId, clock, userLane, networkThread, gate, lanesMetrics);
-            this.commits = new Commits(clock, subscriptions, userLane, networkThread, calls, ownCommits,
-                    interceptors::onCommit, lanesMetrics, defaultApiTimeoutMs, autoCommitEnabled);
-            this.groupExit = new GroupExit(subscriptions, membership, rebalanceListener, commits, systemLane,
-                    networkThread, calls);
-            List<Object> clusterListenerCandidates = new ArrayList<>(List.of(keyDeserializer, valueDeserializer));
-            clusterListenerCandidates.addAll(interceptors.all());
-            clusterListenerCandidates.addAll(metrics.reporters());
-            this.pollLoop = new PollLoop<>(new PollLoop.Parts<>(clientId, clock, lanesMetrics, gate, networkThread,
-                    membership, subscriptions, pollTracker, fetchBuffer, collector, commits, rebalanceListener,
-                    interceptors, clusterIdentity, clusterListenerCandidates),
-                    config.getInt(ConsumerConfig.MAX_POLL_RECORDS_CONFIG),
-                    lanesConfig.getLong(LanesConsumerConfig.HEARTBEAT_OVERDUE_HOLD_MS_CONFIG));
-            Deserializer<K> keys = keyDeserializer;
-            Deserializer<V> values = valueDeserializer;
-            Runnable releaseResources = () -> {
-                interceptors.closeQuietly();
-                Closeables.closeQuietly(keys, "key deserializer");
-                Closeables.closeQuietly(values, "value deserializer");
-                ClientMetrics.unregisterAppInfo(clientId, metrics);
-                Closeables.closeQuietly(metrics, "consumer metrics");
-            };
-            this.closer = new Closer(clientId, clock, gate, subscriptions, groupExit, commits, calls, systemLane,
-                    networkThread, telemetry::initiateClose, () -> {
-                        collector.clear();
-                        fetchBuffer.clear();
-                    }, releaseResources);
-            networkThread.start();
-            log.debug("Lanes consumer {} started (group {})", clientId, groupId.orElse("none"));
-        } catch (RuntimeException e) {
-            if (network != null) {
-                network.close();
-            }
-            if (createdMetrics != null) {
-                ClientMetrics.unregisterAppInfo(clientId, createdMetrics);
-                createdMetrics.close();
-            }
-            throw e instanceof KafkaException ? e : new KafkaException("Failed to construct the Lanes consumer", e);
-        }
+        ConsumerAssembly<K, V> parts = new ConsumerAssembly<>(config, lanesConfig, clientId, groupId, autoCommitEnabled,
+                isolationLevel, defaultApiTimeoutMs, keyDeserializer, valueDeserializer, clock, networkFactory);
+        this.metrics = parts.metrics;
+        this.telemetry = parts.telemetry;
+        this.lanesMetrics = parts.lanesMetrics;
+        this.subscriptions = parts.subscriptions;
+        this.collector = parts.collector;
+        this.networkThread = parts.networkThread;
+        this.membership = parts.membership;
+        this.rebalanceListener = parts.rebalanceListener;
+        this.gate = parts.gate;
+        this.calls = parts.calls;
+        this.commits = parts.commits;
+        this.groupExit = parts.groupExit;
+        this.pollLoop = parts.pollLoop;
+        this.closer = parts.closer;
     }
 
     /** Properties as a configuration map; a key that is not a string is refused, as KafkaConsumer does. */

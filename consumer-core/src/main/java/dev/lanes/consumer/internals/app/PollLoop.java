@@ -30,15 +30,6 @@ public final class PollLoop<K, V> {
 
     private static final Logger log = LoggerFactory.getLogger(PollLoop.class);
 
-    /** What the poll loop works with; all built by the consumer's constructor. */
-    public record Parts<K, V>(String clientId, Clock clock, LanesConsumerMetrics metrics, CallGate gate,
-                              BackgroundHandle background, Optional<MembershipView> membership,
-                              SubscriptionState subscriptions, PollTracker pollTracker, FetchBuffer fetchBuffer,
-                              FetchCollector<K, V> collector, Commits commits, RebalanceListenerInvoker rebalanceListener,
-                              Interceptors<K, V> interceptors, ClusterIdentity clusterIdentity,
-                              List<Object> clusterListenerCandidates) {
-    }
-
     private final String clientId;
     private final Clock clock;
     private final LanesConsumerMetrics metrics;
@@ -53,32 +44,38 @@ public final class PollLoop<K, V> {
     private final RebalanceListenerInvoker rebalanceListener;
     private final Interceptors<K, V> interceptors;
     private final ClusterIdentity clusterIdentity;
-    /** Deserializers, interceptors and metric reporters: told the cluster id if they listen for it. */
     private final List<Object> clusterListenerCandidates;
     private final int maxPollRecords;
     private final long heartbeatOverdueHoldMs;
     private boolean holding;
 
     /**
-     * @param heartbeatOverdueHoldMs how long past its interval a heartbeat answer may be overdue before records
-     *                               are held back (lanes.heartbeat.overdue.hold.ms)
+     * @param clusterListenerCandidates what is told the cluster id if it listens for it (deserializers,
+     *                                  interceptors, metric reporters)
+     * @param heartbeatOverdueHoldMs    how long past its interval a heartbeat answer may be overdue before
+     *                                  records are held back (lanes.heartbeat.overdue.hold.ms)
      */
-    public PollLoop(Parts<K, V> parts, int maxPollRecords, long heartbeatOverdueHoldMs) {
-        this.clientId = parts.clientId();
-        this.clock = parts.clock();
-        this.metrics = parts.metrics();
-        this.gate = parts.gate();
-        this.background = parts.background();
-        this.membership = parts.membership();
-        this.subscriptions = parts.subscriptions();
-        this.pollTracker = parts.pollTracker();
-        this.fetchBuffer = parts.fetchBuffer();
-        this.collector = parts.collector();
-        this.commits = parts.commits();
-        this.rebalanceListener = parts.rebalanceListener();
-        this.interceptors = parts.interceptors();
-        this.clusterIdentity = parts.clusterIdentity();
-        this.clusterListenerCandidates = List.copyOf(parts.clusterListenerCandidates());
+    public PollLoop(String clientId, Clock clock, LanesConsumerMetrics metrics, CallGate gate, BackgroundHandle background,
+                    Optional<MembershipView> membership, SubscriptionState subscriptions, PollTracker pollTracker,
+                    FetchBuffer fetchBuffer, FetchCollector<K, V> collector, Commits commits,
+                    RebalanceListenerInvoker rebalanceListener, Interceptors<K, V> interceptors,
+                    ClusterIdentity clusterIdentity, List<Object> clusterListenerCandidates, int maxPollRecords,
+                    long heartbeatOverdueHoldMs) {
+        this.clientId = clientId;
+        this.clock = clock;
+        this.metrics = metrics;
+        this.gate = gate;
+        this.background = background;
+        this.membership = membership;
+        this.subscriptions = subscriptions;
+        this.pollTracker = pollTracker;
+        this.fetchBuffer = fetchBuffer;
+        this.collector = collector;
+        this.commits = commits;
+        this.rebalanceListener = rebalanceListener;
+        this.interceptors = interceptors;
+        this.clusterIdentity = clusterIdentity;
+        this.clusterListenerCandidates = List.copyOf(clusterListenerCandidates);
         this.maxPollRecords = maxPollRecords;
         this.heartbeatOverdueHoldMs = heartbeatOverdueHoldMs;
     }
