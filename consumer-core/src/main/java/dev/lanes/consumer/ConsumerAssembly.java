@@ -52,6 +52,7 @@ import java.util.Optional;
  */
 final class ConsumerAssembly<K, V> {
 
+    /** The consumer's own logger, under which it has always said that it started. */
     private static final Logger log = LoggerFactory.getLogger(LanesConsumer.class);
 
     /** Builds the consumer's network once its metrics exist: {@code KafkaNetwork::create}, or a fake in tests. */

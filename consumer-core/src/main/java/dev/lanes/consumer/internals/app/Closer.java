@@ -23,7 +23,7 @@ public final class Closer {
 
     private static final Logger log = LoggerFactory.getLogger(Closer.class);
     /** The most of close's budget kept for the background thread to discard what is left and stop. */
-    static final long SHUTDOWN_RESERVE_MS = 200;
+    private static final long SHUTDOWN_RESERVE_MS = 200;
 
     private final String clientId;
     private final Clock clock;
