@@ -10,6 +10,7 @@ import dev.lanes.consumer.internals.app.Closer;
 import dev.lanes.consumer.internals.app.Commits;
 import dev.lanes.consumer.internals.app.FetchCollector;
 import dev.lanes.consumer.internals.app.GroupExit;
+import dev.lanes.consumer.internals.app.Lookups;
 import dev.lanes.consumer.internals.app.Interceptors;
 import dev.lanes.consumer.internals.app.PollLoop;
 import dev.lanes.consumer.internals.app.RebalanceListenerInvoker;
@@ -72,6 +73,7 @@ final class ConsumerAssembly<K, V> {
     final CallGate gate;
     final BackgroundCalls calls;
     final Commits commits;
+    final Lookups lookups;
     final GroupExit groupExit;
     final PollLoop<K, V> pollLoop;
     final Closer closer;
@@ -139,6 +141,7 @@ final class ConsumerAssembly<K, V> {
             this.calls = new BackgroundCalls(clientId, clock, userLane, networkThread, gate, lanesMetrics);
             this.commits = new Commits(clock, subscriptions, userLane, networkThread, calls, ownCommits,
                     interceptors::onCommit, lanesMetrics, defaultApiTimeoutMs, autoCommitEnabled);
+            this.lookups = new Lookups(clock, subscriptions, calls);
             this.groupExit = new GroupExit(subscriptions, membership, rebalanceListener, commits, systemLane,
                     networkThread, calls);
             List<Object> clusterListenerCandidates = new ArrayList<>(List.of(keyDeserializer, valueDeserializer));

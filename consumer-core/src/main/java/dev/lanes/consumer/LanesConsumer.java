@@ -2,21 +2,17 @@ package dev.lanes.consumer;
 
 import dev.lanes.consumer.internals.adapter.ClientTelemetry;
 import dev.lanes.consumer.internals.adapter.KafkaNetwork;
-import dev.lanes.consumer.internals.adapter.ListedOffset;
 import dev.lanes.consumer.internals.app.BackgroundCalls;
 import dev.lanes.consumer.internals.app.CallGate;
 import dev.lanes.consumer.internals.app.Closer;
 import dev.lanes.consumer.internals.app.Commits;
 import dev.lanes.consumer.internals.app.FetchCollector;
 import dev.lanes.consumer.internals.app.GroupExit;
+import dev.lanes.consumer.internals.app.Lookups;
 import dev.lanes.consumer.internals.app.PollLoop;
 import dev.lanes.consumer.internals.app.RebalanceListenerInvoker;
 import dev.lanes.consumer.internals.common.Clock;
-import dev.lanes.consumer.internals.events.AwaitPositionsEvent;
-import dev.lanes.consumer.internals.events.FetchCommittedOffsetsEvent;
-import dev.lanes.consumer.internals.events.ListOffsetsEvent;
 import dev.lanes.consumer.internals.events.SubscriptionChangedEvent;
-import dev.lanes.consumer.internals.events.TopicMetadataEvent;
 import dev.lanes.consumer.internals.metrics.LanesConsumerMetrics;
 import dev.lanes.consumer.internals.shared.BackgroundHandle;
 import dev.lanes.consumer.internals.shared.MembershipView;
@@ -41,7 +37,6 @@ import org.apache.kafka.common.Uuid;
 import org.apache.kafka.common.config.ConfigException;
 import org.apache.kafka.common.errors.InvalidConfigurationException;
 import org.apache.kafka.common.errors.InvalidGroupIdException;
-import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.metrics.KafkaMetric;
 import org.apache.kafka.common.metrics.Metrics;
 import org.apache.kafka.common.serialization.Deserializer;
@@ -81,7 +76,7 @@ import static dev.lanes.consumer.internals.app.RebalanceListenerInvoker.NO_OP_LI
  *
  * <p>This class checks the arguments of each call and hands it to the application-side parts in
  * {@code internals.app}: the {@link CallGate} every call passes, the {@link PollLoop}, the {@link Commits},
- * the {@link BackgroundCalls} that reach the background thread, and the {@link Closer}.
+ * the {@link Lookups}, the {@link BackgroundCalls} that reach the background thread, and the {@link Closer}.
  */
 public class LanesConsumer<K, V> implements Consumer<K, V>, ConsumerDiagnostics {
 
@@ -108,6 +103,7 @@ public class LanesConsumer<K, V> implements Consumer<K, V>, ConsumerDiagnostics 
     private final GroupExit groupExit;
     private final PollLoop<K, V> pollLoop;
     private final Closer closer;
+    private final Lookups lookups;
 
     public LanesConsumer(Map<String, Object> configs) {
         this(configs, null, null);
@@ -166,6 +162,7 @@ public class LanesConsumer<K, V> implements Consumer<K, V>, ConsumerDiagnostics 
         this.groupExit = parts.groupExit;
         this.pollLoop = parts.pollLoop;
         this.closer = parts.closer;
+        this.lookups = parts.lookups;
     }
 
     /** Properties as a configuration map; a key that is not a string is refused, as KafkaConsumer does. */
@@ -184,28 +181,17 @@ public class LanesConsumer<K, V> implements Consumer<K, V>, ConsumerDiagnostics 
 
     @Override
     public Set<TopicPartition> assignment() {
-        gate.enter();
-        try {
-            return Collections.unmodifiableSet(subscriptions.assignedPartitions());
-        } finally {
-            gate.exit();
-        }
+        return gate.call(() -> Collections.unmodifiableSet(subscriptions.assignedPartitions()));
     }
 
     @Override
     public Set<String> subscription() {
-        gate.enter();
-        try {
-            return subscriptions.hasGroupSubscription() ? Set.copyOf(subscriptions.subscribedTopics()) : Set.of();
-        } finally {
-            gate.exit();
-        }
+        return gate.call(() -> subscriptions.hasGroupSubscription() ? Set.copyOf(subscriptions.subscribedTopics()) : Set.of());
     }
 
     @Override
     public void assign(Collection<TopicPartition> partitions) {
-        gate.enter();
-        try {
+        gate.run(() -> {
             if (partitions == null) {
                 throw new IllegalArgumentException("Topic partitions collection to assign to cannot be null");
             }
@@ -217,15 +203,12 @@ public class LanesConsumer<K, V> implements Consumer<K, V>, ConsumerDiagnostics 
             Set<TopicPartition> removed = subscriptions.assignFromUser(new HashSet<>(partitions));
             collector.drop(removed);
             networkThread.wakeup();
-        } finally {
-            gate.exit();
-        }
+        });
     }
 
     @Override
     public void unsubscribe() {
-        gate.enter();
-        try {
+        gate.run(() -> {
             subscriptions.markConsumed();
             if (subscriptions.hasGroupSubscription()) {
                 long deadlineMs = clock.deadlineAfter(defaultApiTimeoutMs);
@@ -234,9 +217,7 @@ public class LanesConsumer<K, V> implements Consumer<K, V>, ConsumerDiagnostics 
             }
             collector.drop(subscriptions.unsubscribe());
             rebalanceListener.use(NO_OP_LISTENER);
-        } finally {
-            gate.exit();
-        }
+        });
     }
 
     @Override
@@ -352,12 +333,7 @@ public class LanesConsumer<K, V> implements Consumer<K, V>, ConsumerDiagnostics 
 
     @Override
     public void commitSync(Duration timeout) {
-        gate.enter();
-        try {
-            commitSyncChecked(subscriptions.allConsumed(), timeout);
-        } finally {
-            gate.exit();
-        }
+        gate.run(() -> commitSyncChecked(subscriptions.allConsumed(), timeout));
     }
 
     @Override
@@ -367,12 +343,7 @@ public class LanesConsumer<K, V> implements Consumer<K, V>, ConsumerDiagnostics 
 
     @Override
     public void commitSync(Map<TopicPartition, OffsetAndMetadata> offsets, Duration timeout) {
-        gate.enter();
-        try {
-            commitSyncChecked(new HashMap<>(offsets), timeout);
-        } finally {
-            gate.exit();
-        }
+        gate.run(() -> commitSyncChecked(new HashMap<>(offsets), timeout));
     }
 
     /** The checks of every commitSync, in KafkaConsumer's order, then the commit. */
@@ -389,26 +360,20 @@ public class LanesConsumer<K, V> implements Consumer<K, V>, ConsumerDiagnostics 
 
     @Override
     public void commitAsync(OffsetCommitCallback callback) {
-        gate.enter();
-        try {
+        gate.run(() -> {
             Map<TopicPartition, OffsetAndMetadata> offsets = subscriptions.allConsumed();
             requireGroup("commit offsets");
             commits.commitAsync(offsets, callback);
-        } finally {
-            gate.exit();
-        }
+        });
     }
 
     @Override
     public void commitAsync(Map<TopicPartition, OffsetAndMetadata> offsets, OffsetCommitCallback callback) {
-        gate.enter();
-        try {
+        gate.run(() -> {
             Map<TopicPartition, OffsetAndMetadata> copy = new HashMap<>(offsets);
             requireGroup("commit offsets");
             commits.commitAsync(copy, callback);
-        } finally {
-            gate.exit();
-        }
+        });
     }
 
     // ---------------------------------------------------------------- positions
@@ -431,14 +396,11 @@ public class LanesConsumer<K, V> implements Consumer<K, V>, ConsumerDiagnostics 
     }
 
     private void seekInternal(TopicPartition partition, long offset, Optional<Integer> leaderEpoch) {
-        gate.enter();
-        try {
+        gate.run(() -> {
             subscriptions.seek(partition, offset, leaderEpoch);
             collector.drop(Set.of(partition));
             networkThread.wakeup();
-        } finally {
-            gate.exit();
-        }
+        });
     }
 
     @Override
@@ -452,8 +414,7 @@ public class LanesConsumer<K, V> implements Consumer<K, V>, ConsumerDiagnostics 
     }
 
     private void reset(Collection<TopicPartition> partitions, OffsetResetStrategy strategy) {
-        gate.enter();
-        try {
+        gate.run(() -> {
             if (partitions == null) {
                 throw new IllegalArgumentException("Partitions collection cannot be null");
             }
@@ -461,9 +422,7 @@ public class LanesConsumer<K, V> implements Consumer<K, V>, ConsumerDiagnostics 
             subscriptions.requestReset(targets, strategy);
             collector.drop(targets);
             networkThread.wakeup();
-        } finally {
-            gate.exit();
-        }
+        });
     }
 
     @Override
@@ -473,25 +432,14 @@ public class LanesConsumer<K, V> implements Consumer<K, V>, ConsumerDiagnostics 
 
     @Override
     public long position(TopicPartition partition, Duration timeout) {
-        gate.enter();
-        try {
+        return gate.call(() -> {
             if (!subscriptions.isAssigned(partition)) {
                 throw new IllegalStateException("You can only check the position for partitions assigned to this consumer.");
             }
             OptionalLong known = subscriptions.position(partition);
-            if (known.isPresent()) {
-                return known.getAsLong();
-            }
-            AwaitPositionsEvent event = new AwaitPositionsEvent(Set.of(partition),
-                    clock.deadlineAfter(requireNonNegative(timeout, "timeout").toMillis()));
-            calls.submitBlocking(event);
-            calls.await(event, "position");
-            return subscriptions.position(partition).orElseThrow(() -> new TimeoutException(
-                    "Timeout of " + timeout.toMillis() + "ms expired before the position for partition " + partition
-                            + " could be determined"));
-        } finally {
-            gate.exit();
-        }
+            return known.isPresent() ? known.getAsLong()
+                    : lookups.position(partition, requireNonNegative(timeout, "timeout").toMillis());
+        });
     }
 
     @Override
@@ -501,24 +449,18 @@ public class LanesConsumer<K, V> implements Consumer<K, V>, ConsumerDiagnostics 
 
     @Override
     public Map<TopicPartition, OffsetAndMetadata> committed(Set<TopicPartition> partitions, Duration timeout) {
-        gate.enter();
-        try {
+        return gate.call(() -> {
             requireGroup("read committed offsets");
             if (partitions.isEmpty()) {
                 return Map.of();
             }
             long startNanos = clock.nanoseconds();
             try {
-                FetchCommittedOffsetsEvent event = new FetchCommittedOffsetsEvent(partitions,
-                        clock.deadlineAfter(requireNonNegative(timeout, "timeout").toMillis()));
-                calls.submitBlocking(event);
-                return calls.await(event, "committed");
+                return lookups.committed(partitions, requireNonNegative(timeout, "timeout").toMillis());
             } finally {
                 lanesMetrics.consumerThread().committedTime(clock.nanoseconds() - startNanos);
             }
-        } finally {
-            gate.exit();
-        }
+        });
     }
 
     @Override
@@ -543,21 +485,12 @@ public class LanesConsumer<K, V> implements Consumer<K, V>, ConsumerDiagnostics 
 
     private Map<TopicPartition, Long> listOffsets(Collection<TopicPartition> partitions, long timestamp, Duration timeout,
                                                   String operation) {
-        gate.enter();
-        try {
-            Map<TopicPartition, Long> timestamps = new HashMap<>();
-            partitions.forEach(partition -> timestamps.put(partition, timestamp));
-            Map<TopicPartition, ListedOffset> listed = lookupOffsets(timestamps, timeout, operation);
-            Map<TopicPartition, Long> offsets = new HashMap<>();
-            listed.forEach((partition, offset) -> {
-                if (offset != null) {
-                    offsets.put(partition, offset.offset());
-                }
-            });
-            return offsets;
-        } finally {
-            gate.exit();
-        }
+        return gate.call(() -> {
+            if (partitions.isEmpty()) {
+                return new HashMap<>(); // nothing to look up needs no valid timeout, as with KafkaConsumer
+            }
+            return lookups.offsets(partitions, timestamp, requireNonNegative(timeout, "timeout").toMillis(), operation);
+        });
     }
 
     @Override
@@ -568,47 +501,23 @@ public class LanesConsumer<K, V> implements Consumer<K, V>, ConsumerDiagnostics 
     @Override
     public Map<TopicPartition, OffsetAndTimestamp> offsetsForTimes(Map<TopicPartition, Long> timestampsToSearch,
                                                                    Duration timeout) {
-        gate.enter();
-        try {
+        return gate.call(() -> {
             timestampsToSearch.forEach((partition, timestamp) -> {
                 if (timestamp == null || timestamp < 0) {
                     throw new IllegalArgumentException("The target time for partition " + partition + " is "
                             + timestamp + ". The target time cannot be negative.");
                 }
             });
-            Map<TopicPartition, ListedOffset> listed = lookupOffsets(timestampsToSearch, timeout, "offsetsForTimes");
-            Map<TopicPartition, OffsetAndTimestamp> result = new HashMap<>();
-            timestampsToSearch.keySet().forEach(partition -> {
-                ListedOffset offset = listed.get(partition);
-                result.put(partition, offset == null ? null
-                        : new OffsetAndTimestamp(offset.offset(), offset.timestamp(), offset.leaderEpoch()));
-            });
-            return result;
-        } finally {
-            gate.exit();
-        }
-    }
-
-    /** Looks offsets up; with a zero timeout it looks nothing up and finds nothing, as KafkaConsumer does. */
-    private Map<TopicPartition, ListedOffset> lookupOffsets(Map<TopicPartition, Long> timestamps, Duration timeout,
-                                                            String operation) {
-        if (timestamps.isEmpty() || requireNonNegative(timeout, "timeout").isZero()) {
-            return Map.of();
-        }
-        ListOffsetsEvent event = new ListOffsetsEvent(timestamps,
-                clock.deadlineAfter(requireNonNegative(timeout, "timeout").toMillis()));
-        calls.submitBlocking(event);
-        return calls.await(event, operation);
+            if (timestampsToSearch.isEmpty()) {
+                return new HashMap<>(); // nothing to look up needs no valid timeout, as with KafkaConsumer
+            }
+            return lookups.offsetsForTimes(timestampsToSearch, requireNonNegative(timeout, "timeout").toMillis());
+        });
     }
 
     @Override
     public OptionalLong currentLag(TopicPartition partition) {
-        gate.enter();
-        try {
-            return subscriptions.lag(partition, readCommitted);
-        } finally {
-            gate.exit();
-        }
+        return gate.call(() -> subscriptions.lag(partition, readCommitted));
     }
 
     // ---------------------------------------------------------------- metadata
@@ -620,18 +529,13 @@ public class LanesConsumer<K, V> implements Consumer<K, V>, ConsumerDiagnostics 
 
     @Override
     public List<PartitionInfo> partitionsFor(String topic, Duration timeout) {
-        gate.enter();
-        try {
+        return gate.call(() -> {
             if (topic == null || topic.isBlank()) {
                 throw new IllegalArgumentException("Topic must not be null or empty");
             }
-            TopicMetadataEvent event = new TopicMetadataEvent(Optional.of(topic),
-                    clock.deadlineAfter(requireNonNegative(timeout, "timeout").toMillis()));
-            calls.submitBlocking(event);
-            return calls.await(event, "partitionsFor").getOrDefault(topic, List.of());
-        } finally {
-            gate.exit();
-        }
+            return lookups.topics(Optional.of(topic), requireNonNegative(timeout, "timeout").toMillis(), "partitionsFor")
+                    .getOrDefault(topic, List.of());
+        });
     }
 
     @Override
@@ -641,48 +545,27 @@ public class LanesConsumer<K, V> implements Consumer<K, V>, ConsumerDiagnostics 
 
     @Override
     public Map<String, List<PartitionInfo>> listTopics(Duration timeout) {
-        gate.enter();
-        try {
-            TopicMetadataEvent event = new TopicMetadataEvent(Optional.empty(),
-                    clock.deadlineAfter(requireNonNegative(timeout, "timeout").toMillis()));
-            calls.submitBlocking(event);
-            return calls.await(event, "listTopics");
-        } finally {
-            gate.exit();
-        }
+        return gate.call(() -> lookups.topics(Optional.empty(), requireNonNegative(timeout, "timeout").toMillis(), "listTopics"));
     }
 
     // ---------------------------------------------------------------- pause, metrics, group
 
     @Override
     public void pause(Collection<TopicPartition> partitions) {
-        gate.enter();
-        try {
-            subscriptions.pause(partitions);
-        } finally {
-            gate.exit();
-        }
+        gate.run(() -> subscriptions.pause(partitions));
     }
 
     @Override
     public void resume(Collection<TopicPartition> partitions) {
-        gate.enter();
-        try {
+        gate.run(() -> {
             subscriptions.resume(partitions);
             networkThread.wakeup();
-        } finally {
-            gate.exit();
-        }
+        });
     }
 
     @Override
     public Set<TopicPartition> paused() {
-        gate.enter();
-        try {
-            return Collections.unmodifiableSet(subscriptions.pausedPartitions());
-        } finally {
-            gate.exit();
-        }
+        return gate.call(() -> Collections.unmodifiableSet(subscriptions.pausedPartitions()));
     }
 
     @Override
@@ -708,13 +591,10 @@ public class LanesConsumer<K, V> implements Consumer<K, V>, ConsumerDiagnostics 
 
     @Override
     public ConsumerGroupMetadata groupMetadata() {
-        gate.enter();
-        try {
+        return gate.call(() -> {
             requireGroup("get the group metadata");
             return membership.get().groupMetadata();
-        } finally {
-            gate.exit();
-        }
+        });
     }
 
     @Override
@@ -724,17 +604,14 @@ public class LanesConsumer<K, V> implements Consumer<K, V>, ConsumerDiagnostics 
 
     @Override
     public void enforceRebalance(String reason) {
-        gate.enter();
-        try {
+        gate.run(() -> {
             if (!subscriptions.hasGroupSubscription()) {
                 throw new IllegalStateException("Tried to force a rebalance but the consumer does not have a group subscription");
             }
             // The consumer group protocol (KIP-848) has no member-triggered rebalance: the coordinator
             // reassigns when the group or its subscriptions change.
             log.warn("enforceRebalance({}) has no effect with the consumer group protocol", reason == null ? "" : reason);
-        } finally {
-            gate.exit();
-        }
+        });
     }
 
     // ---------------------------------------------------------------- wakeup and close

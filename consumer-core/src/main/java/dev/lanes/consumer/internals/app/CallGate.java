@@ -1,5 +1,6 @@
 package dev.lanes.consumer.internals.app;
 
+import java.util.function.Supplier;
 import dev.lanes.consumer.ConsumerClosedException;
 import dev.lanes.consumer.internals.common.ApplicationThreadGuard;
 import dev.lanes.consumer.internals.shared.BackgroundHandle;
@@ -47,6 +48,26 @@ public final class CallGate {
         } catch (RuntimeException e) {
             guard.release();
             throw e;
+        }
+    }
+
+    /** Runs {@code call} inside the gate: {@link #enter()}, the call, {@link #exit()} whatever happens. */
+    public <T> T call(Supplier<T> call) {
+        enter();
+        try {
+            return call.get();
+        } finally {
+            exit();
+        }
+    }
+
+    /** Runs {@code action} inside the gate, as {@link #call} does. */
+    public void run(Runnable action) {
+        enter();
+        try {
+            action.run();
+        } finally {
+            exit();
         }
     }
 
