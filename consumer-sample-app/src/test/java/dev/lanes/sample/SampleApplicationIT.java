@@ -1,9 +1,9 @@
 package dev.lanes.sample;
 
-import dev.lanes.consumer.LanesConsumer;
 import dev.lanes.sample.listener.SampleListener;
 import dev.lanes.spring.LanesListenerContainer;
 import dev.lanes.spring.LanesListenerContainerRegistry;
+import dev.lanes.spring.ListenerConsumer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -112,13 +112,13 @@ class SampleApplicationIT {
     void healthGoesDownWhenABackgroundThreadDiesAndUpAgainOnceTheConsumerIsReplaced() {
         LanesListenerContainer container = app.context().getBean(LanesListenerContainerRegistry.class)
                 .container("sample").orElseThrow();
-        LanesConsumer<?, ?> dead = container.consumers().stream()
+        ListenerConsumer<?, ?> dead = container.consumers().stream()
                 .filter(consumer -> consumer.clientId().equals("lanes-sample-sample-0"))
                 .findFirst().orElseThrow();
         // Both members own partitions before one dies: the dead member's partitions only move once the broker
         // expires its session (45 s), the other member's keep flowing meanwhile.
         await().atMost(Duration.ofSeconds(30)).until(() -> container.consumers().size() == 2
-                && container.consumers().stream().noneMatch(consumer -> consumer.assignmentSnapshot().isEmpty()));
+                && container.consumers().stream().noneMatch(consumer -> consumer.diagnostics().assignmentSnapshot().isEmpty()));
         Thread background = Thread.getAllStackTraces().keySet().stream()
                 .filter(thread -> thread.getName().equals("lanes-consumer-network-thread | lanes-sample-sample-0"))
                 .findFirst()

@@ -1,6 +1,7 @@
 package dev.lanes.spring;
 
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
+import org.springframework.core.task.TaskExecutor;
 
 import java.time.Duration;
 
@@ -42,6 +43,15 @@ public interface ConfigurableLanesListenerContainer extends LanesListenerContain
     void setReplaceBackOff(Duration replaceBackOff);
 
     Duration getReplaceBackOff();
+
+    /**
+     * The executor whose threads run the container's consumers, one long-running task per consumer (for example a
+     * {@link org.springframework.core.task.SimpleAsyncTaskExecutor} with virtual threads); null starts a new platform
+     * thread per consumer. The threads are named {@code lanes-listener-<id>-<n>} while they run a consumer.
+     */
+    void setTaskExecutor(TaskExecutor taskExecutor);
+
+    TaskExecutor getTaskExecutor();
 
     /** Adds a consumer setting for this container's consumers only. */
     void setConsumerProperty(String key, Object value);

@@ -1,6 +1,5 @@
 package dev.lanes.spring;
 
-import dev.lanes.consumer.LanesConsumer;
 import org.springframework.context.SmartLifecycle;
 
 import java.util.Collection;
@@ -21,8 +20,11 @@ public interface LanesListenerContainer extends SmartLifecycle {
     /** The topics (or the pattern, as one entry) the container subscribes to. */
     Collection<String> topics();
 
-    /** The consumers running now (one per concurrency slot). */
-    List<LanesConsumer<?, ?>> consumers();
+    /**
+     * The consumers running now (one per concurrency slot), each with its any-thread diagnostics. Only the
+     * container's threads call their {@code Consumer} API; other code reads their diagnostics and metrics.
+     */
+    List<ListenerConsumer<?, ?>> consumers();
 
     /** Stops fetching for every assigned partition until {@link #resume()}. */
     void pause();

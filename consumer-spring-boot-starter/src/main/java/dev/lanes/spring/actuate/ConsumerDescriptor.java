@@ -1,10 +1,12 @@
 package dev.lanes.spring.actuate;
 
+import dev.lanes.consumer.ConsumerDiagnostics;
 import dev.lanes.consumer.MemberState;
 import dev.lanes.consumer.LanesMetricNames;
-import dev.lanes.consumer.LanesConsumer;
+import dev.lanes.spring.ListenerConsumer;
 import dev.lanes.spring.metrics.LanesConsumerMetricsView;
 
+import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.common.TopicPartition;
 
 import java.util.LinkedHashMap;
@@ -46,18 +48,28 @@ public record ConsumerDescriptor(String clientId, String groupId, String memberS
                                          double fetchPausedRatio) {
     }
 
-    public static ConsumerDescriptor of(LanesConsumer<?, ?> consumer) {
-        LanesConsumerMetricsView view = new LanesConsumerMetricsView(consumer);
+    public static ConsumerDescriptor of(ListenerConsumer<?, ?> consumer) {
+        return of(consumer.consumer(), consumer.diagnostics());
+    }
+
+    /** A consumer that is its own diagnostics, as a Lanes consumer is. */
+    public static <C extends Consumer<?, ?> & ConsumerDiagnostics> ConsumerDescriptor of(C consumer) {
+        return of(consumer, consumer);
+    }
+
+    /** Reads {@code diagnostics} and the {@code metrics()} of {@code consumer}, nothing else of its API. */
+    public static ConsumerDescriptor of(Consumer<?, ?> consumer, ConsumerDiagnostics diagnostics) {
+        LanesConsumerMetricsView view = new LanesConsumerMetricsView(consumer, diagnostics);
         Map<String, LaneDescriptor> lanes = new LinkedHashMap<>();
         for (String lane : view.lanes()) {
             lanes.put(lane, new LaneDescriptor(view.laneLongValue(LanesMetricNames.LANE_SIZE, lane),
                     view.laneLongValue(LanesMetricNames.LANE_CAPACITY, lane)));
         }
         double pausedRatio = view.value(LanesMetricNames.FETCH_PAUSED_RATIO);
-        return new ConsumerDescriptor(consumer.clientId(), consumer.groupId().orElse(null), consumer.memberState().name(),
-                consumer.isBackgroundThreadAlive(),
-                consumer.backgroundFailure().map(Throwable::toString).orElse(null),
-                names(consumer.assignmentSnapshot()), names(consumer.pausedSnapshot()),
+        return new ConsumerDescriptor(diagnostics.clientId(), diagnostics.groupId().orElse(null),
+                diagnostics.memberState().name(), diagnostics.isBackgroundThreadAlive(),
+                diagnostics.backgroundFailure().map(Throwable::toString).orElse(null),
+                names(diagnostics.assignmentSnapshot()), names(diagnostics.pausedSnapshot()),
                 view.longValue(LanesMetricNames.RECORDS_LAG), lanes,
                 new BackPressureDescriptor(view.longValue(LanesMetricNames.BACK_PRESSURE_REJECTIONS_TOTAL),
                         view.longValue(LanesMetricNames.FETCH_BUFFER_BYTES), view.longValue(LanesMetricNames.FETCH_BUFFER_MAX_BYTES),
@@ -72,7 +84,11 @@ public record ConsumerDescriptor(String clientId, String groupId, String memberS
      * Whether the consumer is broken: its background thread died (even if its container has closed it
      * since: the listener is no longer consuming), or its member state is FATAL.
      */
-    public static boolean isBroken(LanesConsumer<?, ?> consumer) {
-        return consumer.backgroundFailure().isPresent() || consumer.memberState() == MemberState.FATAL;
+    public static boolean isBroken(ConsumerDiagnostics diagnostics) {
+        return diagnostics.backgroundFailure().isPresent() || diagnostics.memberState() == MemberState.FATAL;
+    }
+
+    public static boolean isBroken(ListenerConsumer<?, ?> consumer) {
+        return isBroken(consumer.diagnostics());
     }
 }

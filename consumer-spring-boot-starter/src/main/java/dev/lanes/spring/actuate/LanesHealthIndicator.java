@@ -1,6 +1,6 @@
 package dev.lanes.spring.actuate;
 
-import dev.lanes.consumer.LanesConsumer;
+import dev.lanes.spring.ListenerConsumer;
 import dev.lanes.spring.LanesListenerContainer;
 import dev.lanes.spring.LanesListenerContainerRegistry;
 import org.springframework.boot.health.contributor.AbstractHealthIndicator;
@@ -30,7 +30,7 @@ public class LanesHealthIndicator extends AbstractHealthIndicator {
         Map<String, Object> consumers = new LinkedHashMap<>();
         List<Map<String, Object>> failures = new ArrayList<>();
         for (LanesListenerContainer container : registry.containers()) {
-            for (LanesConsumer<?, ?> consumer : container.consumers()) {
+            for (ListenerConsumer<?, ?> consumer : container.consumers()) {
                 ConsumerDescriptor descriptor = ConsumerDescriptor.of(consumer);
                 Map<String, Object> details = new LinkedHashMap<>();
                 details.put("listenerId", container.id());

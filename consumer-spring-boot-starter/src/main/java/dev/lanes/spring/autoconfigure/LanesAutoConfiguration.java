@@ -92,7 +92,8 @@ public class LanesAutoConfiguration {
         LanesProperties.Listener listener = properties.getListener();
         DefaultLanesListenerContainerRegistry.ContainerSettings settings = new DefaultLanesListenerContainerRegistry.ContainerSettings(
                 listener.getConcurrency(), listener.getCommitMode(), properties.getPollTimeout(), properties.getShutdownTimeout(),
-                listener.isReplaceFailedConsumers(), listener.getReplaceBackOff(), listener.getStartBalanceTimeout());
+                listener.isReplaceFailedConsumers(), listener.getReplaceBackOff(), listener.getStartBalanceTimeout(),
+                listener.isVirtualThreads());
         DefaultLanesListenerContainerRegistry registry = new DefaultLanesListenerContainerRegistry(consumerFactory, settings,
                 listenerSettings, customizers.orderedStream().toList(), rebalanceListeners::getIfUnique, beanFactory);
         registry.setBeforeStart(listenerSettings::warnAboutUnknownIds);

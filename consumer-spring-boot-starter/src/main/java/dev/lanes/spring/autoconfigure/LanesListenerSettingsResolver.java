@@ -70,7 +70,7 @@ public class LanesListenerSettingsResolver implements Function<String, ListenerS
                     merged.getRetry().getNotRetryableExceptions());
         }
         return new ListenerSettings(concurrency, merged.getCommitMode(), errorHandler, merged.isReplaceFailedConsumers(),
-                merged.getReplaceBackOff(), merged.getStartBalanceTimeout());
+                merged.getReplaceBackOff(), merged.getStartBalanceTimeout(), merged.isVirtualThreads());
     }
 
     private DeadLetterPublisher publisher(String prefix, LanesProperties.DeadLetter deadLetter) {

@@ -357,6 +357,9 @@ public class LanesProperties implements Validator {
         /** How long, at most, the consumers of a container with concurrency above 1 hold back records when it starts, until the group has shared the partitions out among them (so that a waiting backlog is shared); 0 starts each consumer at once. */
         private Duration startBalanceTimeout = Duration.ofSeconds(30);
 
+        /** Whether each consumer of a listener container runs on a virtual thread (Java 21 or later) instead of a platform thread of its own; a task executor set by a LanesListenerContainerCustomizer wins over it. */
+        private boolean virtualThreads;
+
         public Duration getStartBalanceTimeout() {
             return startBalanceTimeout;
         }
@@ -376,6 +379,10 @@ public class LanesProperties implements Validator {
             deadLetter.check(errors, path + "dead-letter.");
             checkNotNegative(errors, path + "replace-back-off", replaceBackOff);
             checkNotNegative(errors, path + "start-balance-timeout", startBalanceTimeout);
+            if (virtualThreads && Runtime.version().feature() < 21) {
+                errors.rejectValue(path + "virtual-threads", "unsupported",
+                        "needs Java 21 or later (this is Java " + Runtime.version().feature() + ")");
+            }
         }
 
         public int getConcurrency() {
@@ -412,6 +419,14 @@ public class LanesProperties implements Validator {
 
         public void setReplaceBackOff(Duration replaceBackOff) {
             this.replaceBackOff = replaceBackOff;
+        }
+
+        public boolean isVirtualThreads() {
+            return virtualThreads;
+        }
+
+        public void setVirtualThreads(boolean virtualThreads) {
+            this.virtualThreads = virtualThreads;
         }
 
         public DeadLetter getDeadLetter() {

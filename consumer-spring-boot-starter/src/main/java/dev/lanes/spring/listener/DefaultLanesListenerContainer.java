@@ -1,23 +1,19 @@
 package dev.lanes.spring.listener;
 
-import dev.lanes.consumer.MemberState;
-import dev.lanes.consumer.BackPressureException;
 import dev.lanes.consumer.ConsumerClosedException;
 import dev.lanes.consumer.LanesConsumer;
 import dev.lanes.spring.CommitMode;
 import dev.lanes.spring.ConfigurableLanesListenerContainer;
 import dev.lanes.spring.LanesConsumerFactory;
 import dev.lanes.spring.LanesErrorHandler;
+import dev.lanes.spring.ListenerConsumer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.ConsumerRecords;
-import org.apache.kafka.clients.consumer.OffsetAndMetadata;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.RecordDeserializationException;
-import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.PartitionInfo;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.core.task.SimpleAsyncTaskExecutor;
+import org.springframework.core.task.TaskExecutor;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -26,14 +22,16 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Runs {@code concurrency} Lanes consumers of one listener endpoint, each on its own thread named
- * {@code lanes-listener-<id>-<n>}. Offsets are committed after processing (per record or per poll),
- * processed offsets are committed synchronously when partitions are revoked and when the container stops.
+ * Runs {@code concurrency} Lanes consumers of one listener endpoint: this class holds the settings and the
+ * lifecycle (start, graceful stop, pause, the balanced start of several consumers); each consumer runs in a
+ * {@link ConsumerSlot} on a thread of the container's {@link TaskExecutor}, named {@code lanes-listener-<id>-<n>}
+ * while it runs; a {@link RecordDispatcher} hands the records to the listener and commits after processing (per
+ * record or per poll). Processed offsets are committed synchronously when partitions are revoked and when the
+ * container stops. Settings are read when the container starts.
  * <p>
  * When a slot's consumer fails while the container runs (its background thread died, so {@code poll} or a
  * commit throws {@link ConsumerClosedException}, or anything unexpected escapes the slot's loop), the slot
@@ -52,7 +50,8 @@ public class DefaultLanesListenerContainer implements ConfigurableLanesListenerC
     private final LanesConsumerFactory<Object, Object> consumerFactory;
     private final String groupId;
     private final Map<String, Object> consumerProperties = new LinkedHashMap<>();
-    private final List<Slot> slots = new CopyOnWriteArrayList<>();
+    private final List<ConsumerSlot> slots = new CopyOnWriteArrayList<>();
+    private final SlotOwner slotOwner = new Owner();
     private final Object lifecycleMonitor = new Object();
     private volatile boolean autoStartup;
     private volatile int concurrency;
@@ -68,6 +67,7 @@ public class DefaultLanesListenerContainer implements ConfigurableLanesListenerC
     private volatile Duration replaceBackOff = Duration.ofSeconds(5);
     private volatile Duration startBalanceTimeout = Duration.ofSeconds(30);
     private volatile StartBalance startBalance = StartBalance.open("");
+    private volatile TaskExecutor taskExecutor;
 
     @SuppressWarnings("unchecked")
     public DefaultLanesListenerContainer(LanesListenerEndpoint endpoint, LanesConsumerFactory<?, ?> consumerFactory,
@@ -104,9 +104,9 @@ public class DefaultLanesListenerContainer implements ConfigurableLanesListenerC
     }
 
     @Override
-    public List<LanesConsumer<?, ?>> consumers() {
-        List<LanesConsumer<?, ?>> consumers = new ArrayList<>();
-        slots.forEach(slot -> consumers.add(slot.consumer));
+    public List<ListenerConsumer<?, ?>> consumers() {
+        List<ListenerConsumer<?, ?>> consumers = new ArrayList<>();
+        slots.forEach(slot -> consumers.add(slot.consumer()));
         return consumers;
     }
 
@@ -226,6 +226,21 @@ public class DefaultLanesListenerContainer implements ConfigurableLanesListenerC
         return startBalanceTimeout;
     }
 
+    /**
+     * The executor whose threads run the consumers, one task per consumer for as long as the container runs: a
+     * {@link SimpleAsyncTaskExecutor}, for example, with virtual threads turned on. Null (the default) starts a new
+     * platform thread per consumer.
+     */
+    @Override
+    public void setTaskExecutor(TaskExecutor taskExecutor) {
+        this.taskExecutor = taskExecutor;
+    }
+
+    @Override
+    public TaskExecutor getTaskExecutor() {
+        return taskExecutor;
+    }
+
     @Override
     public void setConsumerProperty(String key, Object value) {
         consumerProperties.put(key, value);
@@ -244,44 +259,51 @@ public class DefaultLanesListenerContainer implements ConfigurableLanesListenerC
             if (running) {
                 return;
             }
-            List<Slot> created = new ArrayList<>();
+            List<ConsumerSlot> created = new ArrayList<>();
             try {
                 int slotCount = slotCount();
                 if (slotCount < concurrency) {
                     log.info("Listener {} runs {} consumer(s), one per assigned partition, not its concurrency {}", id(),
                             slotCount, concurrency);
                 }
+                RecordDispatcher dispatcher = new RecordDispatcher(endpoint, groupId, commitMode, errorHandler, () -> !running);
+                ConsumerSlot.Settings settings = new ConsumerSlot.Settings(pollTimeout, replaceFailedConsumers,
+                        replaceBackOff, rebalanceListener);
                 for (int n = 0; n < slotCount; n++) {
-                    created.add(new Slot(n, createConsumer(n)));
+                    created.add(new ConsumerSlot(slotOwner, n, slotOwner.createConsumer(n), endpoint, dispatcher, settings));
                 }
             } catch (RuntimeException e) {
-                created.forEach(slot -> consumerFactory.closeConsumer(id(), slot.consumer, Duration.ZERO));
+                created.forEach(slot -> slotOwner.closeConsumer(slot.consumer(), Duration.ZERO));
                 throw e;
             }
             startBalance = created.size() < 2 || endpoint.isAssigned() ? StartBalance.open(id())
                     : new StartBalance(id(), startBalanceTimeout);
             running = true;
             slots.addAll(created);
-            for (Slot slot : created) {
-                slot.thread = new Thread(() -> run(slot), "lanes-listener-" + id() + "-" + slot.index);
-                slot.thread.start();
+            TaskExecutor executor = taskExecutor != null ? taskExecutor : new SimpleAsyncTaskExecutor("lanes-listener-" + id() + "-");
+            for (ConsumerSlot slot : created) {
+                try {
+                    executor.execute(slot);
+                } catch (RuntimeException e) {
+                    abortStart(slot, e);
+                    throw e;
+                }
             }
             log.info("Started listener container {} (group {}, topics {}, {} consumer(s))", id(), groupId, topics(), created.size());
         }
     }
 
-    private LanesConsumer<Object, Object> createConsumer(int n) {
-        Map<String, Object> overrides = new HashMap<>(consumerProperties);
-        overrides.put(ConsumerConfig.GROUP_ID_CONFIG, groupId);
-        overrides.put(ConsumerConfig.CLIENT_ID_CONFIG, clientId(n));
-        return consumerFactory.createConsumer(id(), overrides);
-    }
-
-    private String clientId(int n) {
-        Object prefix = consumerProperties.getOrDefault(ConsumerConfig.CLIENT_ID_CONFIG,
-                consumerFactory.configuration().get(ConsumerConfig.CLIENT_ID_CONFIG));
-        String base = (prefix == null || prefix.toString().isEmpty() ? "" : prefix + "-") + id() + "-" + n;
-        return base.replaceAll("[^A-Za-z0-9._-]", "-");
+    /**
+     * The executor refused a slot: the slots already running stop as on a stop, those not started close their
+     * consumers here.
+     */
+    private void abortStart(ConsumerSlot refused, RuntimeException cause) {
+        log.error("Listener container {} could not start: its task executor refused consumer {}", id(),
+                refused.consumer().clientId(), cause);
+        List<ConsumerSlot> notStarted = List.copyOf(slots.subList(slots.indexOf(refused), slots.size()));
+        notStarted.forEach(slot -> slotOwner.closeConsumer(slot.consumer(), Duration.ZERO));
+        slots.removeAll(notStarted);
+        initiateStop();
     }
 
     /** Asks every consumer to stop, without waiting. */
@@ -294,36 +316,28 @@ public class DefaultLanesListenerContainer implements ConfigurableLanesListenerC
             running = false;
             lifecycleMonitor.notifyAll(); // ends the back-off of slots waiting to replace a failed consumer
         }
-        for (Slot slot : slots) {
-            try {
-                slot.consumer.wakeup();
-            } catch (RuntimeException e) {
-                log.debug("Could not wake up consumer {} of listener {}: {}", slot.consumer.clientId(), id(), e.toString());
-            }
-        }
+        slots.forEach(ConsumerSlot::wakeup);
     }
 
     @Override
     public void stop() {
         initiateStop();
         long deadline = stopDeadlineNanos;
-        for (Slot slot : slots) {
-            Thread thread = slot.thread;
-            if (thread == null || thread == Thread.currentThread()) {
+        for (ConsumerSlot slot : slots) {
+            if (slot.runsOn(Thread.currentThread())) {
                 continue;
             }
             try {
-                long remainingMs = Math.max(1, (deadline - System.nanoTime()) / 1_000_000 + 500);
-                thread.join(remainingMs);
+                Duration remaining = Duration.ofNanos(Math.max(1_000_000, deadline - System.nanoTime() + 500_000_000));
+                if (!slot.awaitFinished(remaining)) {
+                    log.warn("Listener thread {} did not stop within {}", slot.threadName(), shutdownTimeout);
+                }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 break;
             }
-            if (thread.isAlive()) {
-                log.warn("Listener thread {} did not stop within {}", thread.getName(), shutdownTimeout);
-            }
         }
-        slots.removeIf(slot -> slot.thread == null || !slot.thread.isAlive());
+        slots.removeIf(ConsumerSlot::isFinished);
         log.info("Stopped listener container {}", id());
     }
 
@@ -347,322 +361,27 @@ public class DefaultLanesListenerContainer implements ConfigurableLanesListenerC
         return pauseRequested;
     }
 
-    // ------------------------------------------------------------------ the consumer threads
-
-    private void run(Slot slot) {
-        while (true) {
-            Throwable failure = consume(slot);
-            if (failure == null) {
-                shutdown(slot);
-                return;
-            }
-            discardFailed(slot, failure);
-            if (!running) {
-                return;
-            }
-            if (!replaceFailedConsumers) {
-                log.error("Listener thread {} of container {} stops: its consumer {} failed and "
-                                + "lanes.consumer.listener.replace-failed-consumers is false", Thread.currentThread().getName(),
-                        id(), slot.consumer.clientId());
-                return;
-            }
-            if (!replace(slot)) {
-                return;
-            }
-        }
-    }
-
-    /**
-     * Runs the slot's consumer until the container stops (returns null) or the consumer fails while the
-     * container runs (returns why).
-     */
-    private Throwable consume(Slot slot) {
-        LanesConsumer<Object, Object> consumer = slot.consumer;
-        try {
-            RebalanceAdapter adapter = new RebalanceAdapter(slot);
-            if (endpoint.isAssigned()) {
-                assign(slot);
-            } else if (endpoint.topicPattern() != null) {
-                consumer.subscribe(endpoint.topicPattern(), adapter);
-            } else {
-                consumer.subscribe(endpoint.topics(), adapter);
-            }
-            while (running) {
-                applyPause(slot);
-                ConsumerRecords<Object, Object> records;
-                try {
-                    records = consumer.poll(pollTimeout);
-                } catch (WakeupException e) {
-                    continue;
-                } catch (RecordDeserializationException e) {
-                    handleDeserializationFailure(slot, e);
-                    continue;
-                }
-                if (!records.isEmpty()) {
-                    process(slot, records);
-                } else if (commitMode.isManual() && !slot.acknowledged.isEmpty()) {
-                    commitAsync(slot, drainAcknowledged(slot)); // acknowledged from another thread
-                }
-                failIfDead(slot);
-            }
-            return null;
-        } catch (WakeupException e) {
-            if (running) {
-                log.warn("Listener thread {} woken up unexpectedly; stopping it", Thread.currentThread().getName(), e);
-            }
-            return null;
-        } catch (Throwable e) {
-            if (!running && !(e instanceof ConsumerClosedException) && consumer.backgroundFailure().isEmpty()) {
-                log.warn("Listener thread {} of container {} failed while stopping", Thread.currentThread().getName(), id(), e);
-                return null;
-            }
-            return e;
-        }
-    }
-
-    /**
-     * Assigns the slot its share of the listener's partitions (every Nth, N being the slot count) and, the
-     * first time since the container started, seeks those with an initial offset.
-     */
-    private void assign(Slot slot) {
-        int slotCount = slotCount();
-        List<TopicPartition> partitions = new ArrayList<>();
-        Map<TopicPartition, Long> initialOffsets = new HashMap<>();
-        List<LanesListenerEndpoint.Assignment> assignments = endpoint.assignments();
-        for (int i = slot.index; i < assignments.size(); i += slotCount) {
-            LanesListenerEndpoint.Assignment assignment = assignments.get(i);
-            partitions.add(assignment.partition());
-            if (assignment.initialOffset() != null) {
-                initialOffsets.put(assignment.partition(), assignment.initialOffset());
-            }
-        }
-        LanesConsumer<Object, Object> consumer = slot.consumer;
-        consumer.assign(partitions);
-        slot.assigned.clear();
-        slot.assigned.addAll(partitions);
-        if (slot.replacements > 0 || initialOffsets.isEmpty()) {
-            return; // a replacement carries on from the committed offsets
-        }
-        Map<TopicPartition, Long> ends = initialOffsets.values().stream().anyMatch(offset -> offset < 0)
-                ? consumer.endOffsets(initialOffsets.keySet()) : Map.of();
-        initialOffsets.forEach((partition, offset) -> {
-            long target = offset >= 0 ? offset : Math.max(0, ends.get(partition) + offset);
-            consumer.seek(partition, target);
-            log.info("Listener {} starts {} at offset {}", id(), partition, target);
-        });
-    }
-
     /** How many consumers the container runs: its concurrency, but no more than it has assigned partitions for. */
     private int slotCount() {
         return endpoint.isAssigned() ? Math.min(concurrency, endpoint.assignments().size()) : concurrency;
     }
 
-    /** The background thread may die while the listener works; commits would then fail quietly (async). */
-    private void failIfDead(Slot slot) {
-        Throwable failure = slot.consumer.backgroundFailure().orElse(null);
-        if (failure != null) {
-            throw new ConsumerClosedException("The consumer " + slot.consumer.clientId()
-                    + " is closed because its background thread died: " + failure, failure);
-        }
-    }
-
-    /** Closes a failed consumer through the factory without committing anything further with it. */
-    private void discardFailed(Slot slot, Throwable failure) {
-        slot.failed = true;
-        log.error("Listener thread {} of container {} failed; its consumer {} is closed{}", Thread.currentThread().getName(),
-                id(), slot.consumer.clientId(), running && replaceFailedConsumers
-                        ? " and will be replaced in " + replaceBackOff : "", failure);
-        if (!slot.processed.isEmpty()) {
-            log.warn("Listener {} commits nothing further with its failed consumer {} (last processed offsets {}, committed "
-                    + "unless their asynchronous commit was still in flight); work past the group's committed offsets is "
-                    + "consumed again", id(), slot.consumer.clientId(), slot.processed);
-        }
-        slot.processed.clear();
-        try {
-            // A consumer whose background thread died has nothing to flush; one that is still alive (the failure
-            // came from elsewhere) gets the usual time to leave its group.
-            consumerFactory.closeConsumer(id(), slot.consumer,
-                    slot.consumer.isBackgroundThreadAlive() ? remaining() : Duration.ZERO);
-        } catch (RuntimeException e) {
-            log.warn("Closing failed consumer {} of listener {} failed", slot.consumer.clientId(), id(), e);
-        }
-    }
-
-    /**
-     * Waits the back-off, then puts a fresh consumer in the slot; false when the container stopped (or the
-     * thread was interrupted) meanwhile or no consumer could be created. The failed consumer stays the
-     * slot's consumer until then, so that health reports it.
-     */
-    private boolean replace(Slot slot) {
-        long deadline = System.nanoTime() + replaceBackOff.toNanos();
-        synchronized (lifecycleMonitor) {
-            try {
-                long remaining;
-                while (running && (remaining = deadline - System.nanoTime()) > 0) {
-                    TimeUnit.NANOSECONDS.timedWait(lifecycleMonitor, remaining);
-                }
-            } catch (InterruptedException e) {
-                log.warn("Listener thread {} interrupted while waiting to replace its failed consumer; it stops",
-                        Thread.currentThread().getName());
-                return false;
-            }
-            if (!running) {
-                return false;
-            }
-            LanesConsumer<Object, Object> failed = slot.consumer;
-            LanesConsumer<Object, Object> replacement;
-            try {
-                replacement = createConsumer(slot.index);
-            } catch (RuntimeException e) {
-                log.error("Listener {} could not create a consumer to replace {}; the slot stays dead", id(),
-                        failed.clientId(), e);
-                return false;
-            }
-            slot.processed.clear();
-            slot.acknowledged.clear();
-            slot.assigned.clear();
-            slot.assignedCount = 0;
-            slot.revokedDuringBatch.clear();
-            slot.consumer = replacement;
-            slot.failed = false;
-            slot.replacements++;
-            log.info("Listener {} replaced its failed consumer {} (replacement {} of slot {})", id(), failed.clientId(),
-                    slot.replacements, slot.index);
-            return true;
-        }
-    }
-
-    private void applyPause(Slot slot) {
-        LanesConsumer<Object, Object> consumer = slot.consumer;
-        if (holding(slot)) {
-            Set<TopicPartition> assignment = consumer.assignment();
-            if (!assignment.isEmpty() && !consumer.paused().containsAll(assignment)) {
-                consumer.pause(assignment);
-            }
-        } else if (!consumer.paused().isEmpty()) {
-            consumer.resume(consumer.paused());
-        }
-    }
-
-    private void process(Slot slot, ConsumerRecords<Object, Object> records) {
-        if (endpoint.shape().isBatch()) {
-            List<ConsumerRecord<?, ?>> list = new ArrayList<>(records.count());
-            records.forEach(list::add);
-            boolean[] succeeded = {false};
-            boolean done = errorHandler.invoke(id(), groupId, list, batch -> {
-                succeeded[0] = false;
-                endpoint.invokeBatch(batch, groupId, () -> acknowledge(slot, batch), slot.readOnlyConsumer);
-                succeeded[0] = true;
-            }, this::stopping);
-            if (done) {
-                Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
-                for (TopicPartition partition : records.partitions()) {
-                    List<ConsumerRecord<Object, Object>> partitionRecords = records.records(partition);
-                    long next = partitionRecords.get(partitionRecords.size() - 1).offset() + 1;
-                    offsets.put(partition, new OffsetAndMetadata(next));
-                }
-                if (!commitMode.isManual()) {
-                    slot.processed.putAll(offsets);
-                    commitAsync(slot, offsets);
-                    return;
-                }
-                if (!succeeded[0]) {
-                    // The error handler skipped or dead-lettered what the listener could not acknowledge.
-                    acknowledge(slot, list);
-                }
-            }
-            commitAsync(slot, drainAcknowledged(slot));
-            return;
-        }
-        Map<TopicPartition, OffsetAndMetadata> batch = new HashMap<>();
-        outer:
-        for (TopicPartition partition : records.partitions()) {
-            for (ConsumerRecord<Object, Object> record : records.records(partition)) {
-                if (!slot.assigned.contains(partition) && slot.revokedDuringBatch.contains(partition)) {
-                    continue outer;
-                }
-                boolean[] succeeded = {false};
-                boolean done = errorHandler.invoke(id(), groupId, List.of(record), single -> {
-                    succeeded[0] = false;
-                    endpoint.invokeRecord(record, groupId, () -> acknowledge(slot, List.of(record)), slot.readOnlyConsumer);
-                    succeeded[0] = true;
-                }, this::stopping);
-                if (!done) {
-                    break outer;
-                }
-                OffsetAndMetadata next = new OffsetAndMetadata(record.offset() + 1);
-                if (commitMode.isManual()) {
-                    if (!succeeded[0]) {
-                        acknowledge(slot, List.of(record));
-                    }
-                    Map<TopicPartition, OffsetAndMetadata> acknowledged = drainAcknowledged(slot);
-                    if (commitMode == CommitMode.MANUAL_IMMEDIATE) {
-                        commitAsync(slot, acknowledged);
-                    } else {
-                        batch.putAll(acknowledged);
-                    }
-                } else {
-                    slot.processed.put(partition, next);
-                    if (commitMode == CommitMode.RECORD) {
-                        commitAsync(slot, Map.of(partition, next));
-                    } else {
-                        batch.put(partition, next);
-                    }
-                }
-                if (stopping()) {
-                    break outer;
-                }
-            }
-        }
-        if (!batch.isEmpty()) {
-            commitAsync(slot, batch);
-        }
-    }
-
-    /** Called from the listener (any thread): marks the records up to the last of each partition as processed. */
-    private void acknowledge(Slot slot, List<? extends ConsumerRecord<?, ?>> records) {
-        if (!commitMode.isManual()) {
-            return;
-        }
-        for (ConsumerRecord<?, ?> record : records) {
-            slot.acknowledged.merge(new TopicPartition(record.topic(), record.partition()), record.offset() + 1, Math::max);
-        }
-    }
-
-    /**
-     * Moves what the listener acknowledged into the slot's processed offsets and returns it, leaving out partitions
-     * the slot no longer owns. Called from the slot's thread.
-     */
-    private Map<TopicPartition, OffsetAndMetadata> drainAcknowledged(Slot slot) {
-        Map<TopicPartition, OffsetAndMetadata> drained = new HashMap<>();
-        for (TopicPartition partition : List.copyOf(slot.acknowledged.keySet())) {
-            Long next = slot.acknowledged.remove(partition);
-            if (next != null && slot.assigned.contains(partition)) {
-                OffsetAndMetadata offset = new OffsetAndMetadata(next);
-                OffsetAndMetadata before = slot.processed.get(partition);
-                if (before == null || before.offset() < next) {
-                    slot.processed.put(partition, offset);
-                    drained.put(partition, offset);
-                }
-            }
-        }
-        return drained;
-    }
-
-    /** Whether the slots keep their partitions paused: the container is paused, or its consumers are not balanced yet. */
-    private boolean holding(Slot slot) {
-        return pauseRequested || !startBalance.isOpen(slots, () -> expectedPartitions(slot.consumer));
+    private String clientId(int n) {
+        Object prefix = consumerProperties.getOrDefault(ConsumerConfig.CLIENT_ID_CONFIG,
+                consumerFactory.configuration().get(ConsumerConfig.CLIENT_ID_CONFIG));
+        String base = (prefix == null || prefix.toString().isEmpty() ? "" : prefix + "-") + id() + "-" + n;
+        return base.replaceAll("[^A-Za-z0-9._-]", "-");
     }
 
     /** How many partitions the listener's topics have, or -1 when that cannot be told (a pattern, a missing topic). */
-    private int expectedPartitions(LanesConsumer<Object, Object> consumer) {
+    private int expectedPartitions(ConsumerSlot slot) {
         if (endpoint.topicPattern() != null) {
             return -1;
         }
         int count = 0;
         try {
             for (String topic : endpoint.topics()) {
-                List<org.apache.kafka.common.PartitionInfo> partitions = consumer.partitionsFor(topic, Duration.ofSeconds(5));
+                List<PartitionInfo> partitions = slot.consumer().consumer().partitionsFor(topic, Duration.ofSeconds(5));
                 if (partitions == null || partitions.isEmpty()) {
                     return -1;
                 }
@@ -675,165 +394,71 @@ public class DefaultLanesListenerContainer implements ConfigurableLanesListenerC
         return count;
     }
 
-    private boolean stopping() {
-        return !running;
-    }
-
-    private void handleDeserializationFailure(Slot slot, RecordDeserializationException e) {
-        TopicPartition partition = e.topicPartition();
-        long offset = e.offset();
-        log.warn("Listener {} cannot deserialize the record at {} offset {}: {}", id(), partition, offset, e.getMessage());
-        try {
-            errorHandler.handleDeserializationFailure(id(), groupId, e);
-        } catch (RuntimeException failure) {
-            log.error("Error handler failed on the undeserializable record at {} offset {}; skipping it", partition, offset, failure);
-        }
-        slot.consumer.seek(partition, offset + 1);
-        OffsetAndMetadata next = new OffsetAndMetadata(offset + 1);
-        slot.processed.put(partition, next);
-        commitAsync(slot, Map.of(partition, next));
-    }
-
-    private void commitAsync(Slot slot, Map<TopicPartition, OffsetAndMetadata> offsets) {
-        if (slot.failed || offsets.isEmpty()) {
-            return;
-        }
-        try {
-            slot.consumer.commitAsync(Map.copyOf(offsets), (committed, exception) -> {
-                if (exception != null) {
-                    log.debug("Commit of {} failed for listener {}: {}", committed, id(), exception.toString());
-                }
-            });
-        } catch (BackPressureException e) {
-            // The offsets stay in 'processed' and go with the next commit, on revocation or at shutdown.
-            log.debug("Commit deferred for listener {}: {}", id(), e.getMessage());
-        }
-    }
-
-    private void commitSync(Slot slot, Map<TopicPartition, OffsetAndMetadata> offsets, Duration timeout) {
-        if (offsets.isEmpty() || slot.failed) {
-            return;
-        }
-        for (int attempt = 0; attempt < 2; attempt++) {
-            try {
-                slot.consumer.commitSync(Map.copyOf(offsets), timeout);
-                return;
-            } catch (WakeupException e) {
-                // A wakeup meant for poll; try once more.
-            } catch (RuntimeException e) {
-                log.warn("Could not commit {} for listener {}: {}", offsets, id(), e.toString());
-                return;
-            }
-        }
-    }
-
-    private void shutdown(Slot slot) {
-        Duration remaining = remaining();
-        commitSync(slot, slot.processed, remaining);
-        slot.processed.clear();
-        try {
-            consumerFactory.closeConsumer(id(), slot.consumer, remaining());
-        } catch (RuntimeException e) {
-            log.warn("Closing consumer {} of listener {} failed", slot.consumer.clientId(), id(), e);
-        }
-    }
-
-    private Duration remaining() {
-        if (running || stopDeadlineNanos == 0) {
-            return shutdownTimeout;
-        }
-        return Duration.ofNanos(Math.max(0, stopDeadlineNanos - System.nanoTime()));
-    }
-
     @Override
     public String toString() {
         return "DefaultLanesListenerContainer[" + id() + "]";
     }
 
-    /** One consumer and its thread. */
-    private static final class Slot implements StartBalance.Member {
-        final int index;
-        volatile boolean joined;
-        volatile int assignedCount;
-        volatile LanesConsumer<Object, Object> consumer;
-        volatile boolean failed;
-        int replacements;
-        final Map<TopicPartition, OffsetAndMetadata> processed = new HashMap<>();
-        final Map<TopicPartition, Long> acknowledged = new java.util.concurrent.ConcurrentHashMap<>();
-        final org.apache.kafka.clients.consumer.Consumer<Object, Object> readOnlyConsumer = ReadOnlyConsumer.of(() -> this.consumer);
-        final Set<TopicPartition> assigned = new java.util.HashSet<>();
-        final Set<TopicPartition> revokedDuringBatch = new java.util.HashSet<>();
-        volatile Thread thread;
+    /** The container as its slots see it. */
+    private final class Owner implements SlotOwner {
 
-        Slot(int index, LanesConsumer<Object, Object> consumer) {
-            this.index = index;
-            this.consumer = consumer;
+        @Override
+        public String listenerId() {
+            return id();
         }
 
         @Override
-        public boolean joined() {
-            // A member given no partitions may get no assignment callback; being STABLE says it joined too.
-            return joined || consumer.memberState() == MemberState.STABLE;
+        public boolean isRunning() {
+            return running;
         }
 
         @Override
-        public int assignedCount() {
-            return assignedCount;
-        }
-    }
-
-    /** Commits processed work before partitions go, then calls the user's listener. */
-    private final class RebalanceAdapter implements ConsumerRebalanceListener {
-        private final Slot slot;
-
-        RebalanceAdapter(Slot slot) {
-            this.slot = slot;
+        public boolean holding(ConsumerSlot slot) {
+            return pauseRequested || !startBalance.isOpen(slots, () -> expectedPartitions(slot));
         }
 
         @Override
-        public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
-            Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
-            for (TopicPartition partition : partitions) {
-                OffsetAndMetadata offset = slot.processed.remove(partition);
-                if (offset != null) {
-                    offsets.put(partition, offset);
+        public Duration remaining() {
+            if (running || stopDeadlineNanos == 0) {
+                return shutdownTimeout;
+            }
+            return Duration.ofNanos(Math.max(0, stopDeadlineNanos - System.nanoTime()));
+        }
+
+        @Override
+        public int slotCount() {
+            return DefaultLanesListenerContainer.this.slotCount();
+        }
+
+        @Override
+        public ListenerConsumer<Object, Object> createConsumer(int slotIndex) {
+            Map<String, Object> overrides = new HashMap<>(consumerProperties);
+            overrides.put(ConsumerConfig.GROUP_ID_CONFIG, groupId);
+            overrides.put(ConsumerConfig.CLIENT_ID_CONFIG, clientId(slotIndex));
+            return ListenerConsumer.of(consumerFactory.createConsumer(id(), overrides));
+        }
+
+        @Override
+        public boolean replaceAfter(Duration backOff, Runnable replace) throws InterruptedException {
+            long deadline = System.nanoTime() + backOff.toNanos();
+            synchronized (lifecycleMonitor) {
+                long remaining;
+                while (running && (remaining = deadline - System.nanoTime()) > 0) {
+                    TimeUnit.NANOSECONDS.timedWait(lifecycleMonitor, remaining);
                 }
-            }
-            commitSync(slot, offsets, remaining());
-            slot.assigned.removeAll(partitions);
-            slot.assignedCount = slot.assigned.size();
-            slot.revokedDuringBatch.addAll(partitions);
-            ConsumerRebalanceListener delegate = rebalanceListener;
-            if (delegate != null) {
-                delegate.onPartitionsRevoked(partitions);
+                if (!running) {
+                    return false;
+                }
+                replace.run();
+                return true;
             }
         }
 
         @Override
-        public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
-            slot.assigned.addAll(partitions);
-            slot.revokedDuringBatch.removeAll(partitions);
-            slot.assignedCount = slot.assigned.size();
-            slot.joined = true;
-            if (holding(slot) && !partitions.isEmpty()) {
-                slot.consumer.pause(partitions);
-            }
-            ConsumerRebalanceListener delegate = rebalanceListener;
-            if (delegate != null) {
-                delegate.onPartitionsAssigned(partitions);
-            }
-        }
-
-        @Override
-        public void onPartitionsLost(Collection<TopicPartition> partitions) {
-            partitions.forEach(slot.processed::remove);
-            slot.assigned.removeAll(partitions);
-            slot.assignedCount = slot.assigned.size();
-            slot.revokedDuringBatch.addAll(partitions);
-            ConsumerRebalanceListener delegate = rebalanceListener;
-            if (delegate != null) {
-                delegate.onPartitionsLost(partitions);
-            }
+        @SuppressWarnings("unchecked")
+        public void closeConsumer(ListenerConsumer<Object, Object> consumer, Duration timeout) {
+            // Every consumer of the container came from createConsumer, so from the factory.
+            consumerFactory.closeConsumer(id(), (LanesConsumer<Object, Object>) consumer.consumer(), timeout);
         }
     }
 }

@@ -13,6 +13,8 @@ import org.springframework.beans.factory.BeanInitializationException;
 import org.springframework.beans.factory.DisposableBean;
 import org.springframework.beans.factory.NoSuchBeanDefinitionException;
 import org.springframework.context.SmartLifecycle;
+import org.springframework.core.task.SimpleAsyncTaskExecutor;
+import org.springframework.core.task.TaskExecutor;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -32,9 +34,21 @@ import java.util.function.Supplier;
 public class DefaultLanesListenerContainerRegistry
         implements LanesListenerContainerRegistry, LanesListenerEndpointRegistrar, SmartLifecycle, DisposableBean {
 
-    /** Container defaults from the {@code lanes.consumer.*} properties. */
+    /**
+     * Container defaults from the {@code lanes.consumer.*} properties.
+     *
+     * @param virtualThreads whether the consumers run on virtual threads
+     */
     public record ContainerSettings(int concurrency, CommitMode commitMode, Duration pollTimeout, Duration shutdownTimeout,
-                                    boolean replaceFailedConsumers, Duration replaceBackOff, Duration startBalanceTimeout) {
+                                    boolean replaceFailedConsumers, Duration replaceBackOff, Duration startBalanceTimeout,
+                                    boolean virtualThreads) {
+
+        /** Settings whose consumers run on platform threads. */
+        public ContainerSettings(int concurrency, CommitMode commitMode, Duration pollTimeout, Duration shutdownTimeout,
+                                 boolean replaceFailedConsumers, Duration replaceBackOff, Duration startBalanceTimeout) {
+            this(concurrency, commitMode, pollTimeout, shutdownTimeout, replaceFailedConsumers, replaceBackOff,
+                    startBalanceTimeout, false);
+        }
 
         /** Settings that replace failed consumers after 5 seconds and wait up to 30 seconds for a balanced start. */
         public ContainerSettings(int concurrency, CommitMode commitMode, Duration pollTimeout, Duration shutdownTimeout) {
@@ -46,14 +60,21 @@ public class DefaultLanesListenerContainerRegistry
      * What one listener's own settings ({@code lanes.consumer.listeners.<id>.*}) decide.
      *
      * @param concurrency null when the listener's settings name none
-     * @param replaceFailedConsumers null to keep the container settings; likewise the durations
+     * @param replaceFailedConsumers null to keep the container settings; likewise the durations and virtualThreads
      */
     public record ListenerSettings(Integer concurrency, CommitMode commitMode, LanesErrorHandler errorHandler,
-                                   Boolean replaceFailedConsumers, Duration replaceBackOff, Duration startBalanceTimeout) {
+                                   Boolean replaceFailedConsumers, Duration replaceBackOff, Duration startBalanceTimeout,
+                                   Boolean virtualThreads) {
+
+        /** Settings that keep the container settings' threads. */
+        public ListenerSettings(Integer concurrency, CommitMode commitMode, LanesErrorHandler errorHandler,
+                                Boolean replaceFailedConsumers, Duration replaceBackOff, Duration startBalanceTimeout) {
+            this(concurrency, commitMode, errorHandler, replaceFailedConsumers, replaceBackOff, startBalanceTimeout, null);
+        }
 
         /** Settings that change only concurrency, commit mode and error handler. */
         public ListenerSettings(Integer concurrency, CommitMode commitMode, LanesErrorHandler errorHandler) {
-            this(concurrency, commitMode, errorHandler, null, null, null);
+            this(concurrency, commitMode, errorHandler, null, null, null, null);
         }
     }
 
@@ -117,6 +138,9 @@ public class DefaultLanesListenerContainerRegistry
         container.setStartBalanceTimeout(own.startBalanceTimeout() != null ? own.startBalanceTimeout()
                 : settings.startBalanceTimeout());
         container.setRebalanceListener(rebalanceListener(endpoint));
+        if (own.virtualThreads() != null ? own.virtualThreads() : settings.virtualThreads()) {
+            container.setTaskExecutor(virtualThreadExecutor(endpoint.id()));
+        }
         customizers.forEach(customizer -> customizer.customize(container));
         if (endpoint.arguments().takesAcknowledgment() && !container.getCommitMode().isManual()) {
             throw new BeanInitializationException("Invalid @LanesListener method " + endpoint.methodName()
@@ -132,6 +156,12 @@ public class DefaultLanesListenerContainerRegistry
         if (running && container.isAutoStartup()) {
             container.start();
         }
+    }
+
+    private static TaskExecutor virtualThreadExecutor(String listenerId) {
+        SimpleAsyncTaskExecutor executor = new SimpleAsyncTaskExecutor("lanes-listener-" + listenerId + "-");
+        executor.setVirtualThreads(true);
+        return executor;
     }
 
     private LanesErrorHandler errorHandler(LanesListenerEndpoint endpoint) {

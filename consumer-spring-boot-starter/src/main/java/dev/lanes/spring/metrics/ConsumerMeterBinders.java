@@ -1,7 +1,8 @@
 package dev.lanes.spring.metrics;
 
-import dev.lanes.consumer.LanesConsumer;
+import dev.lanes.consumer.ConsumerDiagnostics;
 import io.micrometer.core.instrument.MeterRegistry;
+import org.apache.kafka.clients.consumer.Consumer;
 
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -14,23 +15,28 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class ConsumerMeterBinders implements AutoCloseable {
 
     private final MeterRegistry registry;
-    private final Map<LanesConsumer<?, ?>, LanesConsumerMeterBinder> binders = new ConcurrentHashMap<>();
+    private final Map<Consumer<?, ?>, LanesConsumerMeterBinder> binders = new ConcurrentHashMap<>();
 
     public ConsumerMeterBinders(MeterRegistry registry) {
         this.registry = registry;
     }
 
     /** Binds the consumer's meters, tagged with {@code listenerId}, unless they are bound already. */
-    public void bind(String listenerId, LanesConsumer<?, ?> consumer) {
+    public void bind(String listenerId, Consumer<?, ?> consumer, ConsumerDiagnostics diagnostics) {
         binders.computeIfAbsent(consumer, created -> {
-            LanesConsumerMeterBinder binder = new LanesConsumerMeterBinder(created, listenerId);
+            LanesConsumerMeterBinder binder = new LanesConsumerMeterBinder(created, diagnostics, listenerId);
             binder.bindTo(registry);
             return binder;
         });
     }
 
+    /** Binds the meters of a consumer that is its own diagnostics, as a Lanes consumer is. */
+    public <C extends Consumer<?, ?> & ConsumerDiagnostics> void bind(String listenerId, C consumer) {
+        bind(listenerId, consumer, consumer);
+    }
+
     /** Removes the consumer's meters, if it has any. */
-    public void unbind(LanesConsumer<?, ?> consumer) {
+    public void unbind(Consumer<?, ?> consumer) {
         LanesConsumerMeterBinder binder = binders.remove(consumer);
         if (binder != null) {
             binder.close();
@@ -38,7 +44,7 @@ public final class ConsumerMeterBinders implements AutoCloseable {
     }
 
     /** The binders of the consumers alive now. */
-    public Map<LanesConsumer<?, ?>, LanesConsumerMeterBinder> binders() {
+    public Map<Consumer<?, ?>, LanesConsumerMeterBinder> binders() {
         return Map.copyOf(binders);
     }
 

@@ -1,9 +1,10 @@
 package dev.lanes.spring.metrics;
 
+import dev.lanes.consumer.ConsumerDiagnostics;
 import dev.lanes.consumer.MemberState;
 import dev.lanes.consumer.LanesMetricNames;
-import dev.lanes.consumer.LanesConsumer;
 import dev.lanes.consumer.QueueTimeObserver;
+import dev.lanes.spring.ListenerConsumer;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
@@ -13,6 +14,7 @@ import io.micrometer.core.instrument.TimeGauge;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.binder.BaseUnits;
 import io.micrometer.core.instrument.binder.MeterBinder;
+import org.apache.kafka.clients.consumer.Consumer;
 
 import java.time.Duration;
 import java.util.List;
@@ -35,7 +37,7 @@ public final class LanesConsumerMeterBinder implements MeterBinder, AutoCloseabl
     private static final Duration MIN_QUEUE_TIME = Duration.ofNanos(10_000);
     private static final Duration MAX_QUEUE_TIME = Duration.ofSeconds(30);
 
-    private final LanesConsumer<?, ?> consumer;
+    private final ConsumerDiagnostics diagnostics;
     private final LanesConsumerMetricsView view;
     private final Tags tags;
     private final List<Meter> meters = new CopyOnWriteArrayList<>();
@@ -44,14 +46,24 @@ public final class LanesConsumerMeterBinder implements MeterBinder, AutoCloseabl
     private volatile MeterRegistry registry;
 
     /**
-     * @param consumer   the consumer to meter
-     * @param listenerId the listener container it belongs to, tagged {@code listener.id}
+     * @param consumer    the consumer to meter: only its {@code metrics()} are read
+     * @param diagnostics what the consumer tells any thread (state, assignment, queue times)
+     * @param listenerId  the listener container it belongs to, tagged {@code listener.id}
      */
-    public LanesConsumerMeterBinder(LanesConsumer<?, ?> consumer, String listenerId) {
-        this.consumer = consumer;
-        this.view = new LanesConsumerMetricsView(consumer);
-        this.tags = Tags.of("listener.id", listenerId, "client.id", consumer.clientId(),
-                "group.id", consumer.groupId().orElse("none"));
+    public LanesConsumerMeterBinder(Consumer<?, ?> consumer, ConsumerDiagnostics diagnostics, String listenerId) {
+        this.diagnostics = diagnostics;
+        this.view = new LanesConsumerMetricsView(consumer, diagnostics);
+        this.tags = Tags.of("listener.id", listenerId, "client.id", diagnostics.clientId(),
+                "group.id", diagnostics.groupId().orElse("none"));
+    }
+
+    /** Meters a consumer that is its own diagnostics, as a Lanes consumer is. */
+    public <C extends Consumer<?, ?> & ConsumerDiagnostics> LanesConsumerMeterBinder(C consumer, String listenerId) {
+        this(consumer, consumer, listenerId);
+    }
+
+    public LanesConsumerMeterBinder(ListenerConsumer<?, ?> consumer, String listenerId) {
+        this(consumer.consumer(), consumer.diagnostics(), listenerId);
     }
 
     /** The tags every meter of this consumer carries. */
@@ -75,7 +87,7 @@ public final class LanesConsumerMeterBinder implements MeterBinder, AutoCloseabl
             counter(registry, "lane.events", "Events taken from the lane by the background thread", "events", laneTags,
                     v -> v.laneValue(LanesMetricNames.EVENTS_TOTAL, lane));
         }
-        consumer.addQueueTimeObserver(observer);
+        diagnostics.addQueueTimeObserver(observer);
 
         counter(registry, "back.pressure.rejections", "Non-blocking calls refused because the user lane was full",
                 "calls", tags, v -> v.value(LanesMetricNames.BACK_PRESSURE_REJECTIONS_TOTAL));
@@ -108,10 +120,10 @@ public final class LanesConsumerMeterBinder implements MeterBinder, AutoCloseabl
 
         for (MemberState state : MemberState.values()) {
             gauge(registry, "member.state", "Whether the group member is in the state of the tag (1) or not (0)",
-                    null, tags.and("state", state.name()), v -> v.consumer().memberState() == state ? 1 : 0);
+                    null, tags.and("state", state.name()), v -> v.diagnostics().memberState() == state ? 1 : 0);
         }
         gauge(registry, "assigned.partitions", "Partitions currently assigned to this consumer", "partitions", tags,
-                v -> v.consumer().assignmentSnapshot().size());
+                v -> v.diagnostics().assignmentSnapshot().size());
         gauge(registry, "records.lag", "Records between the consumer's positions and the ends of its partitions",
                 "records", tags, v -> v.value(LanesMetricNames.RECORDS_LAG));
         counter(registry, "rebalances", "Reconciliations of a new assignment completed", "rebalances", tags,
@@ -198,7 +210,7 @@ public final class LanesConsumerMeterBinder implements MeterBinder, AutoCloseabl
     /** Removes the queue time observer and every meter registered. Any thread; idempotent. */
     @Override
     public void close() {
-        consumer.removeQueueTimeObserver(observer);
+        diagnostics.removeQueueTimeObserver(observer);
         MeterRegistry current = registry;
         registry = null;
         if (current != null) {

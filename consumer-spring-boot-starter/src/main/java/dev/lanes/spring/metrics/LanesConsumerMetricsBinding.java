@@ -5,6 +5,7 @@ import dev.lanes.spring.LanesConsumerFactory;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
+import org.apache.kafka.clients.consumer.Consumer;
 import org.springframework.beans.factory.DisposableBean;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.SmartInitializingSingleton;
@@ -36,7 +37,7 @@ public class LanesConsumerMetricsBinding
     private final ObjectProvider<LanesConsumerFactory<?, ?>> factories;
     private final boolean kafkaClientMetrics;
     private final ConsumerMeterBinders binders;
-    private final Map<LanesConsumer<?, ?>, KafkaClientMetrics> standardBinders = new ConcurrentHashMap<>();
+    private final Map<Consumer<?, ?>, KafkaClientMetrics> standardBinders = new ConcurrentHashMap<>();
     /**
      * Looks for new metrics of every consumer (a partition's lag exists once it is fetched). One daemon thread for all
      * consumers, every {@link #REFRESH_INTERVAL} rather than KafkaClientMetrics' default minute, so that a newly
@@ -89,7 +90,7 @@ public class LanesConsumerMetricsBinding
     }
 
     /** The binders of the consumers alive now. */
-    public Map<LanesConsumer<?, ?>, LanesConsumerMeterBinder> binders() {
+    public Map<Consumer<?, ?>, LanesConsumerMeterBinder> binders() {
         return binders.binders();
     }
 

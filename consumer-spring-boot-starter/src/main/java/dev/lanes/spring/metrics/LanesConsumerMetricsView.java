@@ -1,7 +1,8 @@
 package dev.lanes.spring.metrics;
 
+import dev.lanes.consumer.ConsumerDiagnostics;
 import dev.lanes.consumer.LanesMetricNames;
-import dev.lanes.consumer.LanesConsumer;
+import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.common.Metric;
 import org.apache.kafka.common.MetricName;
 
@@ -21,14 +22,26 @@ public final class LanesConsumerMetricsView {
 
     private static final List<String> DEFAULT_LANES = List.of("system", "user");
 
-    private final LanesConsumer<?, ?> consumer;
+    private final Consumer<?, ?> consumer;
+    private final ConsumerDiagnostics diagnostics;
 
-    public LanesConsumerMetricsView(LanesConsumer<?, ?> consumer) {
+    /** Reads {@code consumer}'s {@code metrics()} (any thread may) under the client id of {@code diagnostics}. */
+    public LanesConsumerMetricsView(Consumer<?, ?> consumer, ConsumerDiagnostics diagnostics) {
         this.consumer = consumer;
+        this.diagnostics = diagnostics;
     }
 
-    public LanesConsumer<?, ?> consumer() {
+    /** A consumer that is its own diagnostics, as a Lanes consumer is. */
+    public <C extends Consumer<?, ?> & ConsumerDiagnostics> LanesConsumerMetricsView(C consumer) {
+        this(consumer, consumer);
+    }
+
+    public Consumer<?, ?> consumer() {
         return consumer;
+    }
+
+    public ConsumerDiagnostics diagnostics() {
+        return diagnostics;
     }
 
     /** A client-level Lanes metric, or NaN when the consumer does not have it (or is closed). */
@@ -43,7 +56,7 @@ public final class LanesConsumerMetricsView {
 
     private double value(String name, Map<String, String> extraTags) {
         Map<String, String> tags = new LinkedHashMap<>();
-        tags.put(LanesMetricNames.CLIENT_ID_TAG, consumer.clientId());
+        tags.put(LanesMetricNames.CLIENT_ID_TAG, diagnostics.clientId());
         tags.putAll(extraTags);
         Metric metric = consumer.metrics().get(new MetricName(name, GROUP, "", tags));
         if (metric == null) {
@@ -58,7 +71,7 @@ public final class LanesConsumerMetricsView {
         TreeSet<String> lanes = new TreeSet<>();
         for (MetricName name : consumer.metrics().keySet()) {
             if (GROUP.equals(name.group()) && LanesMetricNames.LANE_CAPACITY.equals(name.name())
-                    && consumer.clientId().equals(name.tags().get(LanesMetricNames.CLIENT_ID_TAG)) && name.tags().containsKey(LanesMetricNames.LANE_TAG)) {
+                    && diagnostics.clientId().equals(name.tags().get(LanesMetricNames.CLIENT_ID_TAG)) && name.tags().containsKey(LanesMetricNames.LANE_TAG)) {
                 lanes.add(name.tags().get(LanesMetricNames.LANE_TAG));
             }
         }

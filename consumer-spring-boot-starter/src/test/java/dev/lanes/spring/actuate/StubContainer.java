@@ -2,6 +2,7 @@ package dev.lanes.spring.actuate;
 
 import dev.lanes.consumer.LanesConsumer;
 import dev.lanes.spring.LanesListenerContainer;
+import dev.lanes.spring.ListenerConsumer;
 
 import java.util.Collection;
 import java.util.List;
@@ -12,7 +13,7 @@ final class StubContainer implements LanesListenerContainer {
     private final String id;
     private final String groupId;
     private final List<String> topics;
-    private final List<LanesConsumer<?, ?>> consumers;
+    private final List<ListenerConsumer<?, ?>> consumers;
     private volatile boolean paused;
     private volatile boolean running = true;
 
@@ -20,7 +21,7 @@ final class StubContainer implements LanesListenerContainer {
         this.id = id;
         this.groupId = groupId;
         this.topics = topics;
-        this.consumers = consumers;
+        this.consumers = consumers.stream().<ListenerConsumer<?, ?>>map(ListenerConsumer::of).toList();
     }
 
     @Override
@@ -39,7 +40,7 @@ final class StubContainer implements LanesListenerContainer {
     }
 
     @Override
-    public List<LanesConsumer<?, ?>> consumers() {
+    public List<ListenerConsumer<?, ?>> consumers() {
         return consumers;
     }
 

@@ -1,6 +1,8 @@
 package dev.lanes.spring.autoconfigure;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledForJreRange;
+import org.junit.jupiter.api.condition.JRE;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -82,6 +84,13 @@ class LanesPropertiesValidationTests {
         assertThat(output).contains("Property: lanes.consumer.listener.concurrency")
                 .contains("Property: lanes.consumer.poll-timeout")
                 .contains("Property: lanes.consumer.auto-offset-reset");
+    }
+
+    @Test
+    @EnabledForJreRange(max = JRE.JAVA_20)
+    void virtualThreadsBeforeJava21FailStartupNamingTheProperty(CapturedOutput output) {
+        assertThatThrownBy(() -> start("lanes.consumer.listener.virtual-threads=true")).isInstanceOf(Exception.class);
+        assertThat(output).contains("Property: lanes.consumer.listener.virtual-threads").contains("needs Java 21 or later");
     }
 
     @Test

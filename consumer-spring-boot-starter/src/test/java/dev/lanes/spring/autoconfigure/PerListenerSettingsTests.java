@@ -4,6 +4,7 @@ import dev.lanes.spring.CommitMode;
 import dev.lanes.spring.ConfigurableLanesListenerContainer;
 import dev.lanes.spring.LanesErrorHandler;
 import dev.lanes.spring.LanesListener;
+import dev.lanes.spring.LanesListenerContainerCustomizer;
 import dev.lanes.spring.LanesListenerContainerRegistry;
 import dev.lanes.spring.PartitionOffset;
 import dev.lanes.spring.TopicPartition;
@@ -13,11 +14,15 @@ import dev.lanes.spring.listener.LanesListenerEndpoint;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.errors.RecordDeserializationException;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledForJreRange;
+import org.junit.jupiter.api.condition.JRE;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.context.ApplicationContext;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.core.task.SimpleAsyncTaskExecutor;
+import org.springframework.core.task.TaskExecutor;
 import org.springframework.util.backoff.ExponentialBackOff;
 import org.springframework.util.backoff.FixedBackOff;
 
@@ -102,6 +107,36 @@ class PerListenerSettingsTests {
         });
         runner.withUserConfiguration(AuditWithoutItsErrorHandler.class).run(context -> assertThat(context.getStartupFailure())
                 .hasMessageContaining("no LanesErrorHandler bean named 'auditErrorHandler'"));
+    }
+
+    @Test
+    void consumersRunOnPlatformThreadsOfTheirOwnByDefault() {
+        runner.run(context -> assertThat(container(context, "orders").getTaskExecutor()).isNull());
+    }
+
+    @Test
+    @EnabledForJreRange(min = JRE.JAVA_21)
+    void virtualThreadsAreOneSettingAwayAndAListenerMayKeepPlatformThreads() {
+        runner.withPropertyValues("lanes.consumer.listener.virtual-threads=true",
+                "lanes.consumer.listeners.payments.virtual-threads=false").run(context -> {
+            assertThat(context).hasNotFailed();
+            assertThat(runsOnVirtualThread(container(context, "orders").getTaskExecutor())).isTrue();
+            assertThat(container(context, "payments").getTaskExecutor()).isNull();
+        });
+    }
+
+    @Test
+    void aContainerCustomizerHandsTheContainerAnExecutorOfTheApplication() {
+        TaskExecutor executor = new SimpleAsyncTaskExecutor("app-");
+        runner.withBean(LanesListenerContainerCustomizer.class, () -> container -> container.setTaskExecutor(executor))
+                .run(context -> assertThat(container(context, "orders").getTaskExecutor()).isSameAs(executor));
+    }
+
+    private static boolean runsOnVirtualThread(TaskExecutor executor) throws Exception {
+        java.util.concurrent.CompletableFuture<Thread> thread = new java.util.concurrent.CompletableFuture<>();
+        executor.execute(() -> thread.complete(Thread.currentThread()));
+        // Thread.isVirtual() is Java 21 API; the tests compile for Java 17.
+        return (Boolean) Thread.class.getMethod("isVirtual").invoke(thread.get(5, java.util.concurrent.TimeUnit.SECONDS));
     }
 
     @Test

@@ -8,10 +8,12 @@ import dev.lanes.spring.LanesConsumerFactory;
 import dev.lanes.spring.LanesListener;
 import dev.lanes.spring.LanesListenerContainer;
 import dev.lanes.spring.LanesListenerContainerRegistry;
+import dev.lanes.spring.ListenerConsumer;
 import dev.lanes.spring.actuate.ConsumerDescriptor;
 import dev.lanes.spring.actuate.LanesHealthIndicator;
 import dev.lanes.spring.autoconfigure.LanesAutoConfiguration;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
@@ -141,8 +143,8 @@ class LanesListenerIT {
             LanesListenerContainerRegistry registry = context.getBean(LanesListenerContainerRegistry.class);
             LanesListenerContainer container = registry.container("replaced").orElseThrow();
             LanesHealthIndicator health = new LanesHealthIndicator(registry);
-            List<LanesConsumer<?, ?>> created = new CopyOnWriteArrayList<>();
-            List<LanesConsumer<?, ?>> closed = new CopyOnWriteArrayList<>();
+            List<Consumer<?, ?>> created = new CopyOnWriteArrayList<>();
+            List<Consumer<?, ?>> closed = new CopyOnWriteArrayList<>();
             context.getBean(LanesConsumerFactory.class).addListener(new LanesConsumerFactory.ConsumerLifecycleListener() {
                 @Override
                 public void consumerCreated(String listenerId, LanesConsumer<?, ?> consumer) {
@@ -158,21 +160,21 @@ class LanesListenerIT {
                 assertThat(replacedSeen).containsExactlyElementsOf(before);
                 assertThat(committed("replaced-group", "replaced")).isEqualTo(20);
             });
-            LanesConsumer<?, ?> first = container.consumers().get(0);
+            ListenerConsumer<?, ?> first = container.consumers().get(0);
 
             backgroundThread(first.clientId()).interrupt();
 
             // DOWN while the slot waits out the back-off, with the failed consumer still shown.
             await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
-                assertThat(first.backgroundFailure()).isPresent();
-                assertThat(closed).contains(first);
+                assertThat(first.diagnostics().backgroundFailure()).isPresent();
+                assertThat(closed).contains(first.consumer());
                 assertThat(container.consumers()).containsExactly(first);
                 assertThat(health.health(true).getStatus()).isEqualTo(Status.DOWN);
             });
             // Then a fresh consumer, created (meters bound) through the factory, and UP again.
             await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
                 assertThat(container.consumers()).hasSize(1).doesNotContain(first);
-                assertThat(created).containsExactly(container.consumers().get(0));
+                assertThat(created).containsExactly(container.consumers().get(0).consumer());
                 assertThat(ConsumerDescriptor.isBroken(container.consumers().get(0))).isFalse();
                 assertThat(health.health(true).getStatus()).isEqualTo(Status.UP);
             });
@@ -209,7 +211,7 @@ class LanesListenerIT {
                 assertThat(stayDeadSeen).containsExactly("d-1", "d-2", "d-3");
                 assertThat(committed("stay-dead-group", "stay-dead")).isEqualTo(3);
             });
-            LanesConsumer<?, ?> first = container.consumers().get(0);
+            ListenerConsumer<?, ?> first = container.consumers().get(0);
 
             backgroundThread(first.clientId()).interrupt();
 
@@ -236,7 +238,7 @@ class LanesListenerIT {
         try {
             LanesListenerContainer container = context.getBean(LanesListenerContainerRegistry.class).container("backoff").orElseThrow();
             await().atMost(Duration.ofSeconds(30)).until(() -> backOffSeen.contains("b-1"));
-            LanesConsumer<?, ?> first = container.consumers().get(0);
+            ListenerConsumer<?, ?> first = container.consumers().get(0);
 
             backgroundThread(first.clientId()).interrupt();
             await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(ConsumerDescriptor.isBroken(first)).isTrue());

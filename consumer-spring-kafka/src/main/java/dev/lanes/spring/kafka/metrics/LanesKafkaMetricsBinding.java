@@ -5,6 +5,7 @@ import dev.lanes.spring.kafka.LanesContainerConsumers;
 import dev.lanes.spring.metrics.ConsumerMeterBinders;
 import dev.lanes.spring.metrics.LanesConsumerMeterBinder;
 import io.micrometer.core.instrument.MeterRegistry;
+import org.apache.kafka.clients.consumer.Consumer;
 import org.springframework.beans.factory.DisposableBean;
 
 import java.util.Map;
@@ -33,7 +34,7 @@ public class LanesKafkaMetricsBinding implements LanesContainerConsumers.Observe
     }
 
     /** The binders of the consumers alive now. */
-    public Map<LanesConsumer<?, ?>, LanesConsumerMeterBinder> binders() {
+    public Map<Consumer<?, ?>, LanesConsumerMeterBinder> binders() {
         return binders.binders();
     }
 
