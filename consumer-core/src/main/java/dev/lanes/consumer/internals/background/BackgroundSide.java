@@ -99,9 +99,11 @@ public record BackgroundSide(BackgroundHandle networkThread, Optional<Membership
                         retryBackoffMaxMs));
         heartbeat.ifPresent(beat -> fetches.boundWaitBy(beat::timeUntilNextHeartbeatMs));
         coordinator.ifPresent(found -> fetches.keepCoordinatorConnectionFree(found::knownNodeId, pollTracker));
-        NetworkThread networkThread = new NetworkThread(clientId, clock, systemLane, userLane, userLaneBudget, network,
-                new RequestSender(network, metrics, requestTimeoutMs), subscriptions, fetchBuffer,
-                coordinator, commits, offsets, topicMetadata, fetches, membership, heartbeat, metrics);
+        RequestManagers managers = new RequestManagers(membership, commits, offsets, topicMetadata, heartbeat, fetches,
+                coordinator);
+        NetworkThread networkThread = new NetworkThread(clientId, clock,
+                new EventLanes(systemLane, userLane, userLaneBudget), network,
+                new RequestSender(network, metrics, requestTimeoutMs), managers, subscriptions, fetchBuffer, metrics);
         return new BackgroundSide(networkThread, membership.map(MembershipManager::view));
     }
 }
