@@ -21,10 +21,10 @@ import java.util.Optional;
  * (membership, heartbeat, commits, coordinator) are present only with a {@code group.id}.
  * <ol>
  *   <li><b>Membership reconciles first</b> (it is not polled for requests). A reconciliation it starts, or one that
- *       was waiting for the application to enter poll(), queues its auto-commit in the commit manager
- *       ({@code commitOwn}), which then sends it in this iteration; it marks the partitions being revoked, which
- *       the fetch manager then leaves out; and while it reconciles, the heartbeat manager keeps fetch waits short
- *       so the acknowledging heartbeat is not held behind a long poll.</li>
+ *       was waiting for the application to enter poll(), queues its commit (with auto-commit) in the commit
+ *       manager ({@code commitOwn}), which then sends it in this iteration; it marks the partitions being revoked,
+ *       which the fetch manager then leaves out; and while it reconciles, the heartbeat manager keeps fetch waits
+ *       short so the acknowledging heartbeat is not held behind a long poll.</li>
  *   <li><b>Commits.</b> Requests of one priority go out in the order the managers produce them, and a broker answers
  *       one request per connection at a time (R6): polled ahead of the fetch manager, an OffsetCommit made in this
  *       iteration goes to the coordinator's broker before a Fetch to the same broker, instead of waiting behind its
@@ -38,14 +38,15 @@ import java.util.Optional;
  *       lookups behind commits and offset lookups and ahead of fetches on the wire.</li>
  *   <li><b>Heartbeat</b>, before the fetch manager, which bounds each fetch's {@code max_wait_ms} by the time until
  *       the next heartbeat is due: a heartbeat due now has gone out by then (the next one is an interval away), so
- *       the fetch may wait up to the interval, not 1 ms; one that could not go (no coordinator yet) is still due and
- *       keeps the fetch short.</li>
+ *       the fetch may long-poll (for up to the interval), not for 1 ms; one that could not go (no coordinator yet)
+ *       is still due and keeps the fetch short.</li>
  *   <li><b>Fetches</b>, after everything that decides what may be fetched and for how long (above).</li>
  *   <li><b>Coordinator last</b> (R14): it looks the coordinator up only when a manager asked for it, and commits,
  *       committed-offset lookups and heartbeats ask during their own poll. Polled after them, it sends
- *       FindCoordinator in the same iteration; polled first, the lookup would wait for the next one, while the
- *       managers that asked returned their deadline, not zero, as their wait. System requests still go out first
- *       (R7), so FindCoordinator leads what this iteration sends.</li>
+ *       FindCoordinator in the same iteration. Polled first, it would send the lookup only in the next iteration,
+ *       and nothing would make that come soon: a commit waiting for the coordinator asks to be polled again at its
+ *       deadline, a heartbeat at the poll timeout. System requests still go out first (R7), so FindCoordinator
+ *       leads what this iteration sends.</li>
  * </ol>
  * Background thread only.
  */

@@ -90,8 +90,8 @@ final class Teardown {
 
     /** The loop ended after close(): discards what is left and releases the network. */
     Discarded afterClose(List<ApplicationEvent<?>> inProgress) {
-        return release(inProgress, new ConsumerClosedException("The consumer was closed before this call completed", null),
-                false);
+        return release(inProgress,
+                new ConsumerClosedException("The consumer was closed before this call completed", null), false);
     }
 
     /**
@@ -154,7 +154,7 @@ final class Teardown {
         }
     }
 
-    /** Fails every event not completed yet (the close excepted), so that the application learns of the end at once. */
+    /** Fails every event not completed yet (not the close), so that the application learns of the end at once. */
     private int failPendingEvents(List<ApplicationEvent<?>> inProgress, RuntimeException reason) {
         int failed = 0;
         List<ApplicationEvent<?>> leftovers = new ArrayList<>();
