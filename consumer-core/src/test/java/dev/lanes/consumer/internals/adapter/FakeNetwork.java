@@ -62,6 +62,7 @@ public final class FakeNetwork implements Network {
     private final Map<Integer, RuntimeException> failedConnections = new java.util.HashMap<>();
     private final List<Long> polls = new ArrayList<>();
     private volatile RuntimeException pollFailure;
+    private Runnable onPoll = () -> { };
     private volatile boolean closed;
     private volatile int wakeups;
     private Optional<Node> leastLoaded = Optional.of(NODE_0);
@@ -82,6 +83,12 @@ public final class FakeNetwork implements Network {
 
     public void failPollWith(RuntimeException error) {
         this.pollFailure = error;
+    }
+
+    /** Runs {@code action} in every network poll, as a broker's answer or the passing of time would arrive there. */
+    public FakeNetwork onPoll(Runnable action) {
+        this.onPoll = action;
+        return this;
     }
 
     public List<Sent<?>> sent() {
@@ -137,6 +144,7 @@ public final class FakeNetwork implements Network {
             throw failure;
         }
         polls.add(timeoutMs);
+        onPoll.run();
     }
 
     @Override

@@ -73,9 +73,10 @@ class NetworkThreadTest {
         FetchRequestManager fetches = new FetchRequestManager(clock, network, subscriptions, fetchBuffer, metrics,
                 new FetchRequestManager.FetchConfig(1, 50 << 20, 500, 1 << 20, IsolationLevel.READ_UNCOMMITTED, "",
                         30_000, 100, 1_000));
-        return new NetworkThread("test-client", clock, systemLane, userLane, userLaneBudget, network, sender,
-                subscriptions, fetchBuffer, Optional.of(coordinator), Optional.of(commits), offsets, topicMetadata,
-                fetches, Optional.empty(), Optional.empty(),
+        RequestManagers managers = new RequestManagers(Optional.empty(), Optional.of(commits), offsets, topicMetadata,
+                Optional.empty(), fetches, Optional.of(coordinator));
+        return new NetworkThread("test-client", clock, new EventLanes(systemLane, userLane, userLaneBudget), network,
+                sender, managers, subscriptions, fetchBuffer,
                 new BackgroundDecoding(fetchBuffer, IsolationLevel.READ_UNCOMMITTED, true, clock), metrics);
     }
 
