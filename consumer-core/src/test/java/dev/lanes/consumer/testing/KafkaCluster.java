@@ -213,12 +213,37 @@ public final class KafkaCluster implements AutoCloseable {
     }
 
     private TopicPartitionInfo describe(TopicPartition partition) {
-        TopicDescription topic = await(admin().describeTopics(List.of(partition.topic())).allTopicNames())
-                .get(partition.topic());
+        TopicDescription topic = describeJustCreated(partition.topic());
         return topic.partitions().stream()
                 .filter(info -> info.partition() == partition.partition())
                 .findFirst()
                 .orElseThrow(() -> new IllegalArgumentException("No partition " + partition));
+    }
+
+    /**
+     * Describes a topic, waiting while the broker Admin asks has not learnt of it yet: createTopics completes once
+     * the controller has the topic, a moment before every broker's metadata does.
+     */
+    private TopicDescription describeJustCreated(String topic) {
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (true) {
+            try {
+                return await(admin().describeTopics(List.of(topic)).allTopicNames()).get(topic);
+            } catch (IllegalStateException e) {
+                if (!(rootCause(e) instanceof UnknownTopicOrPartitionException) || System.nanoTime() > deadline) {
+                    throw e;
+                }
+                TestKitSupport.sleep(Duration.ofMillis(50));
+            }
+        }
+    }
+
+    private static Throwable rootCause(Throwable error) {
+        Throwable cause = error;
+        while (cause.getCause() != null && cause.getCause() != cause) {
+            cause = cause.getCause();
+        }
+        return cause;
     }
 
     /**
@@ -300,7 +325,7 @@ public final class KafkaCluster implements AutoCloseable {
             throw new IllegalStateException("Preferred leader election failed for " + failed);
         }
         // The controller has committed the elections; the brokers' metadata follows a moment later.
-        long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
         for (TopicPartition partition : elected) {
             while (!isLedByPreferredReplica(partition)) {
                 if (System.nanoTime() > deadline) {
@@ -344,7 +369,7 @@ public final class KafkaCluster implements AutoCloseable {
     /** Creates a topic with topic configs and waits until the metadata shows a leader for every partition. */
     public void createTopic(String name, int partitions, int replicationFactor, Map<String, String> configs) {
         await(admin().createTopics(List.of(new NewTopic(name, partitions, (short) replicationFactor).configs(configs))).all());
-        long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
         while (true) {
             Optional<TopicDescription> topic = describeIfExists(name);
             if (topic.isPresent() && topic.get().partitions().size() == partitions
@@ -462,7 +487,7 @@ public final class KafkaCluster implements AutoCloseable {
      * process exits.
      */
     private static void awaitReady(Collection<NodeProcess> starting) {
-        long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
         List<NodeProcess> waiting = new ArrayList<>(starting);
         while (!waiting.isEmpty()) {
             for (NodeProcess node : waiting) {
