@@ -133,6 +133,27 @@ class DecodedBatchesTest {
         assertThat(decoder.isDrained()).isFalse();
     }
 
+    @Test
+    void aCompressedBatchDeclaringMoreRecordsThanItHoldsReturnsThoseItHoldsFirst() {
+        FetchedPartition whole = FetchedPartitions.compressed(PARTITION, 0, 1, 4, Compression.lz4().build());
+        ByteBuffer bytes = ((MemoryRecords) whole.records()).buffer().duplicate();
+        // Declares five records where four were written; CRCs are not checked, so only reading on finds out.
+        bytes.putInt(DefaultRecordBatch.RECORDS_COUNT_OFFSET, 5);
+        FetchedPartition fetched = new FetchedPartition(PARTITION, 0, 1_000, 1_000, 0,
+                MemoryRecords.readableRecords(bytes), List.of());
+        decodeAhead(fetched, IsolationLevel.READ_UNCOMMITTED, false);
+        PartitionRecordsDecoder decoder = new PartitionRecordsDecoder(fetched, IsolationLevel.READ_UNCOMMITTED, false);
+
+        List<ConsumerRecord<String, String>> taken = new ArrayList<>();
+        decoder.takeInto(taken, 10, STRINGS, STRINGS);
+
+        assertThat(taken).extracting(ConsumerRecord::offset).containsExactly(0L, 1L, 2L, 3L);
+        assertThatThrownBy(() -> decoder.takeInto(new ArrayList<>(), 10, STRINGS, STRINGS))
+                .isInstanceOf(CorruptRecordException.class)
+                .hasMessageContaining("orders-3");
+        assertThat(decoder.nextOffset()).isEqualTo(4);
+    }
+
     @RepeatedTest(20)
     void bothThreadsDecodingAtOnceHandOutEveryRecordOnceAndInOrder() throws Exception {
         FetchedPartition fetched = FetchedPartitions.compressed(PARTITION, 0, 40, 30, Compression.lz4().build());
