@@ -193,7 +193,9 @@ public final class DecodedBatches {
             } else {
                 decompress(batch);
             }
-        } catch (KafkaException e) {
+        } catch (RuntimeException e) {
+            // Anything a codec throws on bad data (not only KafkaException) ends the data here, so neither thread
+            // moves past this batch: the application thread reports it, the background thread never dies of it.
             fail(batch, null, corrupt("Record batch", firstOffsetOf(batch), e));
         }
         return batch.sizeInBytes();
@@ -213,6 +215,9 @@ public final class DecodedBatches {
             }
         } catch (CorruptRecordException e) {
             failure = e;
+        } catch (RuntimeException e) {
+            // A codec's own error part-way through: the records read before it are still returned first.
+            failure = corrupt("Record batch", position, e);
         }
         if (failure != null) {
             fail(batch, records, failure);
@@ -296,11 +301,11 @@ public final class DecodedBatches {
         return marker.hasKey() && ControlRecordType.parse(marker.key()) == ControlRecordType.ABORT;
     }
 
-    private CorruptRecordException corrupt(String what, long offset, KafkaException cause) {
+    private CorruptRecordException corrupt(String what, long offset, RuntimeException cause) {
         return corrupt(partition, what, offset, cause);
     }
 
-    static CorruptRecordException corrupt(TopicPartition partition, String what, long offset, KafkaException cause) {
+    static CorruptRecordException corrupt(TopicPartition partition, String what, long offset, RuntimeException cause) {
         return new CorruptRecordException(what + " for partition " + partition + " at offset " + offset
                 + " is invalid: " + cause.getMessage() + ". If needed, seek past it to continue consumption.",
                 cause);

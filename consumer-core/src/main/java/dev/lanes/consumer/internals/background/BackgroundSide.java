@@ -118,7 +118,7 @@ public record BackgroundSide(BackgroundHandle networkThread, Optional<Membership
         NetworkThread networkThread = new NetworkThread(clientId, clock,
                 new EventLanes(systemLane, userLane, userLaneBudget), network,
                 new RequestSender(network, metrics, requestTimeoutMs), managers, subscriptions, fetchBuffer,
-                decodeAhead ? new BackgroundDecoding(fetchBuffer, isolationLevel,
+                decodeAhead ? new BackgroundDecoding(fetchBuffer, subscriptions::isConsumable, isolationLevel,
                         config.getBoolean(ConsumerConfig.CHECK_CRCS_CONFIG), clock) : BackgroundDecoding.OFF, metrics);
         return new BackgroundSide(networkThread, membership.map(MembershipManager::view));
     }

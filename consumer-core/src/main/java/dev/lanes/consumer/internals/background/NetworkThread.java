@@ -163,10 +163,16 @@ public final class NetworkThread implements Runnable, BackgroundHandle {
         network.maybeThrowMetadataErrorInto(this::onMetadataError);
         waitMs = Math.min(waitMs, managers.poll(nowMs, sender));
         waitMs = Math.min(waitMs, sender.sendReady(nowMs));
-        waitMs = Math.min(waitMs, decoding.decodeSlice()); // after the sends: system work goes first
         observeMembership();
         waitMs = teardown.boundWait(waitMs, nowMs);
-        blockInNetwork(waitMs, nowMs);
+        if (decoding.hasWork()) {
+            // This iteration's requests go on the wire (and answers are read) before the slice, so a heartbeat
+            // never waits for decoding; the next iteration blocks with deadlines taken after the slice.
+            blockInNetwork(0, nowMs);
+            decoding.decodeSlice();
+        } else {
+            blockInNetwork(waitMs, nowMs);
+        }
         recordCpu();
     }
 

@@ -3,6 +3,7 @@ package dev.lanes.consumer.internals.shared;
 import dev.lanes.consumer.internals.adapter.FetchedPartition;
 import org.apache.kafka.common.TopicPartition;
 
+import java.util.function.Predicate;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -95,18 +96,19 @@ public final class FetchBuffer {
     }
 
     /**
-     * The oldest fetch with batches left to decode, while there is room for what decoding adds and less than
+     * The oldest fetch with batches left to decode whose partition is {@code decodable} (not paused, not being
+     * revoked: decoding it would fill the window with records nobody reads soon), while there is room for what decoding adds and less than
      * the decode-ahead window is decoded already; else null. The fetch may be released meanwhile, which stops
      * its decoding.
      */
-    public FetchedPartition nextToDecode() {
+    public FetchedPartition nextToDecode(Predicate<TopicPartition> decodable) {
         lock.lock();
         try {
             if (bytes >= maxBytes || decodedBytes >= decodeAheadWindow) {
                 return null;
             }
             for (FetchedPartition partition : held) {
-                if (partition.hasUndecoded()) {
+                if (partition.hasUndecoded() && decodable.test(partition.partition())) {
                     return partition;
                 }
             }

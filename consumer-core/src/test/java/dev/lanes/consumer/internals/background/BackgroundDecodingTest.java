@@ -58,14 +58,14 @@ class BackgroundDecodingTest {
         assertThat(decoding.decodeSlice()).as("full: nothing to do until woken").isEqualTo(Long.MAX_VALUE);
         assertThat(fetched.hasUndecoded()).isTrue();
         assertThat(buffer.room()).isLessThanOrEqualTo(0);
-        assertThat(buffer.nextToDecode()).isNull();
+        assertThat(buffer.nextToDecode(partition -> true)).isNull();
 
         PartitionRecordsDecoder decoder = new PartitionRecordsDecoder(buffer.next(), IsolationLevel.READ_UNCOMMITTED, true);
         decoder.takeInto(new ArrayList<>(), 300, BYTES, BYTES);
 
         assertThat(wakeups.get()).as("the background thread is told of the room").isPositive();
         assertThat(buffer.room()).isPositive();
-        assertThat(buffer.nextToDecode()).isSameAs(fetched);
+        assertThat(buffer.nextToDecode(partition -> true)).isSameAs(fetched);
     }
 
     @Test
@@ -104,13 +104,13 @@ class BackgroundDecodingTest {
         assertThat(fetched.hasUndecoded()).isTrue();
         assertThat(decodedAhead).isGreaterThanOrEqualTo(FetchBuffer.DECODE_AHEAD_WINDOW_BYTES)
                 .isLessThan(FetchBuffer.DECODE_AHEAD_WINDOW_BYTES + (1 << 20));
-        assertThat(buffer.nextToDecode()).isNull();
+        assertThat(buffer.nextToDecode(partition -> true)).isNull();
 
         new PartitionRecordsDecoder(buffer.next(), IsolationLevel.READ_UNCOMMITTED, true)
                 .takeInto(new ArrayList<>(), 400, BYTES, BYTES);
 
         assertThat(wakeups.get()).isPositive();
-        assertThat(buffer.nextToDecode()).isSameAs(fetched);
+        assertThat(buffer.nextToDecode(partition -> true)).isSameAs(fetched);
     }
 
     @Test
@@ -135,7 +135,7 @@ class BackgroundDecodingTest {
         FetchBuffer buffer = new FetchBuffer(64L << 20, wakeups::incrementAndGet);
         FetchedPartition fetched = FetchedPartitions.compressed(PARTITION, 0, 3, 100, Compression.lz4().build());
         buffer.add(fetched);
-        buffer.nextToDecode().decoding(IsolationLevel.READ_UNCOMMITTED, true).decodeNext();
+        buffer.nextToDecode(partition -> true).decoding(IsolationLevel.READ_UNCOMMITTED, true).decodeNext();
 
         buffer.clear();
 
@@ -144,7 +144,27 @@ class BackgroundDecodingTest {
         assertThat(decoding(buffer).decodeSlice()).isEqualTo(Long.MAX_VALUE);
     }
 
+    @Test
+    void aPausedPartitionIsNotDecodedAheadSoItCannotFillTheWindow() {
+        FetchBuffer buffer = new FetchBuffer(64L << 20, wakeups::incrementAndGet);
+        FetchedPartition paused = FetchedPartitions.compressed(PARTITION, 0, 3, 100, Compression.lz4().build());
+        TopicPartition other = new TopicPartition("orders", 1);
+        FetchedPartition consumable = FetchedPartitions.compressed(other, 0, 3, 100, Compression.lz4().build());
+        buffer.add(paused);
+        buffer.add(consumable);
+        BackgroundDecoding decoding = new BackgroundDecoding(buffer, partition -> !partition.equals(PARTITION),
+                IsolationLevel.READ_UNCOMMITTED, true, clock);
+
+        while (decoding.decodeSlice() == 0) {
+            // slice after slice, as the loop does
+        }
+
+        assertThat(paused.hasUndecoded()).as("paused: left for later").isTrue();
+        assertThat(consumable.hasUndecoded()).isFalse();
+        assertThat(decoding.hasWork()).isFalse();
+    }
+
     private BackgroundDecoding decoding(FetchBuffer buffer) {
-        return new BackgroundDecoding(buffer, IsolationLevel.READ_UNCOMMITTED, true, clock);
+        return new BackgroundDecoding(buffer, partition -> true, IsolationLevel.READ_UNCOMMITTED, true, clock);
     }
 }

@@ -77,7 +77,7 @@ class NetworkThreadTest {
                 Optional.empty(), fetches, Optional.of(coordinator));
         return new NetworkThread("test-client", clock, new EventLanes(systemLane, userLane, userLaneBudget), network,
                 sender, managers, subscriptions, fetchBuffer,
-                new BackgroundDecoding(fetchBuffer, IsolationLevel.READ_UNCOMMITTED, true, clock), metrics);
+                new BackgroundDecoding(fetchBuffer, partition -> true, IsolationLevel.READ_UNCOMMITTED, true, clock), metrics);
     }
 
     /** An event that records when the background thread dispatches it. */
