@@ -2,12 +2,14 @@ package dev.lanes.consumer.internals.adapter;
 
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.IsolationLevel;
+import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.CorruptRecordException;
 import org.apache.kafka.common.errors.RecordDeserializationException;
 import org.apache.kafka.common.errors.RecordDeserializationException.DeserializationExceptionOrigin;
 import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.common.record.DefaultRecordBatch;
 import org.apache.kafka.common.record.Record;
 import org.apache.kafka.common.record.RecordBatch;
 import org.apache.kafka.common.record.TimestampType;
@@ -43,8 +45,9 @@ public final class PartitionRecordsDecoder {
     private RecordBatch currentBatch;
     private Optional<Integer> currentBatchEpoch = Optional.empty();
     private TimestampType currentTimestampType;
-    /** Records of the current batch: decompressed ones from a list, or an uncompressed batch read in place. */
+    /** Records of the current batch read one by one by the batch stage (legacy compressed batches). */
     private Iterator<Record> decompressedRecords;
+    /** Records of the current batch read in place: an uncompressed batch, or a v2 batch's decompressed buffer. */
     private CloseableIterator<Record> batchRecords;
     /** Read from the batch but not yet returned: found by look-ahead, or its deserialization failed. */
     private Record pending;
@@ -187,6 +190,13 @@ public final class PartitionRecordsDecoder {
             currentTimestampType = next.batch == null ? null : next.batch.timestampType();
             decompressedRecords = next.records.iterator();
             failureAfterBatch = next.failure;
+        } else if (next.decompressed != null) {
+            currentTimestampType = next.batch.timestampType();
+            try {
+                batchRecords = new DecompressedRecords((DefaultRecordBatch) next.batch, next.decompressed);
+            } catch (KafkaException e) {
+                throw DecodedBatches.corrupt(partition, "Record batch", next.batch.baseOffset(), e);
+            }
         } else {
             currentTimestampType = next.batch.timestampType();
             batchRecords = next.batch.streamingIterator(BufferSupplier.NO_CACHING);

@@ -2,6 +2,7 @@ package dev.lanes.consumer.internals.adapter;
 
 import dev.lanes.consumer.internals.adapter.PartitionRecordsDecoderTest.Log;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.common.InvalidRecordException;
 import org.apache.kafka.common.IsolationLevel;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.compress.Compression;
@@ -10,7 +11,10 @@ import org.apache.kafka.common.record.CompressionType;
 import org.apache.kafka.common.record.ControlRecordType;
 import org.apache.kafka.common.record.DefaultRecordBatch;
 import org.apache.kafka.common.record.MemoryRecords;
+import org.apache.kafka.common.record.Record;
 import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.utils.BufferSupplier;
+import org.apache.kafka.common.utils.CloseableIterator;
 import org.junit.jupiter.api.RepeatedTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -152,6 +156,58 @@ class DecodedBatchesTest {
                 .isInstanceOf(CorruptRecordException.class)
                 .hasMessageContaining("orders-3");
         assertThat(decoder.nextOffset()).isEqualTo(4);
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = CompressionType.class, names = {"GZIP", "SNAPPY", "LZ4", "ZSTD"})
+    void aCompressedBatchDeclaringFewerRecordsThanItHoldsFailsWhereKafkasOwnIteratorDoes(CompressionType type) {
+        FetchedPartition whole = FetchedPartitions.compressed(PARTITION, 0, 1, 4, Compression.of(type).build());
+        ByteBuffer bytes = ((MemoryRecords) whole.records()).buffer().duplicate();
+        bytes.putInt(DefaultRecordBatch.RECORDS_COUNT_OFFSET, 3); // four were written
+        MemoryRecords underDeclared = MemoryRecords.readableRecords(bytes);
+        List<Long> kafkaReturns = new ArrayList<>();
+        try (CloseableIterator<Record> records = underDeclared.batches().iterator().next()
+                .streamingIterator(BufferSupplier.NO_CACHING)) {
+            assertThatThrownBy(() -> records.forEachRemaining(record -> kafkaReturns.add(record.offset())))
+                    .isInstanceOf(InvalidRecordException.class);
+        }
+        FetchedPartition fetched = new FetchedPartition(PARTITION, 0, 1_000, 1_000, 0,
+                MemoryRecords.readableRecords(bytes.duplicate()), List.of());
+        decodeAhead(fetched, IsolationLevel.READ_UNCOMMITTED, false);
+        PartitionRecordsDecoder decoder = new PartitionRecordsDecoder(fetched, IsolationLevel.READ_UNCOMMITTED, false);
+
+        List<ConsumerRecord<String, String>> taken = new ArrayList<>();
+        decoder.takeInto(taken, 10, STRINGS, STRINGS);
+
+        assertThat(taken).extracting(ConsumerRecord::offset).containsExactlyElementsOf(kafkaReturns);
+        assertThatThrownBy(() -> decoder.takeInto(new ArrayList<>(), 10, STRINGS, STRINGS))
+                .isInstanceOf(CorruptRecordException.class)
+                .hasMessageContaining("orders-3")
+                .hasMessageContaining("Incorrect declared batch size");
+    }
+
+    @Test
+    void aCodecFailureAfterTheRecordsStillReturnsTheRecordsDecompressedBeforeIt() {
+        FetchedPartition whole = FetchedPartitions.compressed(PARTITION, 0, 1, 6, Compression.gzip().build());
+        ByteBuffer bytes = ((MemoryRecords) whole.records()).buffer().duplicate();
+        flipByte(bytes, bytes.limit() - 1); // the gzip trailer's length: the data inflates, its check fails
+        FetchedPartition fetched = new FetchedPartition(PARTITION, 0, 1_000, 1_000, 0,
+                MemoryRecords.readableRecords(bytes), List.of());
+        AtomicLong held = new AtomicLong();
+        fetched.onHeldBytes(held::addAndGet);
+        decodeAhead(fetched, IsolationLevel.READ_UNCOMMITTED, false);
+        PartitionRecordsDecoder decoder = new PartitionRecordsDecoder(fetched, IsolationLevel.READ_UNCOMMITTED, false);
+
+        List<ConsumerRecord<String, String>> taken = new ArrayList<>();
+        decoder.takeInto(taken, 10, STRINGS, STRINGS);
+
+        assertThat(taken).extracting(ConsumerRecord::offset).containsExactly(0L, 1L, 2L, 3L, 4L, 5L);
+        assertThatThrownBy(() -> decoder.takeInto(new ArrayList<>(), 10, STRINGS, STRINGS))
+                .isInstanceOf(CorruptRecordException.class)
+                .hasMessageContaining("orders-3")
+                .hasMessageContaining("offset 6");
+        assertThat(decoder.nextOffset()).isEqualTo(6);
+        assertThat(held).hasValue(0);
     }
 
     @RepeatedTest(20)
