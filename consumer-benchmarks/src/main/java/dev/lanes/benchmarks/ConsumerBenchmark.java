@@ -119,6 +119,7 @@ public final class ConsumerBenchmark {
     });
     private final String runId = UUID.randomUUID().toString().substring(0, 8);
     private BrokerProcess broker;
+    private ProcessCpu processCpu;
     private final Map<String, String> brokerSettings = new LinkedHashMap<>();
 
     ConsumerBenchmark(Options options) {
@@ -155,6 +156,7 @@ public final class ConsumerBenchmark {
         brokerSettings.put("group.consumer.min.heartbeat.interval.ms", String.valueOf(Math.min(options.heartbeatIntervalMs, 5000)));
         long t0 = System.nanoTime();
         broker = BrokerProcess.start(brokerSettings, "1g");
+        processCpu = new ProcessCpu(broker.pid());
         log("broker pid %d on %s (data in %s), started in %d ms", broker.pid(), broker.bootstrapServers(),
                 broker.directory(), (System.nanoTime() - t0) / 1_000_000);
         try {
@@ -398,9 +400,11 @@ public final class ConsumerBenchmark {
             consumer.assign(partitions);
             consumer.seekToBeginning(partitions);
             Map<Long, Long> cpuBefore = cpu.snapshot();
+            ProcessCpu.Snapshot processesBefore = processCpu.snapshot();
             long t0 = System.nanoTime();
             long[] read = consume(consumer, partitions, workload.datasetRecords(), workload.recordsPerRound());
             long elapsed = System.nanoTime() - t0;
+            ProcessCpu.Snapshot processesAfter = processCpu.snapshot();
             Map<Long, Long> cpuAfter = cpu.snapshot();
             long cpuNanos = ThreadCpu.between(cpuBefore, cpuAfter);
             long appNanos = cpuAfter.get(cpu.pollingThreadId()) - cpuBefore.get(cpu.pollingThreadId());
@@ -412,6 +416,13 @@ public final class ConsumerBenchmark {
             result.put(ResultTables.SECONDS, seconds);
             result.put(ResultTables.APP_CPU, appNanos / 1e9 / millions);
             result.put(ResultTables.CONSUMER_CPU, cpuNanos / 1e9 / millions);
+            long jvmNanos = processesAfter.jvmNanos() - processesBefore.jvmNanos();
+            long brokerNanos = processesAfter.brokerNanos() - processesBefore.brokerNanos();
+            if (ProcessCpu.known(processesBefore.jvmNanos()) && ProcessCpu.known(processesBefore.brokerNanos())) {
+                result.put(ResultTables.JVM_CPU, jvmNanos / 1e9 / millions);
+                result.put(ResultTables.BROKER_CPU, brokerNanos / 1e9 / millions);
+                result.put(ResultTables.CORES_BUSY, (jvmNanos + brokerNanos) / (double) elapsed);
+            }
             return result;
         }
     }
@@ -1037,6 +1048,13 @@ public final class ConsumerBenchmark {
                     + "\"round s\" is the median length of a measured round. Spread is the farthest round from the median; in bold when over ±"
                     + (int) ResultTables.SPREAD_LIMIT_PERCENT + "%.\n\n");
             out.append(throughput.render());
+            MarkdownTable machineCpu = results.machineCpuTable(options.workloadsToRun(), options.consumers);
+            if (!machineCpu.isEmpty()) {
+                out.append("\nWhere the machine's CPU went in the same rounds, per million records: the benchmark JVM "
+                        + "(the consumer's threads, its garbage collector and JIT compiler) and the broker's process; "
+                        + "\"cores busy\" is both together per second of the round, out of ")
+                        .append(Runtime.getRuntime().availableProcessors()).append(".\n\n").append(machineCpu.render());
+            }
             List<String> noisy = results.noisyThroughput();
             if (!noisy.isEmpty()) {
                 out.append("\nSpread over ±").append((int) ResultTables.SPREAD_LIMIT_PERCENT)

@@ -23,6 +23,12 @@ public final class ResultTables {
     public static final String SECONDS = "seconds";
     public static final String APP_CPU = "app_cpu_s_per_million";
     public static final String CONSUMER_CPU = "consumer_cpu_s_per_million";
+    /** This JVM's CPU per million records: the consumer's threads plus garbage collection and JIT compilation. */
+    public static final String JVM_CPU = "jvm_cpu_s_per_million";
+    /** The broker process's CPU per million records read. */
+    public static final String BROKER_CPU = "broker_cpu_s_per_million";
+    /** CPU seconds of the JVM and the broker together per second of the round. */
+    public static final String CORES_BUSY = "cores_busy";
     public static final String RETAINED_MB = "retained_heap_mb";
     public static final String BUFFER_PEAK_MB = "fetch_buffer_peak_mb";
 
@@ -94,6 +100,35 @@ public final class ResultTables {
                         ratio(rate.median(), classicRate),
                         format(throughputSummary(workload.name(), kind, MB_PER_S).median()), format(app), format(all),
                         ratio(app, classicApp), ratio(all, classicAll)));
+            }
+        }
+        return table;
+    }
+
+    /**
+     * One row per workload and consumer: the CPU of the benchmark JVM and of the broker per million records, and
+     * how many cores the two kept busy; empty when the processes' CPU was not measured.
+     */
+    public MarkdownTable machineCpuTable(List<Workload> workloads, List<ConsumerKind> kinds) {
+        MarkdownTable table = new MarkdownTable(2, List.of("Workload", "Consumer", "rec/s median", "JVM CPU s/1M",
+                "broker CPU s/1M", "JVM + broker s/1M", "cores busy", "JVM CPU vs Classic", "JVM + broker vs Classic"));
+        for (Workload workload : workloads) {
+            if (!throughput.containsKey(workload.name())) {
+                continue;
+            }
+            double classicJvm = throughputSummary(workload.name(), ConsumerKind.CLASSIC, JVM_CPU).median();
+            double classicBroker = throughputSummary(workload.name(), ConsumerKind.CLASSIC, BROKER_CPU).median();
+            for (ConsumerKind kind : kinds) {
+                Stats.Summary jvm = throughputSummary(workload.name(), kind, JVM_CPU);
+                if (jvm.count() == 0) {
+                    continue;
+                }
+                double broker = throughputSummary(workload.name(), kind, BROKER_CPU).median();
+                table.row(List.of(workload.name(), kind.label(),
+                        format(throughputSummary(workload.name(), kind, RECORDS_PER_S).median()),
+                        format(jvm.median()), format(broker), format(jvm.median() + broker),
+                        format(throughputSummary(workload.name(), kind, CORES_BUSY).median()),
+                        ratio(jvm.median(), classicJvm), ratio(jvm.median() + broker, classicJvm + classicBroker)));
             }
         }
         return table;
