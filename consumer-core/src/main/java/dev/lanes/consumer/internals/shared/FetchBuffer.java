@@ -28,6 +28,11 @@ import java.util.concurrent.locks.ReentrantLock;
  * records decoded just ahead of the application are still in the CPU's caches when it reads them, and the
  * rest of the bound keeps holding compressed data.
  *
+ * <p>Taking decoded batches wakes the background thread only once a useful amount is free again: the decoded
+ * data ahead down to half the window, or the room in a full buffer up to half the window. Waking it for each
+ * batch taken would cost a wakeup and a loop iteration per batch of a few hundred records on both threads, to
+ * decode one batch more; the half window left ready keeps the application from catching up meanwhile.
+ *
  * <p>Locks: a fetch's batch stage reports decoded bytes while holding its own lock, so this buffer never
  * calls into a fetch's decoding while holding {@code lock}.
  */
@@ -38,6 +43,8 @@ public final class FetchBuffer {
 
     private final long maxBytes;
     private final long decodeAheadWindow;
+    /** How much the application takes before the background thread is woken to decode or fetch again. */
+    private final long wakeSlack;
     private final Runnable onRoomFreed;
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition changed = lock.newCondition();
@@ -56,6 +63,7 @@ public final class FetchBuffer {
     public FetchBuffer(long maxBytes, Runnable onRoomFreed) {
         this.maxBytes = maxBytes;
         this.decodeAheadWindow = Math.min(DECODE_AHEAD_WINDOW_BYTES, Math.max(1, maxBytes / 2));
+        this.wakeSlack = Math.max(1, decodeAheadWindow / 2);
         this.onRoomFreed = onRoomFreed;
     }
 
@@ -122,8 +130,8 @@ public final class FetchBuffer {
 
     /**
      * Decompressed bytes held ({@code delta > 0}) or handed out; called by a fetch's batch stage, either thread.
-     * When handing out makes room in a full buffer or in the decode-ahead window, the background thread is woken
-     * to decode or fetch again.
+     * When handing out leaves half the decode-ahead window ready, or frees that much room in a nearly full
+     * buffer, the background thread is woken to decode or fetch again.
      */
     private void countDecoded(long delta) {
         boolean roomFreed;
@@ -133,8 +141,10 @@ public final class FetchBuffer {
             long decodedBefore = decodedBytes;
             bytes = before + delta;
             decodedBytes = decodedBefore + delta;
-            roomFreed = (before >= maxBytes && bytes < maxBytes)
-                    || (decodedBefore >= decodeAheadWindow && decodedBytes < decodeAheadWindow);
+            long fullBelow = Math.max(1, maxBytes - wakeSlack);
+            long readyBelow = Math.max(1, decodeAheadWindow - wakeSlack);
+            roomFreed = (before >= fullBelow && bytes < fullBelow)
+                    || (decodedBefore >= readyBelow && decodedBytes < readyBelow);
         } finally {
             lock.unlock();
         }

@@ -106,11 +106,17 @@ class BackgroundDecodingTest {
                 .isLessThan(FetchBuffer.DECODE_AHEAD_WINDOW_BYTES + (1 << 20));
         assertThat(buffer.nextToDecode(partition -> true)).isNull();
 
-        new PartitionRecordsDecoder(buffer.next(), IsolationLevel.READ_UNCOMMITTED, true)
-                .takeInto(new ArrayList<>(), 400, BYTES, BYTES);
+        PartitionRecordsDecoder decoder = new PartitionRecordsDecoder(buffer.next(), IsolationLevel.READ_UNCOMMITTED, true);
+        decoder.takeInto(new ArrayList<>(), 400, BYTES, BYTES);
 
-        assertThat(wakeups.get()).isPositive();
-        assertThat(buffer.nextToDecode(partition -> true)).isSameAs(fetched);
+        assertThat(buffer.nextToDecode(partition -> true)).as("room in the window again").isSameAs(fetched);
+        assertThat(wakeups.get()).as("not woken for a batch or two taken").isZero();
+
+        long halfWindow = FetchBuffer.DECODE_AHEAD_WINDOW_BYTES / 2;
+        while (buffer.bytes() - fetched.sizeInBytes() >= halfWindow) {
+            decoder.takeInto(new ArrayList<>(), 400, BYTES, BYTES);
+        }
+        assertThat(wakeups.get()).as("woken once half the window is left").isEqualTo(1);
     }
 
     @Test
