@@ -58,7 +58,7 @@ public final class LanesConsumerConfig extends AbstractConfig {
                     ConfigDef.Importance.LOW, USER_LANE_DRAIN_BUDGET_DOC)
             .define(SYSTEM_LANE_CAPACITY_CONFIG, ConfigDef.Type.INT, 256, ConfigDef.Range.between(16, 1 << 16),
                     ConfigDef.Importance.LOW, SYSTEM_LANE_CAPACITY_DOC)
-            .define(FETCH_BUFFER_MAX_BYTES_CONFIG, ConfigDef.Type.LONG, 64L * 1024 * 1024,
+            .define(FETCH_BUFFER_MAX_BYTES_CONFIG, ConfigDef.Type.LONG, 16L * 1024 * 1024,
                     ConfigDef.Range.between(1024L, Long.MAX_VALUE / 2), ConfigDef.Importance.MEDIUM,
                     FETCH_BUFFER_MAX_BYTES_DOC)
             .define(DECODE_AHEAD_CONFIG, ConfigDef.Type.BOOLEAN, true, ConfigDef.Importance.LOW, DECODE_AHEAD_DOC)

@@ -22,7 +22,7 @@ class LanesConsumerConfigTest {
         assertThat(config.getInt(LanesConsumerConfig.USER_LANE_CAPACITY_CONFIG)).isEqualTo(1024);
         assertThat(config.getInt(LanesConsumerConfig.USER_LANE_DRAIN_BUDGET_CONFIG)).isEqualTo(64);
         assertThat(config.getInt(LanesConsumerConfig.SYSTEM_LANE_CAPACITY_CONFIG)).isEqualTo(256);
-        assertThat(config.getLong(LanesConsumerConfig.FETCH_BUFFER_MAX_BYTES_CONFIG)).isEqualTo(64L * 1024 * 1024);
+        assertThat(config.getLong(LanesConsumerConfig.FETCH_BUFFER_MAX_BYTES_CONFIG)).isEqualTo(16L * 1024 * 1024);
         assertThat(config.getBoolean(LanesConsumerConfig.DECODE_AHEAD_CONFIG)).isTrue();
     }
 
