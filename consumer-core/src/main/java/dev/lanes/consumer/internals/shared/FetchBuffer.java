@@ -43,8 +43,10 @@ public final class FetchBuffer {
 
     private final long maxBytes;
     private final long decodeAheadWindow;
-    /** How much the application takes before the background thread is woken to decode or fetch again. */
-    private final long wakeSlack;
+    /** Taking decoded data wakes the background thread when held bytes fall below this (room in a nearly full buffer)... */
+    private final long wakeBelowBytes;
+    /** ...or when the decoded bytes ready fall below this (half the decode-ahead window). */
+    private final long wakeBelowDecoded;
     private final Runnable onRoomFreed;
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition changed = lock.newCondition();
@@ -63,7 +65,9 @@ public final class FetchBuffer {
     public FetchBuffer(long maxBytes, Runnable onRoomFreed) {
         this.maxBytes = maxBytes;
         this.decodeAheadWindow = Math.min(DECODE_AHEAD_WINDOW_BYTES, Math.max(1, maxBytes / 2));
-        this.wakeSlack = Math.max(1, decodeAheadWindow / 2);
+        long wakeSlack = Math.max(1, decodeAheadWindow / 2);
+        this.wakeBelowBytes = Math.max(1, maxBytes - wakeSlack);
+        this.wakeBelowDecoded = Math.max(1, decodeAheadWindow - wakeSlack);
         this.onRoomFreed = onRoomFreed;
     }
 
@@ -141,10 +145,8 @@ public final class FetchBuffer {
             long decodedBefore = decodedBytes;
             bytes = before + delta;
             decodedBytes = decodedBefore + delta;
-            long fullBelow = Math.max(1, maxBytes - wakeSlack);
-            long readyBelow = Math.max(1, decodeAheadWindow - wakeSlack);
-            roomFreed = (before >= fullBelow && bytes < fullBelow)
-                    || (decodedBefore >= readyBelow && decodedBytes < readyBelow);
+            roomFreed = (before >= wakeBelowBytes && bytes < wakeBelowBytes)
+                    || (decodedBefore >= wakeBelowDecoded && decodedBytes < wakeBelowDecoded);
         } finally {
             lock.unlock();
         }
