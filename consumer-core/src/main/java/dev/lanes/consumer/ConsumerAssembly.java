@@ -116,6 +116,7 @@ final class ConsumerAssembly<K, V> {
             // The fetch buffer wakes the background thread when room is freed, and that thread is built with it.
             BackgroundWakeup wakeBackground = new BackgroundWakeup();
             FetchBuffer fetchBuffer = new FetchBuffer(lanesConfig.getLong(LanesConsumerConfig.FETCH_BUFFER_MAX_BYTES_CONFIG),
+                    lanesConfig.getBoolean(LanesConsumerConfig.DECODE_AHEAD_CONFIG),
                     wakeBackground);
             lanesMetrics.registerFetchBuffer(fetchBuffer::bytes, fetchBuffer.maxBytes());
             this.collector = new FetchCollector<>(fetchBuffer, subscriptions, isolationLevel,

@@ -6,6 +6,9 @@ import dev.lanes.consumer.testing.TestConsumers;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.RetriableException;
 import org.apache.kafka.common.errors.TimeoutException;
@@ -15,10 +18,12 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -266,6 +271,57 @@ class ResourcesIT {
             assertThat(slowestRefusalNanos).isLessThan(TimeUnit.MILLISECONDS.toNanos(500));
             assertThat(callbacks.get()).isEqualTo(accepted);
             assertThat(failedCallbacks.get()).isZero();
+        }
+    }
+
+    @Test
+    void onCompressedDataTheBoundCountsDecompressedBytesAndHoldsWhileDecodingAheadFillsItsWindow() throws Exception {
+        KafkaBroker broker = BROKER.broker();
+        String topic = unique("bounded-compressed");
+        broker.createTopic(topic, 2);
+        int perPartition = 30_000;
+        // JSON-like values that lz4 shrinks about threefold: several times the bound once decompressed.
+        Random random = new Random(17);
+        try (KafkaProducer<byte[], byte[]> producer = broker.producer(Map.of(
+                ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4",
+                ProducerConfig.LINGER_MS_CONFIG, 10))) {
+            for (int partition = 0; partition < 2; partition++) {
+                for (int i = 0; i < perPartition; i++) {
+                    String value = "v" + i + " {\"order\":" + random.nextInt(1_000_000) + ",\"customer\":\"c-"
+                            + Long.toHexString(random.nextLong()) + "\",\"amount\":" + random.nextInt(100_000)
+                            + ",\"currency\":\"EUR\",\"status\":\"created\",\"items\":[{\"sku\":\"s-"
+                            + random.nextInt(5_000) + "\",\"quantity\":" + (1 + random.nextInt(9)) + "}]}";
+                    producer.send(new ProducerRecord<>(topic, partition, null,
+                            value.getBytes(StandardCharsets.UTF_8)));
+                }
+            }
+            producer.flush();
+        }
+        long bound = 2L << 20; // decode-ahead window: half of it, 1 MiB
+        long decodedBatchAtMost = 256 * 1024; // one producer batch of about 16 KB, decompressed, with room to spare
+        Map<String, Object> config = config(unique("bounded-compressed-group"));
+        config.put(LanesConsumerConfig.FETCH_BUFFER_MAX_BYTES_CONFIG, bound);
+        Set<String> seen = new HashSet<>();
+        try (LanesConsumer<String, String> consumer = new LanesConsumer<>(config)) {
+            consumer.assign(List.of(new TopicPartition(topic, 0), new TopicPartition(topic, 1)));
+            int total = 0;
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            // Reads in spurts, pausing between them, so that fetches go out while decoding ahead refills its window.
+            while (total < 2 * perPartition && System.nanoTime() < deadline) {
+                for (ConsumerRecord<String, String> record : consumer.poll(Duration.ofMillis(200))) {
+                    total++;
+                    assertThat(seen.add(record.partition() + "/" + record.offset())).as("no duplicates").isTrue();
+                    assertThat(record.value()).startsWith("v" + record.offset() + " {");
+                }
+                if (total % 4 == 0) {
+                    Thread.sleep(20);
+                }
+            }
+            double peak = lanesMetricOrZero(consumer, "fetch-buffer-bytes-peak");
+            System.out.printf("[ResourcesIT] compressed: bound=%d, peak %.0f, %d records%n", bound, peak, total);
+            assertThat(total).isEqualTo(2 * perPartition);
+            assertThat(peak).as("the buffer filled up to about its bound").isGreaterThan(bound / 2.0)
+                    .isLessThanOrEqualTo(bound + decodedBatchAtMost);
         }
     }
 

@@ -8,6 +8,7 @@ import org.apache.kafka.common.message.FetchResponseData;
 import org.apache.kafka.common.record.CompressionType;
 import org.apache.kafka.common.record.ControlRecordType;
 import org.apache.kafka.common.record.DefaultRecordBatch;
+import org.apache.kafka.common.record.MemoryRecords;
 import org.apache.kafka.common.record.Record;
 import org.apache.kafka.common.record.RecordBatch;
 import org.apache.kafka.common.utils.BufferSupplier;
@@ -38,17 +39,25 @@ import java.util.function.LongConsumer;
  *
  * <p>Two threads decode: the background thread decodes ahead in bounded slices, while the fetch buffer has
  * room, and the application thread decodes the next batch itself when it gets there first, so it never waits
- * for the background thread longer than the batch it would otherwise have decoded. A lock makes one batch at a
- * time the unit of work; decoded batches wait in order until the application thread takes them. No user code
- * runs here (R3).
+ * for the background thread longer than the batch it would otherwise have decoded. Once the application thread
+ * has caught up with a fetch, it decodes the rest of that fetch itself and the background thread moves on to
+ * the next one ({@link #decodableAhead()}): the two then decode different fetches side by side instead of
+ * taking turns on one. Two locks keep them from waiting on each other more than that: {@code decodeLock} makes
+ * one batch at a time the unit of decoding (the batch iterator, the position, the scratch buffer), and the
+ * short {@code queueLock} guards the decoded batches waiting in order, so that taking a decoded batch never
+ * waits for the batch being decoded behind it. No user code runs here (R3).
  *
- * <p>Decompressed bytes count against {@code lanes.fetch.buffer.max.bytes} from the moment a batch is decoded
- * until the application thread takes it: each change is reported to {@code heldBytes} under the lock, and
- * {@link #close()} returns what is still held, so the fetch buffer's count stays exact whoever decodes.
+ * <p>Decompressed bytes count against {@code lanes.fetch.buffer.max.bytes} from the moment a decoded batch is
+ * queued until the application thread takes it: each change is reported to {@code heldBytes} under the queue
+ * lock, and {@link #close()} returns what is still held, so the fetch buffer's count stays exact whoever
+ * decodes. A batch decoded after {@link #close()} is dropped uncounted, so letting a fetch go never waits for
+ * the batch being decoded.
  */
 public final class DecodedBatches {
 
     private static final int INITIAL_SCRATCH_BYTES = 64 * 1024;
+    /** Larger than any batch's records decompressed could sensibly be: past it, the record stream reads them. */
+    private static final int MAX_SCRATCH_BYTES = 1 << 30;
 
     /**
      * One batch as the record stage needs it: its header and, for a compressed batch, its records decompressed
@@ -99,22 +108,33 @@ public final class DecodedBatches {
         }
     }
 
-    private final ReentrantLock lock = new ReentrantLock();
+    /** Held while one batch is decoded: guards the batch iterator, the position, the transactions and the scratch buffer. */
+    private final ReentrantLock decodeLock = new ReentrantLock();
+    /** Guards the decoded batches waiting, what they hold and whether the fetch was let go; never held while decoding. */
+    private final Object queueLock = new Object();
     private final TopicPartition partition;
     private final boolean readCommitted;
     private final boolean checkCrcs;
     private final LongConsumer heldBytes;
     private final Iterator<? extends RecordBatch> batches;
+    /**
+     * The fetch's bytes when they are in a heap array, which zstd batches are decompressed from in place; else null.
+     * {@link #nextBatchStart} is where the next batch of {@link #batches} starts in it (batches lie back to back).
+     */
+    private final ByteBuffer fetchBytes;
+    private int nextBatchStart;
+    /** This fetch's zstd batches reuse one context; under decodeLock, closed once the fetch is decoded or let go. */
+    private ZstdBatchDecompressor zstd;
     /** Aborted transactions of this fetch not yet reached, by first offset; null when there are none. */
     private final PriorityQueue<FetchResponseData.AbortedTransaction> abortedTransactions;
     /** Producers whose current transaction is aborted; their abort marker removes them. */
     private final Set<Long> abortedProducerIds = new HashSet<>();
-    // Per fetch: its batches reuse one decompression buffer, used by one thread at a time under the lock.
+    // Per fetch: its batches reuse one decompression buffer, used by one thread at a time under decodeLock.
     private final BufferSupplier decompressionBuffers = BufferSupplier.create();
     private final ArrayDeque<DecodedBatch> decoded = new ArrayDeque<>();
     /**
      * Where a v2 batch is decompressed before its records are copied out in one piece, sized by this fetch's
-     * largest batch so far; under the lock, and let go of once the fetch is decoded.
+     * largest batch so far; under decodeLock, and let go of once the fetch is decoded.
      */
     private byte[] scratch;
     private int scratchLength;
@@ -124,9 +144,11 @@ public final class DecodedBatches {
      */
     private long position;
     private long held;
-    private boolean closed;
+    private volatile boolean closed;
     /** Every batch is decoded (or a failure ended the data, or the fetch was let go): nothing left to do. */
     private volatile boolean finished;
+    /** The application thread caught up with this fetch and decodes the rest of it itself. */
+    private volatile boolean decodedByApplication;
 
     DecodedBatches(FetchedPartition fetched, IsolationLevel isolationLevel, boolean checkCrcs, LongConsumer heldBytes) {
         this.partition = fetched.partition();
@@ -134,6 +156,9 @@ public final class DecodedBatches {
         this.checkCrcs = checkCrcs;
         this.heldBytes = heldBytes;
         this.batches = fetched.records().batches().iterator();
+        ByteBuffer whole = fetched.records() instanceof MemoryRecords memory ? memory.buffer() : null;
+        this.fetchBytes = whole != null && whole.hasArray() ? whole : null;
+        this.nextBatchStart = fetchBytes == null ? 0 : fetchBytes.position();
         this.abortedTransactions = readCommitted ? abortedTransactionsByFirstOffset(fetched.abortedTransactions()) : null;
         this.position = fetched.fetchOffset();
     }
@@ -146,15 +171,20 @@ public final class DecodedBatches {
     }
 
     /**
-     * Decodes the next batch unless every batch is decoded already; returns the bytes of fetched data it
-     * read (0 when there was nothing left), so the background thread can bound its slice. Any thread.
+     * Decodes the next batch ahead of the application thread, unless every batch is decoded already or the
+     * application thread decodes the rest of this fetch itself; returns the bytes of fetched data it read (0 when
+     * it decoded nothing), so the background thread can bound its slice. Any thread.
      */
     public int decodeNext() {
-        lock.lock();
+        if (!decodableAhead()) {
+            return 0;
+        }
+        decodeLock.lock();
         try {
-            return finished ? 0 : decodeNextLocked();
+            return decodableAhead() ? decodeNextLocked() : 0;
         } finally {
-            lock.unlock();
+            decodeLock.unlock();
+            closeCodecIfLetGo();
         }
     }
 
@@ -163,41 +193,76 @@ public final class DecodedBatches {
         return !finished;
     }
 
+    /** Whether batches are left for the background thread to decode ahead: not once the application caught up. Any thread. */
+    public boolean decodableAhead() {
+        return !finished && !decodedByApplication;
+    }
+
     /**
-     * The next decoded batch, decoding it now if no thread has yet; null once every batch was taken.
-     * Application thread.
+     * The next decoded batch, decoding it now if no thread has yet; null once every batch was taken. Taking a
+     * batch already decoded does not wait for the one being decoded behind it. Application thread.
      */
     DecodedBatch take() {
-        lock.lock();
+        DecodedBatch next = takeDecoded();
+        if (next != null || finished) {
+            return next == null ? takeDecoded() : next; // a last batch may have been queued as decoding finished
+        }
+        // Caught up: the background thread leaves the rest of this fetch to this thread from now on.
+        decodedByApplication = true;
+        decodeLock.lock();
         try {
-            if (decoded.isEmpty() && !finished) {
+            next = takeDecoded(); // decoded meanwhile by the background thread, which held the lock
+            if (next == null && !finished) {
                 decodeNextLocked();
-            }
-            DecodedBatch next = decoded.pollFirst();
-            if (next != null && next.decodedBytes > 0) {
-                hold(-next.decodedBytes);
+                next = takeDecoded();
             }
             return next;
         } finally {
-            lock.unlock();
+            decodeLock.unlock();
+            closeCodecIfLetGo();
         }
     }
 
     /**
      * Stops decoding (the fetch was read, dropped or discarded) and returns the decompressed bytes it still
-     * held, which the caller stops counting. Any thread.
+     * held, which the caller stops counting. A batch being decoded meanwhile is dropped when done, uncounted.
+     * Any thread.
      */
     public long close() {
-        lock.lock();
-        try {
+        long released;
+        synchronized (queueLock) {
             closed = true;
-            finished();
+            finished = true;
             decoded.clear();
-            long released = held;
+            released = held;
             held = 0;
-            return released;
-        } finally {
-            lock.unlock();
+        }
+        closeCodecIfLetGo();
+        return released;
+    }
+
+    private DecodedBatch takeDecoded() {
+        synchronized (queueLock) {
+            DecodedBatch next = decoded.pollFirst();
+            if (next != null && next.decodedBytes > 0) {
+                held -= next.decodedBytes;
+                heldBytes.accept(-next.decodedBytes);
+            }
+            return next;
+        }
+    }
+
+    /** Queues a decoded batch for the application thread and counts what it holds; dropped if the fetch was let go. */
+    private void queue(DecodedBatch batch) {
+        synchronized (queueLock) {
+            if (closed) {
+                return;
+            }
+            decoded.addLast(batch);
+            if (batch.decodedBytes > 0) {
+                held += batch.decodedBytes;
+                heldBytes.accept(batch.decodedBytes);
+            }
         }
     }
 
@@ -216,6 +281,8 @@ public final class DecodedBatches {
             finished();
             return 0;
         }
+        int batchStart = nextBatchStart;
+        nextBatchStart += batch.sizeInBytes();
         try {
             // Legacy (v0/v1) records carry their own checksum, checked record by record.
             if (checkCrcs && batch.magic() >= RecordBatch.MAGIC_VALUE_V2) {
@@ -224,12 +291,12 @@ public final class DecodedBatches {
             if ((readCommitted && batch.hasProducerId() && isAborted(batch))
                     || batch.isControlBatch() || batch.lastOffset() < position) {
                 position = Math.max(position, batch.nextOffset());
-                decoded.addLast(DecodedBatch.skipped(batch));
+                queue(DecodedBatch.skipped(batch));
             } else if (batch.compressionType() == CompressionType.NONE) {
-                decoded.addLast(DecodedBatch.inPlace(batch));
+                queue(DecodedBatch.inPlace(batch));
                 position = Math.max(position, batch.lastOffset() + 1);
             } else if (batch instanceof DefaultRecordBatch v2) {
-                decompressInBulk(v2);
+                decompressInBulk(v2, batchStart);
             } else {
                 decompressRecordByRecord(batch);
             }
@@ -247,7 +314,11 @@ public final class DecodedBatches {
      * each out of the decompression stream into an array of its own, as a record-by-record stream read does.
      * If the codec fails part-way, the whole records decompressed before it are returned, then the failure.
      */
-    private void decompressInBulk(DefaultRecordBatch batch) {
+    private void decompressInBulk(DefaultRecordBatch batch, int batchStart) {
+        if (decompressInOneCall(batch, batchStart)) {
+            queueDecompressed(batch);
+            return;
+        }
         RuntimeException codecFailure = null;
         scratchLength = 0;
         try (InputStream stream = batch.recordInputStream(decompressionBuffers)) {
@@ -258,10 +329,7 @@ public final class DecodedBatches {
             codecFailure = e;
         }
         if (codecFailure == null) {
-            ByteBuffer records = ByteBuffer.wrap(Arrays.copyOf(scratch, scratchLength));
-            decoded.addLast(DecodedBatch.decompressed(batch, records));
-            hold(records.remaining());
-            position = Math.max(position, batch.lastOffset() + 1);
+            queueDecompressed(batch);
             return;
         }
         List<Record> before = new ArrayList<>();
@@ -275,6 +343,56 @@ public final class DecodedBatches {
             // The codec stopped inside this record: it and the rest of the batch are the failure's.
         }
         fail(batch, before, corrupt("Record batch", position, codecFailure));
+    }
+
+    /** Queues the batch whose records {@link #scratch} holds, in an array of their own size. */
+    private void queueDecompressed(DefaultRecordBatch batch) {
+        ByteBuffer records = ByteBuffer.wrap(Arrays.copyOf(scratch, scratchLength));
+        queue(DecodedBatch.decompressed(batch, records));
+        position = Math.max(position, batch.lastOffset() + 1);
+    }
+
+    /**
+     * Decompresses a zstd or lz4 batch's records into {@link #scratch} in one call (zstd with this fetch's context,
+     * lz4 block by block); returns false when that cannot be done (another codec, the fetch is not in a heap
+     * array, a frame this path does not read, bad data), and the record stream reads the batch instead, which on
+     * bad data returns the records before the failure and reports it as Kafka does.
+     */
+    private boolean decompressInOneCall(DefaultRecordBatch batch, int batchStart) {
+        CompressionType type = batch.compressionType();
+        if ((type != CompressionType.ZSTD && type != CompressionType.LZ4)
+                || fetchBytes == null || fetchBytes.getLong(batchStart) != batch.baseOffset()) {
+            return false; // for a fetch not where the batches were expected to lie, the stream knows where they are
+        }
+        if (scratch == null) {
+            scratch = new byte[INITIAL_SCRATCH_BYTES];
+        }
+        byte[] source = fetchBytes.array();
+        int offset = fetchBytes.arrayOffset() + batchStart + DefaultRecordBatch.RECORD_BATCH_OVERHEAD;
+        int length = batch.sizeInBytes() - DefaultRecordBatch.RECORD_BATCH_OVERHEAD;
+        try {
+            while (true) {
+                int decompressed = type == CompressionType.ZSTD ? zstd().decompress(source, offset, length, scratch)
+                        : Lz4BatchDecompressor.decompress(source, offset, length, scratch);
+                if (decompressed >= 0) {
+                    scratchLength = decompressed;
+                    return true;
+                }
+                if (decompressed != ZstdBatchDecompressor.TARGET_TOO_SMALL || scratch.length >= MAX_SCRATCH_BYTES) {
+                    return false;
+                }
+                scratch = new byte[scratch.length * 2];
+            }
+        } catch (RuntimeException badData) {
+            return false;
+        }
+    }
+
+    private ZstdBatchDecompressor zstd() {
+        if (zstd == null) {
+            zstd = new ZstdBatchDecompressor();
+        }
+        return zstd;
     }
 
     /** Reads the whole stream into {@link #scratch}, growing it; {@link #scratchLength} counts what was read. */
@@ -310,16 +428,12 @@ public final class DecodedBatches {
         if (failure != null) {
             fail(batch, records, failure);
         } else {
-            DecodedBatch decodedBatch = DecodedBatch.records(batch, records, null);
-            decoded.addLast(decodedBatch);
-            hold(decodedBatch.decodedBytes);
+            queue(DecodedBatch.records(batch, records, null));
         }
     }
 
     private void fail(RecordBatch batch, List<Record> recordsBefore, CorruptRecordException failure) {
-        DecodedBatch failed = DecodedBatch.records(batch, recordsBefore == null ? List.of() : recordsBefore, failure);
-        decoded.addLast(failed);
-        hold(failed.decodedBytes);
+        queue(DecodedBatch.records(batch, recordsBefore == null ? List.of() : recordsBefore, failure));
         finished();
     }
 
@@ -327,11 +441,29 @@ public final class DecodedBatches {
     private void finished() {
         finished = true;
         scratch = null;
+        closeCodec();
     }
 
-    private void hold(long bytes) {
-        held += bytes;
-        heldBytes.accept(bytes);
+    /** Frees this fetch's zstd context; under decodeLock. */
+    private void closeCodec() {
+        if (zstd != null) {
+            zstd.close();
+            zstd = null;
+        }
+    }
+
+    /**
+     * A fetch let go while a thread decodes it keeps its zstd context until that thread is done with its batch:
+     * whichever of the two gets {@code decodeLock} after the fetch was let go frees it.
+     */
+    private void closeCodecIfLetGo() {
+        if (closed && decodeLock.tryLock()) {
+            try {
+                closeCodec();
+            } finally {
+                decodeLock.unlock();
+            }
+        }
     }
 
     /**

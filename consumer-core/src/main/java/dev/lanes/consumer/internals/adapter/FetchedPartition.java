@@ -94,6 +94,15 @@ public final class FetchedPartition {
     }
 
     /**
+     * Whether batches of this fetch are left for the background thread to decode ahead: not once the application
+     * thread has caught up with it and decodes the rest itself. Either thread.
+     */
+    public boolean decodableAhead() {
+        DecodedBatches existing = decoding;
+        return existing == null || existing.decodableAhead();
+    }
+
+    /**
      * The buffer lets go of this fetch: decoding stops, and the decompressed bytes it still held are returned
      * for the caller to stop counting. Either thread.
      */

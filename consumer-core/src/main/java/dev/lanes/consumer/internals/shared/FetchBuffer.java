@@ -18,13 +18,14 @@ import java.util.concurrent.locks.ReentrantLock;
  * The background queue: fetched data (and errors for {@code poll} to raise) waiting for the application
  * thread, bounded in bytes (R9). The background thread adds; the application thread takes, and releases
  * the bytes of a fetch once it has handed out (or discarded) all of it. The background thread asks for
- * no more than {@link #room()} bytes, so the bound holds up to one broker batch; when the application
+ * no more than {@link #fetchRoom()} bytes, so the bound holds up to one broker batch; when the application
  * frees room after the buffer was full, the background thread is woken to fetch again.
  *
  * <p>What counts against the bound is what is held: the bytes of every fetch not yet released, plus the
  * decompressed bytes of batches decoded ahead of the application ({@link #countDecoded}, from whichever thread
- * decodes). The background thread decodes only while there is room ({@link #nextToDecode}), so decoding ahead
- * stays within the bound as fetching does, and no further ahead than {@link #DECODE_AHEAD_WINDOW_BYTES}:
+ * decodes). The background thread decodes only while there is room ({@link #nextToDecode}), and fetches leave
+ * the window's room for it ({@link #fetchRoom()}), so decoding ahead stays within the bound as fetching does,
+ * and no further ahead than {@link #DECODE_AHEAD_WINDOW_BYTES}:
  * records decoded just ahead of the application are still in the CPU's caches when it reads them, and the
  * rest of the bound keeps holding compressed data.
  *
@@ -33,7 +34,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * batch taken would cost a wakeup and a loop iteration per batch of a few hundred records on both threads, to
  * decode one batch more; the half window left ready keeps the application from catching up meanwhile.
  *
- * <p>Locks: a fetch's batch stage reports decoded bytes while holding its own lock, so this buffer never
+ * <p>Locks: a fetch's batch stage reports decoded bytes while holding its queue lock, so this buffer never
  * calls into a fetch's decoding while holding {@code lock}.
  */
 public final class FetchBuffer {
@@ -43,6 +44,8 @@ public final class FetchBuffer {
 
     private final long maxBytes;
     private final long decodeAheadWindow;
+    /** The part of the bound fetching leaves for decoding ahead to fill: the window, or nothing when it is off. */
+    private final long fetchLeavesForDecoding;
     /** Taking decoded data wakes the background thread when held bytes fall below this (room in a nearly full buffer)... */
     private final long wakeBelowBytes;
     /** ...or when the decoded bytes ready fall below this (half the decode-ahead window). */
@@ -62,9 +65,19 @@ public final class FetchBuffer {
     private boolean wokenUp;
     private long stateChanges;
 
+    /** A buffer whose fetches the background thread decodes ahead (the default, {@code lanes.decode.ahead=true}). */
     public FetchBuffer(long maxBytes, Runnable onRoomFreed) {
+        this(maxBytes, true, onRoomFreed);
+    }
+
+    /**
+     * @param decodeAhead whether the background thread decodes ahead; if so, fetching leaves room for the
+     *                    decode-ahead window ({@link #fetchRoom()})
+     */
+    public FetchBuffer(long maxBytes, boolean decodeAhead, Runnable onRoomFreed) {
         this.maxBytes = maxBytes;
         this.decodeAheadWindow = Math.min(DECODE_AHEAD_WINDOW_BYTES, Math.max(1, maxBytes / 2));
+        this.fetchLeavesForDecoding = decodeAhead ? decodeAheadWindow : 0;
         long wakeSlack = Math.max(1, decodeAheadWindow / 2);
         this.wakeBelowBytes = Math.max(1, maxBytes - wakeSlack);
         this.wakeBelowDecoded = Math.max(1, decodeAheadWindow - wakeSlack);
@@ -98,9 +111,23 @@ public final class FetchBuffer {
         }
     }
 
-    /** Bytes that may still be fetched without passing the bound. */
+    /** Bytes that may still be held without passing the bound. */
     public long room() {
         return maxBytes - bytes;
+    }
+
+    /**
+     * Bytes a fetch sent now may bring without passing the bound: the room left, less the part of the
+     * decode-ahead window not decoded yet, which decoding may fill before the fetch's answer arrives. What a
+     * fetch may ask for so changes only as fetched data comes and goes, not as batches are decoded or taken.
+     */
+    public long fetchRoom() {
+        lock.lock();
+        try {
+            return maxBytes - bytes - Math.max(0, fetchLeavesForDecoding - decodedBytes);
+        } finally {
+            lock.unlock();
+        }
     }
 
     public boolean isBuffered(TopicPartition partition) {
@@ -108,7 +135,7 @@ public final class FetchBuffer {
     }
 
     /**
-     * The oldest fetch with batches left to decode whose partition is {@code decodable} (not paused, not being
+     * The oldest fetch with batches left to decode ahead (the application thread has not caught up with it) whose partition is {@code decodable} (not paused, not being
      * revoked: decoding it would fill the window with records nobody reads soon), while there is room for what decoding adds and less than
      * the decode-ahead window is decoded already; else null. The fetch may be released meanwhile, which stops
      * its decoding.
@@ -120,7 +147,7 @@ public final class FetchBuffer {
                 return null;
             }
             for (FetchedPartition partition : held) {
-                if (partition.hasUndecoded() && decodable.test(partition.partition())) {
+                if (partition.decodableAhead() && decodable.test(partition.partition())) {
                     return partition;
                 }
             }

@@ -12,6 +12,7 @@ import org.apache.kafka.common.record.ControlRecordType;
 import org.apache.kafka.common.record.DefaultRecordBatch;
 import org.apache.kafka.common.record.MemoryRecords;
 import org.apache.kafka.common.record.Record;
+import org.apache.kafka.common.record.Records;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.utils.BufferSupplier;
 import org.apache.kafka.common.utils.CloseableIterator;
@@ -187,6 +188,55 @@ class DecodedBatchesTest {
     }
 
     @Test
+    void zstdBatchesAreFoundWhereTheyLieAndDecompressedWholeHoweverLarge() {
+        // A first batch whose records decompress to several times the first scratch buffer, then small ones, in a
+        // fetch whose bytes start part-way into their buffer.
+        ByteBuffer first = ((MemoryRecords) FetchedPartitions.compressed(PARTITION, 0, 1, 3_000,
+                Compression.zstd().build()).records()).buffer();
+        ByteBuffer rest = ((MemoryRecords) FetchedPartitions.compressed(PARTITION, 3_000, 5, 40,
+                Compression.zstd().build()).records()).buffer();
+        ByteBuffer bytes = ByteBuffer.allocate(17 + first.remaining() + rest.remaining());
+        bytes.position(17);
+        bytes.put(first).put(rest).flip().position(17);
+        FetchedPartition fetched = new FetchedPartition(PARTITION, 1_500, 3_200, 3_200, 0,
+                MemoryRecords.readableRecords(bytes), List.of());
+        AtomicLong held = new AtomicLong();
+        fetched.onHeldBytes(held::addAndGet);
+
+        decodeAhead(fetched, IsolationLevel.READ_UNCOMMITTED, true);
+        List<ConsumerRecord<String, String>> all = takeAll(new PartitionRecordsDecoder(fetched,
+                IsolationLevel.READ_UNCOMMITTED, true), 100);
+
+        assertThat(all).extracting(ConsumerRecord::offset).containsExactlyElementsOf(offsets(1_500, 3_200));
+        assertThat(all.get(0).value()).startsWith("{\"id\":1500,");
+        assertThat(all.get(all.size() - 1).value()).startsWith("{\"id\":3199,");
+        assertThat(held).hasValue(0);
+    }
+
+    @Test
+    void aZstdBatchThatIsNotZstdFailsAtItsOffsetOnceTheRecordsBeforeItAreReturned() {
+        ByteBuffer bytes = ((MemoryRecords) FetchedPartitions.compressed(PARTITION, 0, 2, 5,
+                Compression.zstd().build()).records()).buffer().duplicate();
+        int secondBatch = bytes.getInt(Records.SIZE_OFFSET) + Records.LOG_OVERHEAD;
+        // The second batch's zstd frame loses its magic number; CRCs are not checked, so only the codec finds out.
+        bytes.putInt(secondBatch + DefaultRecordBatch.RECORD_BATCH_OVERHEAD, 0);
+        FetchedPartition fetched = new FetchedPartition(PARTITION, 0, 1_000, 1_000, 0,
+                MemoryRecords.readableRecords(bytes), List.of());
+        decodeAhead(fetched, IsolationLevel.READ_UNCOMMITTED, false);
+        PartitionRecordsDecoder decoder = new PartitionRecordsDecoder(fetched, IsolationLevel.READ_UNCOMMITTED, false);
+
+        List<ConsumerRecord<String, String>> taken = new ArrayList<>();
+        decoder.takeInto(taken, 20, STRINGS, STRINGS);
+
+        assertThat(taken).extracting(ConsumerRecord::offset).containsExactly(0L, 1L, 2L, 3L, 4L);
+        assertThatThrownBy(() -> decoder.takeInto(new ArrayList<>(), 10, STRINGS, STRINGS))
+                .isInstanceOf(CorruptRecordException.class)
+                .hasMessageContaining("orders-3")
+                .hasMessageContaining("offset 5");
+        assertThat(decoder.nextOffset()).isEqualTo(5);
+    }
+
+    @Test
     void aCodecFailureAfterTheRecordsStillReturnsTheRecordsDecompressedBeforeIt() {
         FetchedPartition whole = FetchedPartitions.compressed(PARTITION, 0, 1, 6, Compression.gzip().build());
         ByteBuffer bytes = ((MemoryRecords) whole.records()).buffer().duplicate();
@@ -243,11 +293,12 @@ class DecodedBatchesTest {
             }
         });
         background.start();
-        PartitionRecordsDecoder decoder = new PartitionRecordsDecoder(fetched, IsolationLevel.READ_UNCOMMITTED, true);
-        decoder.takeInto(new ArrayList<>(), 45, STRINGS, STRINGS);
         while (!started.get()) {
             Thread.onSpinWait();
         }
+        // The application reads on while the background thread decodes ahead (until the application catches up).
+        PartitionRecordsDecoder decoder = new PartitionRecordsDecoder(fetched, IsolationLevel.READ_UNCOMMITTED, true);
+        decoder.takeInto(new ArrayList<>(), 45, STRINGS, STRINGS);
 
         long released = fetched.stopDecoding(); // a seek or an unassignment drops the fetch
         background.join(10_000);
@@ -270,8 +321,8 @@ class DecodedBatchesTest {
 
     private static void decodeAhead(FetchedPartition fetched, IsolationLevel isolationLevel, boolean checkCrcs) {
         DecodedBatches batches = fetched.decoding(isolationLevel, checkCrcs);
-        while (batches.hasUndecoded()) {
-            batches.decodeNext();
+        while (batches.decodeNext() > 0) {
+            // batch after batch, as the background thread's slices do
         }
     }
 

@@ -50,13 +50,17 @@ class BackgroundDecodingTest {
     @Test
     void decodingAheadStopsAtTheBoundAndResumesWhenTheApplicationMakesRoom() {
         FetchedPartition fetched = FetchedPartitions.compressed(PARTITION, 0, 6, 100, Compression.lz4().build());
-        // Room for the fetch and about one decompressed batch.
-        FetchBuffer buffer = new FetchBuffer(fetched.sizeInBytes() + 8_000, wakeups::incrementAndGet);
+        FetchedPartition next = FetchedPartitions.compressed(new TopicPartition("orders", 1), 0, 6, 100,
+                Compression.lz4().build());
+        // Room for both fetches and about one decompressed batch.
+        FetchBuffer buffer = new FetchBuffer(fetched.sizeInBytes() + next.sizeInBytes() + 8_000, wakeups::incrementAndGet);
         buffer.add(fetched);
+        buffer.add(next);
         BackgroundDecoding decoding = decoding(buffer);
 
         assertThat(decoding.decodeSlice()).as("full: nothing to do until woken").isEqualTo(Long.MAX_VALUE);
         assertThat(fetched.hasUndecoded()).isTrue();
+        assertThat(next.hasUndecoded()).isTrue();
         assertThat(buffer.room()).isLessThanOrEqualTo(0);
         assertThat(buffer.nextToDecode(partition -> true)).isNull();
 
@@ -65,7 +69,8 @@ class BackgroundDecodingTest {
 
         assertThat(wakeups.get()).as("the background thread is told of the room").isPositive();
         assertThat(buffer.room()).isPositive();
-        assertThat(buffer.nextToDecode(partition -> true)).isSameAs(fetched);
+        // The application caught up with the first fetch and decodes the rest of it; decoding ahead goes on with the next.
+        assertThat(buffer.nextToDecode(partition -> true)).isSameAs(next);
     }
 
     @Test
@@ -168,6 +173,64 @@ class BackgroundDecodingTest {
         assertThat(paused.hasUndecoded()).as("paused: left for later").isTrue();
         assertThat(consumable.hasUndecoded()).isFalse();
         assertThat(decoding.hasWork()).isFalse();
+    }
+
+    @Test
+    void anApplicationThatCaughtUpDecodesTheRestOfItsFetchWhileTheBackgroundThreadDecodesTheNext() {
+        FetchBuffer buffer = new FetchBuffer(256L << 20, wakeups::incrementAndGet);
+        FetchedPartition first = FetchedPartitions.compressed(PARTITION, 0, 20, 100, Compression.lz4().build());
+        TopicPartition other = new TopicPartition("orders", 1);
+        FetchedPartition second = FetchedPartitions.compressed(other, 0, 20, 100, Compression.zstd().build());
+        buffer.add(first);
+        buffer.add(second);
+        BackgroundDecoding decoding = decoding(buffer);
+
+        // The application gets to the first fetch before the background thread: it decodes a batch itself.
+        PartitionRecordsDecoder decoder = new PartitionRecordsDecoder(buffer.next(), IsolationLevel.READ_UNCOMMITTED, true);
+        List<ConsumerRecord<byte[], byte[]>> records = new ArrayList<>();
+        decoder.takeInto(records, 150, BYTES, BYTES);
+
+        assertThat(first.hasUndecoded()).isTrue();
+        assertThat(first.decodableAhead()).as("left to the application thread").isFalse();
+        assertThat(buffer.nextToDecode(partition -> true)).as("the background thread moves on").isSameAs(second);
+        while (decoding.decodeSlice() == 0) {
+            // slice after slice, as the loop does
+        }
+        assertThat(second.hasUndecoded()).isFalse();
+        assertThat(first.hasUndecoded()).as("not touched by the background thread").isTrue();
+
+        while (!decoder.isDrained()) {
+            decoder.takeInto(records, 150, BYTES, BYTES);
+        }
+        assertThat(records).extracting(ConsumerRecord::offset)
+                .containsExactlyElementsOf(java.util.stream.LongStream.range(0, 2_000).boxed().toList());
+        buffer.release(first);
+        assertThat(buffer.bytes()).as("only the second fetch and what was decoded of it")
+                .isGreaterThan(second.sizeInBytes());
+        buffer.release(buffer.next());
+        assertThat(buffer.bytes()).isZero();
+    }
+
+    @Test
+    void aFetchLeavesTheUndecodedPartOfTheDecodeAheadWindowToDecoding() {
+        long bound = 16L << 20;
+        FetchBuffer buffer = new FetchBuffer(bound, wakeups::incrementAndGet);
+        long window = FetchBuffer.DECODE_AHEAD_WINDOW_BYTES;
+        assertThat(buffer.fetchRoom()).isEqualTo(bound - window);
+
+        FetchedPartition fetched = FetchedPartitions.compressed(PARTITION, 0, 300, 400, Compression.lz4().build());
+        buffer.add(fetched);
+        assertThat(buffer.fetchRoom()).isEqualTo(bound - window - fetched.sizeInBytes());
+
+        buffer.nextToDecode(partition -> true).decoding(IsolationLevel.READ_UNCOMMITTED, true).decodeNext();
+        long decoded = buffer.bytes() - fetched.sizeInBytes();
+        assertThat(decoded).isPositive().isLessThan(window);
+        assertThat(buffer.room()).isEqualTo(bound - fetched.sizeInBytes() - decoded);
+        assertThat(buffer.fetchRoom()).as("decoding within the window takes nothing more from fetching")
+                .isEqualTo(bound - window - fetched.sizeInBytes());
+
+        FetchBuffer withoutDecodingAhead = new FetchBuffer(bound, false, wakeups::incrementAndGet);
+        assertThat(withoutDecodingAhead.fetchRoom()).isEqualTo(withoutDecodingAhead.room()).isEqualTo(bound);
     }
 
     private BackgroundDecoding decoding(FetchBuffer buffer) {

@@ -41,7 +41,7 @@ import java.util.function.LongUnaryOperator;
  * flight per broker, carrying every such partition. A partition whose data still waits for the
  * application is fetched on from where that data ends, so the next fetch is never narrower than the
  * last (the pipelining a single-threaded consumer cannot do). Each fetch asks for at most the room left
- * in the buffer, so a consumer whose application stops polling stops fetching at the bound (R9), while
+ * in the buffer (less what decoding ahead may fill meanwhile), so a consumer whose application stops polling stops fetching at the bound (R9), while
  * its other work goes on. Background thread only.
  */
 public final class FetchRequestManager implements RequestManager {
@@ -149,7 +149,8 @@ public final class FetchRequestManager implements RequestManager {
         // Fetching into a sliver of room would cost a request per few records: fetching waits until a useful
         // amount is free again (a partition's worth, or a quarter of the bound if that is smaller).
         long usefulRoom = Math.max(1, Math.min(config.partitionMaxBytes(), buffer.maxBytes() / 4));
-        if (buffer.room() < usefulRoom) {
+        long fetchRoom = buffer.fetchRoom();
+        if (fetchRoom < usefulRoom) {
             if (pausedSinceNanos < 0) {
                 pausedSinceNanos = clock.nanoseconds();
             }
@@ -159,7 +160,7 @@ public final class FetchRequestManager implements RequestManager {
             metrics.fetchPaused(clock.nanoseconds() - pausedSinceNanos);
             pausedSinceNanos = -1;
         }
-        long room = buffer.room() - reservedBytes;
+        long room = fetchRoom - reservedBytes;
         if (room < usefulRoom) {
             return PollResult.NOTHING; // fetches in flight may fill what is left; their responses wake us
         }

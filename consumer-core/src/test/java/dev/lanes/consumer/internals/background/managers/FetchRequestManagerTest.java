@@ -91,6 +91,18 @@ class FetchRequestManagerTest {
     }
 
     @Test
+    void aFetchLeavesTheDecodeAheadWindowsRoomToDecodingSoThatBothStayWithinTheBound() {
+        assignAtZero();
+        long window = 512 * 1024; // half of the 1 MiB bound, which is less than the usual window
+        complete(onlyRequest(fetches.poll(clock.milliseconds())), FetchedPartitions.records(P0, 0, 5));
+        assertThat(network.fetchLimits().get(0).maxBytes()).isEqualTo((int) (buffer.maxBytes() - window));
+
+        onlyRequest(fetches.poll(clock.milliseconds()));
+        assertThat(network.fetchLimits().get(1).maxBytes()).as("less what the first answer holds")
+                .isEqualTo((int) (buffer.maxBytes() - window - buffer.bytes()));
+    }
+
+    @Test
     void oneFetchPerBrokerIsInFlight() {
         assignAtZero();
         onlyRequest(fetches.poll(clock.milliseconds()));
