@@ -118,7 +118,7 @@ public final class DecodedBatches {
     private final LongConsumer heldBytes;
     private final Iterator<? extends RecordBatch> batches;
     /**
-     * The fetch's bytes when they are in a heap array, which zstd batches are decompressed from in place; else null.
+     * The fetch's bytes when they are in a heap array, which zstd and lz4 batches are decompressed from in place; else null.
      * {@link #nextBatchStart} is where the next batch of {@link #batches} starts in it (batches lie back to back).
      */
     private final ByteBuffer fetchBytes;
