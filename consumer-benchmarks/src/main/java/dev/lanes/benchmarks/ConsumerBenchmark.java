@@ -363,6 +363,7 @@ public final class ConsumerBenchmark {
         if (groupId != null) {
             settings.put(ConsumerConfig.GROUP_ID_CONFIG, groupId);
         }
+        settings.putAll(options.consumerSettings);
         if (kind == ConsumerKind.LANES) {
             settings.putAll(options.lanesSettings);
         }

@@ -38,6 +38,8 @@ public final class Options {
     public Path output;
     /** Extra settings of every Lanes consumer (--lanes-settings), for comparing Lanes with itself. */
     public Map<String, String> lanesSettings = new LinkedHashMap<>();
+    /** Extra settings of every consumer, Lanes and KafkaConsumer alike (--consumer-settings), for comparing them tuned the same way. */
+    public Map<String, String> consumerSettings = new LinkedHashMap<>();
 
     static final String USAGE = String.join("\n",
             "Usage: ConsumerBenchmark [options]",
@@ -69,6 +71,8 @@ public final class Options {
             "                         (default all but " + ConsumerBenchmark.PHASE_BUFFER_SWEEP + ")",
             "  --lanes-settings LIST  comma-separated KEY=VALUE settings added to every Lanes consumer, for example",
             "                         lanes.decode.ahead=false",
+            "  --consumer-settings LIST  comma-separated KEY=VALUE settings added to every consumer of the run, Lanes",
+            "                         and KafkaConsumer alike, for example receive.buffer.bytes=1048576",
             "  --output FILE          JSON results (default <module>/target/benchmark-results.json); the Markdown",
             "                         tables go next to it, in the same name ending in .md");
 
@@ -139,15 +143,8 @@ public final class Options {
             case "--heap-seconds" -> heapSeconds = positive(name, value);
             case "--phase-timeout-seconds" -> phaseTimeoutSeconds = positive(name, value);
             case "--output" -> output = Path.of(value);
-            case "--lanes-settings" -> {
-                for (String entry : value.split(",")) {
-                    int eq = entry.indexOf('=');
-                    if (eq <= 0) {
-                        throw new IllegalArgumentException(name + " takes KEY=VALUE entries: " + entry);
-                    }
-                    lanesSettings.put(entry.substring(0, eq).trim(), entry.substring(eq + 1).trim());
-                }
-            }
+            case "--lanes-settings" -> putSettings(name, value, lanesSettings);
+            case "--consumer-settings" -> putSettings(name, value, consumerSettings);
             case "--consumers" -> {
                 consumers = new ArrayList<>();
                 for (String kind : value.split(",")) {
@@ -189,6 +186,16 @@ public final class Options {
             parsed.add(positive(name, item.trim()));
         }
         return parsed;
+    }
+
+    private static void putSettings(String name, String value, Map<String, String> settings) {
+        for (String entry : value.split(",")) {
+            int eq = entry.indexOf('=');
+            if (eq <= 0) {
+                throw new IllegalArgumentException(name + " takes KEY=VALUE entries: " + entry);
+            }
+            settings.put(entry.substring(0, eq).trim(), entry.substring(eq + 1).trim());
+        }
     }
 
     private static int positive(String name, String value) {

@@ -27,26 +27,27 @@ public record Workload(String name, String topic, int valueBytes, boolean json, 
     private static final List<String> CODECS = List.of("lz4", "zstd", "snappy", "gzip");
 
     /**
-     * Every workload, in table order. Rounds are sized to last several seconds for the fastest consumer
-     * on 2 cores, and every topic holds its round: about 12 GB on the broker's disk for all ten.
+     * Every workload, in table order. Rounds are sized to last about five seconds or more for the fastest
+     * consumer on 2 cores (rounds of two seconds moved by a fifth from one to the next), and every topic holds
+     * its round: about 30 GB on the broker's disk for all ten.
      */
     public static final List<Workload> ALL = all();
 
     private static List<Workload> all() {
         List<Workload> all = new ArrayList<>();
         // Today's data sets, under their former topic names.
-        all.add(new Workload("raw100", ConsumerBenchmark.TOPIC_100, 100, false, "none", 24_000_000, 24_000_000));
-        all.add(new Workload("raw1k", ConsumerBenchmark.TOPIC_1K, 1024, false, "none", 4_000_000, 4_000_000));
+        all.add(new Workload("raw100", ConsumerBenchmark.TOPIC_100, 100, false, "none", 60_000_000, 60_000_000));
+        all.add(new Workload("raw1k", ConsumerBenchmark.TOPIC_1K, 1024, false, "none", 10_000_000, 10_000_000));
         for (String codec : CODECS) {
             // gzip decompresses several times slower than the others: fewer records keep its round as long.
             long factor = codec.equals("gzip") ? 3 : 1;
             all.add(new Workload("json256-" + codec, "bench-json256-" + codec, 256, true, codec,
-                    9_000_000 / factor, 9_000_000 / factor));
+                    22_500_000 / factor, 22_500_000 / factor));
         }
         for (String codec : CODECS) {
             long factor = codec.equals("gzip") ? 3 : 1;
             all.add(new Workload("json1k-" + codec, "bench-json1k-" + codec, 1024, true, codec,
-                    3_000_000 / factor, 3_000_000 / factor));
+                    7_500_000 / factor, 7_500_000 / factor));
         }
         return List.copyOf(all);
     }

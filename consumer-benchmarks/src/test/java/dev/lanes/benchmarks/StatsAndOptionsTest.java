@@ -4,6 +4,7 @@ import org.junit.jupiter.api.Test;
 
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -90,6 +91,17 @@ class StatsAndOptionsTest {
         assertThatThrownBy(() -> Options.parse("--workloads", "json256-brotli")).hasMessageContaining("unknown workload json256-brotli");
         assertThatThrownBy(() -> Options.parse("--buffer-bounds", "8,0")).hasMessageContaining("must be positive");
         assertThatThrownBy(() -> Options.parse("--warmup-rounds", "-1")).hasMessageContaining("must not be negative");
+    }
+
+    @Test
+    void parsesSettingsForLanesAloneAndForEveryConsumer() {
+        Options options = Options.parse("--lanes-settings", "lanes.decode.ahead=false",
+                "--consumer-settings", "receive.buffer.bytes=1048576, fetch.max.bytes = 8388608");
+        assertThat(options.lanesSettings).containsExactly(Map.entry("lanes.decode.ahead", "false"));
+        assertThat(options.consumerSettings).containsExactly(Map.entry("receive.buffer.bytes", "1048576"),
+                Map.entry("fetch.max.bytes", "8388608"));
+        assertThatThrownBy(() -> Options.parse("--consumer-settings", "receive.buffer.bytes"))
+                .hasMessageContaining("--consumer-settings takes KEY=VALUE entries: receive.buffer.bytes");
     }
 
     @Test
