@@ -161,18 +161,19 @@ public final class ConsumerBenchmark {
                 broker.directory(), (System.nanoTime() - t0) / 1_000_000);
         try {
             prepareData();
-            warmUp();
+            if (options.phases.contains(PHASE_THROUGHPUT)) {
+                throughputRounds();
+            } else if (options.phases.contains(PHASE_BUFFER_SWEEP)) {
+                warmUp(List.of(ConsumerKind.LANES)); // the sweep's Lanes consumers see compiled code too
+            }
             for (int round = 0; round < options.rounds; round++) {
                 List<ConsumerKind> order = RoundOrder.of(options.consumers, round);
-                log("round %d/%d, order %s", round + 1, options.rounds, order);
-                for (String phase : options.phases) {
-                    if (phase.equals(PHASE_THROUGHPUT)) {
-                        for (Workload workload : options.workloadsToRun()) {
-                            for (ConsumerKind kind : order) {
-                                runThroughput(workload, kind, round);
-                            }
-                        }
-                    } else if (phase.equals(PHASE_BUFFER_SWEEP)) {
+                List<String> phases = options.phases.stream().filter(phase -> !phase.equals(PHASE_THROUGHPUT)).toList();
+                if (!phases.isEmpty()) {
+                    log("round %d/%d, order %s", round + 1, options.rounds, order);
+                }
+                for (String phase : phases) {
+                    if (phase.equals(PHASE_BUFFER_SWEEP)) {
                         bufferSweep(round);
                     } else {
                         for (ConsumerKind kind : order) {
@@ -196,20 +197,42 @@ public final class ConsumerBenchmark {
     }
 
     /**
-     * Rounds run first and not recorded, so that the measured rounds see compiled code rather than the JIT
-     * at work: every consumer reads every workload in full (a round's worth of records).
+     * The throughput phase, one workload at a time: its warm-up rounds, then its measured rounds, the consumers'
+     * order changing from round to round. Every round of a workload reads the same topic, which so stays in the
+     * page cache while it is measured; the ten workloads' data together is larger than this machine's memory,
+     * and rounds that cycled through all of it would read the disk and measure it.
      */
-    private void warmUp() {
-        boolean throughput = options.phases.contains(PHASE_THROUGHPUT);
-        boolean sweep = options.phases.contains(PHASE_BUFFER_SWEEP);
-        for (int round = 0; round < options.warmupRounds && (throughput || sweep); round++) {
-            List<ConsumerKind> kinds = throughput ? RoundOrder.of(options.consumers, round) : List.of(ConsumerKind.LANES);
-            for (Workload workload : options.workloadsToRun()) {
-                for (ConsumerKind kind : kinds) {
-                    long w0 = System.nanoTime();
-                    guarded("warm-up " + workload.name(), kind, -1, () -> throughput(workload, kind, -1));
-                    log("  warm-up %-15s %-7s %5.1f s  (not recorded)", workload.name(), kind.label(), (System.nanoTime() - w0) / 1e9);
+    private void throughputRounds() {
+        for (Workload workload : options.workloadsToRun()) {
+            warmUp(workload, options.consumers);
+            for (int round = 0; round < options.rounds; round++) {
+                List<ConsumerKind> order = RoundOrder.of(options.consumers, round);
+                log("%s round %d/%d, order %s", workload.name(), round + 1, options.rounds, order);
+                for (ConsumerKind kind : order) {
+                    runThroughput(workload, kind, round);
                 }
+            }
+        }
+    }
+
+    /** Warm-up rounds of every workload for {@code kinds} (the buffer sweep's, Lanes alone). */
+    private void warmUp(List<ConsumerKind> kinds) {
+        for (Workload workload : options.workloadsToRun()) {
+            warmUp(workload, kinds);
+        }
+    }
+
+    /**
+     * Rounds run first and not recorded, so that the measured rounds see compiled code rather than the JIT
+     * at work, and the workload's data in the page cache: each consumer reads the workload in full (a round's
+     * worth of records).
+     */
+    private void warmUp(Workload workload, List<ConsumerKind> kinds) {
+        for (int round = 0; round < options.warmupRounds; round++) {
+            for (ConsumerKind kind : RoundOrder.of(kinds, round)) {
+                long w0 = System.nanoTime();
+                guarded("warm-up " + workload.name(), kind, -1, () -> throughput(workload, kind, -1));
+                log("  warm-up %-15s %-7s %5.1f s  (not recorded)", workload.name(), kind.label(), (System.nanoTime() - w0) / 1e9);
             }
         }
     }
