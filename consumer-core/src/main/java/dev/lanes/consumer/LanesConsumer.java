@@ -131,6 +131,7 @@ public class LanesConsumer<K, V> implements Consumer<K, V>, ConsumerDiagnostics 
         if (configuredClientId == null || configuredClientId.toString().isEmpty()) {
             consumerSettings.put(ConsumerConfig.CLIENT_ID_CONFIG, "lanes-consumer-" + CLIENT_SEQUENCE.getAndIncrement());
         }
+        consumerSettings.putIfAbsent(ConsumerConfig.RECEIVE_BUFFER_CONFIG, LanesConsumerConfig.DEFAULT_RECEIVE_BUFFER_BYTES);
         ConsumerConfig config = ConsumerSettingsLog.parse(
                 ConsumerConfig.appendDeserializerToConfig(consumerSettings, keyDeserializer, valueDeserializer), lanesConfig);
         this.clientId = config.getString(ConsumerConfig.CLIENT_ID_CONFIG);

@@ -16,6 +16,16 @@ public final class LanesConsumerConfig extends AbstractConfig {
 
     public static final String PREFIX = "lanes.";
 
+    /**
+     * Lanes' default for {@code receive.buffer.bytes} when the application sets none: -1, the operating system's
+     * own sizing (on Linux, grown to what the connection carries), where {@code KafkaConsumer} uses 64 KB. The
+     * network thread reads a fetch response while the application thread works on the one before; behind a 64 KB
+     * window the broker stops every 64 KB until that thread has read, and on uncompressed records that, not CPU,
+     * was what held Lanes back (measured in the README's Performance section). A value the application sets is
+     * used as given.
+     */
+    public static final int DEFAULT_RECEIVE_BUFFER_BYTES = -1;
+
     public static final String USER_LANE_CAPACITY_CONFIG = "lanes.user.lane.capacity";
     private static final String USER_LANE_CAPACITY_DOC = "How many application calls (commits, lookups) may wait "
             + "for the background thread. When the lane is full, non-blocking calls such as commitAsync fail at once "

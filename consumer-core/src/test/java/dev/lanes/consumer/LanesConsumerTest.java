@@ -85,6 +85,23 @@ class LanesConsumerTest {
     }
 
     @Test
+    void theSocketReceiveBufferIsTheOperatingSystemsUnlessTheApplicationSetsOne() {
+        List<Integer> receiveBuffers = new ArrayList<>();
+        for (Map<String, Object> settings : List.<Map<String, Object>>of(Map.of(),
+                Map.of(ConsumerConfig.RECEIVE_BUFFER_CONFIG, 65536))) {
+            Map<String, Object> configs = new HashMap<>(settings);
+            configs.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, "127.0.0.1:9092");
+            consumers.add(new LanesConsumer<>(configs, new StringDeserializer(), new StringDeserializer(), clock,
+                    (config, metrics, clock, clusterListener, telemetry) -> {
+                        receiveBuffers.add(config.getInt(ConsumerConfig.RECEIVE_BUFFER_CONFIG));
+                        return new ThreadedFakeNetwork();
+                    }));
+        }
+        assertThat(receiveBuffers).containsExactly(LanesConsumerConfig.DEFAULT_RECEIVE_BUFFER_BYTES, 65536);
+        assertThat(LanesConsumerConfig.DEFAULT_RECEIVE_BUFFER_BYTES).isEqualTo(-1);
+    }
+
+    @Test
     void callsAfterCloseThrowIllegalStateExceptionAndASecondCloseDoesNothing() {
         LanesConsumer<String, String> consumer = consumer(Map.of());
         consumer.assign(Set.of(P0));
