@@ -166,12 +166,11 @@ public final class ConsumerBenchmark {
             } else if (options.phases.contains(PHASE_BUFFER_SWEEP)) {
                 warmUp(List.of(ConsumerKind.LANES)); // the sweep's Lanes consumers see compiled code too
             }
-            for (int round = 0; round < options.rounds; round++) {
+            // The other phases run round by round, each consumer in the round's order.
+            List<String> phases = options.phases.stream().filter(phase -> !phase.equals(PHASE_THROUGHPUT)).toList();
+            for (int round = 0; round < options.rounds && !phases.isEmpty(); round++) {
                 List<ConsumerKind> order = RoundOrder.of(options.consumers, round);
-                List<String> phases = options.phases.stream().filter(phase -> !phase.equals(PHASE_THROUGHPUT)).toList();
-                if (!phases.isEmpty()) {
-                    log("round %d/%d, order %s", round + 1, options.rounds, order);
-                }
+                log("round %d/%d, order %s", round + 1, options.rounds, order);
                 for (String phase : phases) {
                     if (phase.equals(PHASE_BUFFER_SWEEP)) {
                         bufferSweep(round);
