@@ -320,7 +320,9 @@ class ResourcesIT {
             double peak = lanesMetricOrZero(consumer, "fetch-buffer-bytes-peak");
             System.out.printf("[ResourcesIT] compressed: bound=%d, peak %.0f, %d records%n", bound, peak, total);
             assertThat(total).isEqualTo(2 * perPartition);
-            assertThat(peak).as("the buffer filled up to about its bound").isGreaterThan(bound / 2.0)
+            // A fetch may ask for the bound less the decode-ahead window (1 MiB here); when the application takes
+            // each fetch before decoding ahead adds to it, that is the peak, so the fill is checked against it.
+            assertThat(peak).as("the buffer filled up to what a fetch may ask for").isGreaterThanOrEqualTo(bound / 2.0)
                     .isLessThanOrEqualTo(bound + decodedBatchAtMost);
         }
     }
