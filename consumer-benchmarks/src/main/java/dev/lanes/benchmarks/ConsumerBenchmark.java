@@ -424,9 +424,11 @@ public final class ConsumerBenchmark {
             consumer.seekToBeginning(partitions);
             Map<Long, Long> cpuBefore = cpu.snapshot();
             ProcessCpu.Snapshot processesBefore = processCpu.snapshot();
+            MachineCpu.Snapshot machineBefore = MachineCpu.snapshot();
             long t0 = System.nanoTime();
             long[] read = consume(consumer, partitions, workload.datasetRecords(), workload.recordsPerRound());
             long elapsed = System.nanoTime() - t0;
+            MachineCpu.Snapshot machineAfter = MachineCpu.snapshot();
             ProcessCpu.Snapshot processesAfter = processCpu.snapshot();
             Map<Long, Long> cpuAfter = cpu.snapshot();
             long cpuNanos = ThreadCpu.between(cpuBefore, cpuAfter);
@@ -445,6 +447,12 @@ public final class ConsumerBenchmark {
                 result.put(ResultTables.JVM_CPU, jvmNanos / 1e9 / millions);
                 result.put(ResultTables.BROKER_CPU, brokerNanos / 1e9 / millions);
                 result.put(ResultTables.CORES_BUSY, (jvmNanos + brokerNanos) / (double) elapsed);
+                MachineCpu.Between machine = MachineCpu.between(machineBefore, machineAfter);
+                if (machine != null) {
+                    result.put(ResultTables.STEAL_PERCENT, machine.stealPercent());
+                    double othersSeconds = machine.busySeconds() - (jvmNanos + brokerNanos) / 1e9;
+                    result.put(ResultTables.OTHER_CORES, Math.max(0, othersSeconds) / seconds);
+                }
             }
             return result;
         }
@@ -1069,14 +1077,17 @@ public final class ConsumerBenchmark {
             }
             out.append("\nCPU is per million records: \"app\" is the polling thread, \"consumer\" all the consumer's threads. "
                     + "\"round s\" is the median length of a measured round. Spread is the farthest round from the median; in bold when over ±"
-                    + (int) ResultTables.SPREAD_LIMIT_PERCENT + "%.\n\n");
+                    + (int) ResultTables.SPREAD_LIMIT_PERCENT + "%. IQR spread is the same for the middle half of the rounds "
+                    + "(with five rounds, the second lowest and second highest), which one disturbed round does not move.\n\n");
             out.append(throughput.render());
             MarkdownTable machineCpu = results.machineCpuTable(options.workloadsToRun(), options.consumers);
             if (!machineCpu.isEmpty()) {
                 out.append("\nWhere the machine's CPU went in the same rounds, per million records: the benchmark JVM "
                         + "(the consumer's threads, its garbage collector and JIT compiler) and the broker's process; "
                         + "\"cores busy\" is both together per second of the round, out of ")
-                        .append(Runtime.getRuntime().availableProcessors()).append(".\n\n").append(machineCpu.render());
+                        .append(Runtime.getRuntime().availableProcessors())
+                        .append(". Steal is the share of the machine's CPU time the hypervisor gave to other guests, and "
+                                + "\"other processes\" the CPU of everything else on this machine, each for the worst round of the row.\n\n").append(machineCpu.render());
             }
             List<String> noisy = results.noisyThroughput();
             if (!noisy.isEmpty()) {

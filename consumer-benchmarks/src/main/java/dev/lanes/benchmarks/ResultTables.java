@@ -29,6 +29,10 @@ public final class ResultTables {
     public static final String BROKER_CPU = "broker_cpu_s_per_million";
     /** CPU seconds of the JVM and the broker together per second of the round. */
     public static final String CORES_BUSY = "cores_busy";
+    /** Share of the machine's CPU time that the hypervisor gave to other guests during the round (Linux's steal). */
+    public static final String STEAL_PERCENT = "steal_percent";
+    /** CPU of the machine's other processes (neither this JVM nor the broker) per second of the round. */
+    public static final String OTHER_CORES = "other_processes_cores";
     public static final String RETAINED_MB = "retained_heap_mb";
     public static final String BUFFER_PEAK_MB = "fetch_buffer_peak_mb";
 
@@ -64,22 +68,44 @@ public final class ResultTables {
         return Stats.summary(throughput.getOrDefault(workload, Map.of()).getOrDefault(kind, Map.of()).getOrDefault(key, List.of()));
     }
 
-    /** Workloads (and consumers) whose records/s spread more than the limit, for a note under the table. */
+    /**
+     * Workloads (and consumers) whose records/s spread more than the limit, for a note under the table; each
+     * with what disturbed its slowest round, where the machine's CPU was measured: the steal and the other
+     * processes' CPU of that round against the row's medians.
+     */
     public List<String> noisyThroughput() {
         List<String> noisy = new ArrayList<>();
         throughput.forEach((workload, byKind) -> byKind.forEach((kind, byKey) -> {
-            Stats.Summary summary = Stats.summary(byKey.getOrDefault(RECORDS_PER_S, List.of()));
+            List<Double> rates = byKey.getOrDefault(RECORDS_PER_S, List.of());
+            Stats.Summary summary = Stats.summary(rates);
             if (summary.spreadExceeds(SPREAD_LIMIT_PERCENT)) {
-                noisy.add(String.format(Locale.ROOT, "%s %s (±%.1f%%)", workload, kind.key(), summary.spreadPercent()));
+                noisy.add(String.format(Locale.ROOT, "%s %s (±%.1f%%%s)", workload, kind.key(), summary.spreadPercent(),
+                        slowestRoundMachine(rates, byKey)));
             }
         }));
         return noisy;
     }
 
+    private static String slowestRoundMachine(List<Double> rates, Map<String, List<Double>> byKey) {
+        List<Double> steal = byKey.getOrDefault(STEAL_PERCENT, List.of());
+        List<Double> others = byKey.getOrDefault(OTHER_CORES, List.of());
+        if (steal.size() != rates.size() || others.size() != rates.size()) {
+            return "";
+        }
+        int slowest = 0;
+        for (int i = 1; i < rates.size(); i++) {
+            if (rates.get(i) < rates.get(slowest)) {
+                slowest = i;
+            }
+        }
+        return String.format(Locale.ROOT, "; slowest round: steal %.1f%% (median %.1f%%), other processes %.2f cores (median %.2f)",
+                steal.get(slowest), Stats.median(steal), others.get(slowest), Stats.median(others));
+    }
+
     /** One row per workload and consumer, in the given orders; empty when nothing was measured. */
     public MarkdownTable throughputTable(List<Workload> workloads, List<ConsumerKind> kinds) {
         MarkdownTable table = new MarkdownTable(2, List.of("Workload", "Consumer", "rec/s median", "min", "max",
-                "spread", "round s", "rec/s vs Classic", "MB/s", "app CPU s/1M", "consumer CPU s/1M", "app CPU vs Classic",
+                "spread", "IQR spread", "round s", "rec/s vs Classic", "MB/s", "app CPU s/1M", "consumer CPU s/1M", "app CPU vs Classic",
                 "consumer CPU vs Classic"));
         for (Workload workload : workloads) {
             if (!throughput.containsKey(workload.name())) {
@@ -96,7 +122,8 @@ public final class ResultTables {
                 double app = throughputSummary(workload.name(), kind, APP_CPU).median();
                 double all = throughputSummary(workload.name(), kind, CONSUMER_CPU).median();
                 table.row(List.of(workload.name(), kind.label(), format(rate.median()), format(rate.min()),
-                        format(rate.max()), spread(rate), format(throughputSummary(workload.name(), kind, SECONDS).median()),
+                        format(rate.max()), spread(rate), interquartileSpread(rate),
+                        format(throughputSummary(workload.name(), kind, SECONDS).median()),
                         ratio(rate.median(), classicRate),
                         format(throughputSummary(workload.name(), kind, MB_PER_S).median()), format(app), format(all),
                         ratio(app, classicApp), ratio(all, classicAll)));
@@ -111,7 +138,8 @@ public final class ResultTables {
      */
     public MarkdownTable machineCpuTable(List<Workload> workloads, List<ConsumerKind> kinds) {
         MarkdownTable table = new MarkdownTable(2, List.of("Workload", "Consumer", "rec/s median", "JVM CPU s/1M",
-                "broker CPU s/1M", "JVM + broker s/1M", "cores busy", "JVM CPU vs Classic", "JVM + broker vs Classic"));
+                "broker CPU s/1M", "JVM + broker s/1M", "cores busy", "JVM CPU vs Classic", "JVM + broker vs Classic",
+                "steal % max", "other processes cores max"));
         for (Workload workload : workloads) {
             if (!throughput.containsKey(workload.name())) {
                 continue;
@@ -128,7 +156,9 @@ public final class ResultTables {
                         format(throughputSummary(workload.name(), kind, RECORDS_PER_S).median()),
                         format(jvm.median()), format(broker), format(jvm.median() + broker),
                         format(throughputSummary(workload.name(), kind, CORES_BUSY).median()),
-                        ratio(jvm.median(), classicJvm), ratio(jvm.median() + broker, classicJvm + classicBroker)));
+                        ratio(jvm.median(), classicJvm), ratio(jvm.median() + broker, classicJvm + classicBroker),
+                        format(throughputSummary(workload.name(), kind, STEAL_PERCENT).max()),
+                        format(throughputSummary(workload.name(), kind, OTHER_CORES).max())));
             }
         }
         return table;
@@ -166,6 +196,11 @@ public final class ResultTables {
         }
         String text = String.format(Locale.ROOT, "±%.1f%%", summary.spreadPercent());
         return summary.spreadExceeds(SPREAD_LIMIT_PERCENT) ? "**" + text + "**" : text;
+    }
+
+    /** "±1.3%" for the middle half of the rounds; "n/a" with fewer than two rounds. */
+    static String interquartileSpread(Stats.Summary summary) {
+        return summary.count() < 2 ? "n/a" : String.format(Locale.ROOT, "±%.1f%%", summary.interquartileSpreadPercent());
     }
 
     static String ratio(double value, double reference) {

@@ -44,23 +44,37 @@ public final class Stats {
     }
 
     /**
-     * Median, min and max of a set of rounds (NaN entries, failed runs, left out).
+     * Median, min, max and quartiles of a set of rounds (NaN entries, failed runs, left out).
      *
+     * @param lowerQuartile the 25th percentile by nearest rank: with five rounds, the second lowest
+     * @param upperQuartile the 75th percentile by nearest rank: with five rounds, the second highest
      * @param count the number of finite values
      */
-    public record Summary(double median, double min, double max, int count) {
+    public record Summary(double median, double min, double max, double lowerQuartile, double upperQuartile, int count) {
 
         /** Half-width of the spread around the median, in percent: the larger of max and min's distance to it. */
         public double spreadPercent() {
-            if (count == 0 || median == 0) {
-                return Double.NaN;
-            }
-            return Math.max(max - median, median - min) / Math.abs(median) * 100.0;
+            return halfWidthPercent(min, max);
+        }
+
+        /**
+         * The same for the middle half of the rounds (the quartiles): how far the typical round strays, where
+         * {@link #spreadPercent()} is set by the single most disturbed one.
+         */
+        public double interquartileSpreadPercent() {
+            return halfWidthPercent(lowerQuartile, upperQuartile);
         }
 
         /** Whether the rounds spread more than {@code percent} around the median. */
         public boolean spreadExceeds(double percent) {
             return spreadPercent() > percent;
+        }
+
+        private double halfWidthPercent(double low, double high) {
+            if (count == 0 || median == 0) {
+                return Double.NaN;
+            }
+            return Math.max(high - median, median - low) / Math.abs(median) * 100.0;
         }
     }
 
@@ -68,9 +82,10 @@ public final class Stats {
         double[] finite = values.stream().filter(v -> v != null && !v.isNaN() && !v.isInfinite())
                 .mapToDouble(Double::doubleValue).sorted().toArray();
         if (finite.length == 0) {
-            return new Summary(Double.NaN, Double.NaN, Double.NaN, 0);
+            return new Summary(Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN, 0);
         }
-        return new Summary(median(values), finite[0], finite[finite.length - 1], finite.length);
+        return new Summary(median(values), finite[0], finite[finite.length - 1], percentileOfSorted(finite, 25),
+                percentileOfSorted(finite, 75), finite.length);
     }
 
     /** {@code value / reference}; NaN when either is missing or the reference is zero. */

@@ -122,6 +122,11 @@ class StatsAndOptionsTest {
         assertThat(summary.spreadExceeds(10)).isTrue();
         assertThat(Stats.summary(List.of(100.0, 95.0, 104.0)).spreadExceeds(10)).isFalse();
         assertThat(Stats.summary(List.of()).spreadPercent()).isNaN();
+        Stats.Summary fiveRounds = Stats.summary(List.of(100.0, 60.0, 102.0, 97.0, 130.0));
+        assertThat(fiveRounds.lowerQuartile()).isEqualTo(97.0);
+        assertThat(fiveRounds.upperQuartile()).isEqualTo(102.0);
+        assertThat(fiveRounds.spreadPercent()).isCloseTo(40.0, within(1e-9));
+        assertThat(fiveRounds.interquartileSpreadPercent()).isCloseTo(3.0, within(1e-9));
         assertThat(Stats.ratio(150, 100)).isEqualTo(1.5);
         assertThat(Stats.ratio(1, 0)).isNaN();
         assertThat(Stats.ratio(Double.NaN, 1)).isNaN();
