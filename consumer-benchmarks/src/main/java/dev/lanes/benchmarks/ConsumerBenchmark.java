@@ -927,16 +927,23 @@ public final class ConsumerBenchmark {
                 thread.start();
                 threads.add(thread);
             }
+            MachineCpu.Snapshot machineBefore = MachineCpu.snapshot();
             long t0 = System.nanoTime();
             start.countDown();
             for (Thread thread : threads) {
                 thread.join();
             }
             double seconds = (System.nanoTime() - t0) / 1e9;
+            MachineCpu.Between machine = MachineCpu.between(machineBefore, MachineCpu.snapshot());
             if (error.get() != null) {
                 throw error.get();
             }
-            return Map.of(ResultTables.RECORDS_PER_S, total.get() / seconds);
+            Map<String, Double> result = new LinkedHashMap<>();
+            result.put(ResultTables.RECORDS_PER_S, total.get() / seconds);
+            if (machine != null) {
+                result.put(ResultTables.STEAL_PERCENT, machine.stealPercent());
+            }
+            return result;
         } finally {
             for (Consumer<byte[], byte[]> consumer : created) {
                 closeQuietly(consumer, Duration.ofSeconds(5), ConsumerKind.LANES, round, PHASE_BUFFER_SWEEP);
@@ -1104,7 +1111,8 @@ public final class ConsumerBenchmark {
             out.append("\n### Lanes against lanes.fetch.buffer.max.bytes\n\n")
                     .append("Throughput of the consumers together, sharing the partitions. Heap retained after a full GC "
                             + "while each consumer has the whole topic as backlog and a listener sleeping ").append(HEAP_PROCESSING_MS)
-                    .append(" ms per poll, peak over the samples; fetch buffer peak summed over the consumers.\n\n")
+                    .append(" ms per poll, peak over the samples; fetch buffer peak summed over the consumers; steal of the "
+                            + "most disturbed round (the hypervisor's share of the machine's CPU time given to other guests).\n\n")
                     .append(sweep.render());
         }
         if (!notes.isEmpty()) {

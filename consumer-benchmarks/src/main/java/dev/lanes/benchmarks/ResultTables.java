@@ -170,7 +170,7 @@ public final class ResultTables {
      */
     public MarkdownTable sweepTable() {
         MarkdownTable table = new MarkdownTable(1, List.of("Workload", "Consumers", "Bound MiB", "rec/s median",
-                "spread", "vs best bound", "heap retained MB", "fetch buffer peak MB"));
+                "spread", "IQR spread", "vs best bound", "heap retained MB", "fetch buffer peak MB", "steal % max"));
         Map<String, Double> best = new LinkedHashMap<>();
         sweep.forEach((key, byName) -> best.merge(key.workload() + "/" + key.consumers(),
                 Stats.median(byName.getOrDefault(RECORDS_PER_S, List.of())), (a, b) -> Double.isNaN(a) ? b : Double.isNaN(b) ? a : Math.max(a, b)));
@@ -182,9 +182,11 @@ public final class ResultTables {
                     Map<String, List<Double>> byName = sweep.get(key);
                     Stats.Summary rate = Stats.summary(byName.getOrDefault(RECORDS_PER_S, List.of()));
                     table.row(List.of(key.workload(), String.valueOf(key.consumers()), String.valueOf(key.boundMib()),
-                            format(rate.median()), spread(rate), ratio(rate.median(), best.get(key.workload() + "/" + key.consumers())),
+                            format(rate.median()), spread(rate), interquartileSpread(rate),
+                            ratio(rate.median(), best.get(key.workload() + "/" + key.consumers())),
                             format(Stats.median(byName.getOrDefault(RETAINED_MB, List.of()))),
-                            format(Stats.median(byName.getOrDefault(BUFFER_PEAK_MB, List.of())))));
+                            format(Stats.median(byName.getOrDefault(BUFFER_PEAK_MB, List.of()))),
+                            format(Stats.summary(byName.getOrDefault(STEAL_PERCENT, List.of())).max())));
                 });
         return table;
     }

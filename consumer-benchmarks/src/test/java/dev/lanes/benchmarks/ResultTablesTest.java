@@ -74,9 +74,9 @@ class ResultTablesTest {
         List<String> lines = results.sweepTable().render().lines().toList();
 
         assertThat(lines).hasSize(5);
-        assertThat(cells(lines.get(2))).containsExactly("raw1k", "1", "4", "80.00", "n/a", "0.80x", "9.00", "4.00");
-        assertThat(cells(lines.get(3))).containsExactly("raw1k", "1", "64", "100.0", "n/a", "1.00x", "70.00", "64.00");
-        assertThat(cells(lines.get(4))).containsExactly("raw1k", "3", "4", "120.0", "n/a", "1.00x", "20.00", "12.00");
+        assertThat(cells(lines.get(2))).containsExactly("raw1k", "1", "4", "80.00", "n/a", "n/a", "0.80x", "9.00", "4.00", "n/a");
+        assertThat(cells(lines.get(3))).containsExactly("raw1k", "1", "64", "100.0", "n/a", "n/a", "1.00x", "70.00", "64.00", "n/a");
+        assertThat(cells(lines.get(4))).containsExactly("raw1k", "3", "4", "120.0", "n/a", "n/a", "1.00x", "20.00", "12.00", "n/a");
     }
 
     private static List<String> cells(String line) {
