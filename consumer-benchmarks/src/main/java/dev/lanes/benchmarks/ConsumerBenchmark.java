@@ -450,6 +450,7 @@ public final class ConsumerBenchmark {
                 MachineCpu.Between machine = MachineCpu.between(machineBefore, machineAfter);
                 if (machine != null) {
                     result.put(ResultTables.STEAL_PERCENT, machine.stealPercent());
+                    result.put(ResultTables.IOWAIT_PERCENT, machine.iowaitPercent());
                     double othersSeconds = machine.busySeconds() - (jvmNanos + brokerNanos) / 1e9;
                     result.put(ResultTables.OTHER_CORES, Math.max(0, othersSeconds) / seconds);
                 }
@@ -942,6 +943,7 @@ public final class ConsumerBenchmark {
             result.put(ResultTables.RECORDS_PER_S, total.get() / seconds);
             if (machine != null) {
                 result.put(ResultTables.STEAL_PERCENT, machine.stealPercent());
+                result.put(ResultTables.IOWAIT_PERCENT, machine.iowaitPercent());
             }
             return result;
         } finally {
@@ -1093,8 +1095,9 @@ public final class ConsumerBenchmark {
                         + "(the consumer's threads, its garbage collector and JIT compiler) and the broker's process; "
                         + "\"cores busy\" is both together per second of the round, out of ")
                         .append(Runtime.getRuntime().availableProcessors())
-                        .append(". Steal is the share of the machine's CPU time the hypervisor gave to other guests, and "
-                                + "\"other processes\" the CPU of everything else on this machine, each for the worst round of the row.\n\n").append(machineCpu.render());
+                        .append(". Steal is the share of the machine's CPU time the hypervisor gave to other guests, iowait the share "
+                                + "spent waiting for the disk (a topic read from disk, not the page cache), and \"other processes\" "
+                                + "the CPU of everything else on this machine, each the largest over the row's rounds.\n\n").append(machineCpu.render());
             }
             List<String> noisy = results.noisyThroughput();
             if (!noisy.isEmpty()) {
@@ -1111,8 +1114,9 @@ public final class ConsumerBenchmark {
             out.append("\n### Lanes against lanes.fetch.buffer.max.bytes\n\n")
                     .append("Throughput of the consumers together, sharing the partitions. Heap retained after a full GC "
                             + "while each consumer has the whole topic as backlog and a listener sleeping ").append(HEAP_PROCESSING_MS)
-                    .append(" ms per poll, peak over the samples; fetch buffer peak summed over the consumers; steal of the "
-                            + "most disturbed round (the hypervisor's share of the machine's CPU time given to other guests).\n\n")
+                    .append(" ms per poll, peak over the samples; fetch buffer peak summed over the consumers; the largest "
+                            + "steal (the hypervisor's share of the machine's CPU time given to other guests) and iowait (the share "
+                            + "spent waiting for the disk) over the rounds of the rate measurement.\n\n")
                     .append(sweep.render());
         }
         if (!notes.isEmpty()) {

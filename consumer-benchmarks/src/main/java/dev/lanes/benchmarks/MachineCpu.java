@@ -6,10 +6,11 @@ import java.nio.file.Path;
 import java.util.List;
 
 /**
- * The whole machine's CPU time from Linux's {@code /proc/stat}: what every process in this VM used, and what
- * the hypervisor gave to other guests while this one had work to run (steal). A round that reads slower than
- * its neighbours either lost CPU to steal or shared it with processes that are neither the benchmark nor the
- * broker; these two numbers tell a reader which, where ProcessCpu alone cannot.
+ * The whole machine's CPU time from Linux's {@code /proc/stat}: what every process in this VM used, what
+ * the hypervisor gave to other guests while this one had work to run (steal), and the time the CPUs sat idle
+ * waiting for the disk (iowait). A round that reads slower than its neighbours lost CPU to steal, shared it
+ * with processes that are neither the benchmark nor the broker, or read the disk instead of the page cache;
+ * these numbers tell a reader which, where ProcessCpu alone cannot.
  */
 final class MachineCpu {
 
@@ -18,15 +19,15 @@ final class MachineCpu {
     private static final Path PROC_STAT = Path.of("/proc/stat");
 
     /** Tick counters of the aggregate "cpu" line at one moment; all -1 where /proc/stat cannot be read. */
-    record Snapshot(long busyTicks, long stealTicks, long totalTicks) {
+    record Snapshot(long busyTicks, long stealTicks, long iowaitTicks, long totalTicks) {
 
         boolean known() {
             return totalTicks >= 0;
         }
     }
 
-    /** CPU of the machine between two snapshots. */
-    record Between(double stealPercent, double busySeconds) {
+    /** CPU of the machine between two snapshots: steal and iowait as shares of all its CPU time. */
+    record Between(double stealPercent, double iowaitPercent, double busySeconds) {
     }
 
     private MachineCpu() {
@@ -59,20 +60,21 @@ final class MachineCpu {
         long softirq = Long.parseLong(fields[7]);
         long steal = Long.parseLong(fields[8]);
         long busy = user + nice + system + irq + softirq;
-        return new Snapshot(busy, steal, busy + idle + iowait + steal);
+        return new Snapshot(busy, steal, iowait, busy + idle + iowait + steal);
     }
 
-    /** Steal as a share of all the machine's CPU time, and the CPU seconds all its processes used; null if unknown. */
+    /** Steal and iowait as shares of all the machine's CPU time, and the CPU seconds all its processes used; null if unknown. */
     static Between between(Snapshot before, Snapshot after) {
         long total = after.totalTicks() - before.totalTicks();
         if (!before.known() || !after.known() || total <= 0) {
             return null;
         }
         return new Between(100.0 * (after.stealTicks() - before.stealTicks()) / total,
+                100.0 * (after.iowaitTicks() - before.iowaitTicks()) / total,
                 (after.busyTicks() - before.busyTicks()) / TICKS_PER_SECOND);
     }
 
     private static Snapshot unknown() {
-        return new Snapshot(-1, -1, -1);
+        return new Snapshot(-1, -1, -1, -1);
     }
 }

@@ -31,6 +31,8 @@ public final class ResultTables {
     public static final String CORES_BUSY = "cores_busy";
     /** Share of the machine's CPU time that the hypervisor gave to other guests during the round (Linux's steal). */
     public static final String STEAL_PERCENT = "steal_percent";
+    /** Share of the machine's CPU time spent idle waiting for the disk during the round. */
+    public static final String IOWAIT_PERCENT = "iowait_percent";
     /** CPU of the machine's other processes (neither this JVM nor the broker) per second of the round. */
     public static final String OTHER_CORES = "other_processes_cores";
     public static final String RETAINED_MB = "retained_heap_mb";
@@ -88,8 +90,9 @@ public final class ResultTables {
 
     private static String slowestRoundMachine(List<Double> rates, Map<String, List<Double>> byKey) {
         List<Double> steal = byKey.getOrDefault(STEAL_PERCENT, List.of());
+        List<Double> iowait = byKey.getOrDefault(IOWAIT_PERCENT, List.of());
         List<Double> others = byKey.getOrDefault(OTHER_CORES, List.of());
-        if (steal.size() != rates.size() || others.size() != rates.size()) {
+        if (steal.size() != rates.size() || iowait.size() != rates.size() || others.size() != rates.size()) {
             return "";
         }
         int slowest = 0;
@@ -98,8 +101,9 @@ public final class ResultTables {
                 slowest = i;
             }
         }
-        return String.format(Locale.ROOT, "; slowest round: steal %.1f%% (median %.1f%%), other processes %.2f cores (median %.2f)",
-                steal.get(slowest), Stats.median(steal), others.get(slowest), Stats.median(others));
+        return String.format(Locale.ROOT, "; slowest round: steal %.1f%% (median %.1f%%), iowait %.1f%% (median %.1f%%), "
+                        + "other processes %.2f cores (median %.2f)", steal.get(slowest), Stats.median(steal),
+                iowait.get(slowest), Stats.median(iowait), others.get(slowest), Stats.median(others));
     }
 
     /** One row per workload and consumer, in the given orders; empty when nothing was measured. */
@@ -139,7 +143,7 @@ public final class ResultTables {
     public MarkdownTable machineCpuTable(List<Workload> workloads, List<ConsumerKind> kinds) {
         MarkdownTable table = new MarkdownTable(2, List.of("Workload", "Consumer", "rec/s median", "JVM CPU s/1M",
                 "broker CPU s/1M", "JVM + broker s/1M", "cores busy", "JVM CPU vs Classic", "JVM + broker vs Classic",
-                "steal % max", "other processes cores max"));
+                "steal % max", "iowait % max", "other processes cores max"));
         for (Workload workload : workloads) {
             if (!throughput.containsKey(workload.name())) {
                 continue;
@@ -158,6 +162,7 @@ public final class ResultTables {
                         format(throughputSummary(workload.name(), kind, CORES_BUSY).median()),
                         ratio(jvm.median(), classicJvm), ratio(jvm.median() + broker, classicJvm + classicBroker),
                         format(throughputSummary(workload.name(), kind, STEAL_PERCENT).max()),
+                        format(throughputSummary(workload.name(), kind, IOWAIT_PERCENT).max()),
                         format(throughputSummary(workload.name(), kind, OTHER_CORES).max())));
             }
         }
@@ -170,7 +175,7 @@ public final class ResultTables {
      */
     public MarkdownTable sweepTable() {
         MarkdownTable table = new MarkdownTable(1, List.of("Workload", "Consumers", "Bound MiB", "rec/s median",
-                "spread", "IQR spread", "vs best bound", "heap retained MB", "fetch buffer peak MB", "steal % max"));
+                "spread", "IQR spread", "vs best bound", "heap retained MB", "fetch buffer peak MB", "steal % max", "iowait % max"));
         Map<String, Double> best = new LinkedHashMap<>();
         sweep.forEach((key, byName) -> best.merge(key.workload() + "/" + key.consumers(),
                 Stats.median(byName.getOrDefault(RECORDS_PER_S, List.of())), (a, b) -> Double.isNaN(a) ? b : Double.isNaN(b) ? a : Math.max(a, b)));
@@ -186,7 +191,8 @@ public final class ResultTables {
                             ratio(rate.median(), best.get(key.workload() + "/" + key.consumers())),
                             format(Stats.median(byName.getOrDefault(RETAINED_MB, List.of()))),
                             format(Stats.median(byName.getOrDefault(BUFFER_PEAK_MB, List.of()))),
-                            format(Stats.summary(byName.getOrDefault(STEAL_PERCENT, List.of())).max())));
+                            format(Stats.summary(byName.getOrDefault(STEAL_PERCENT, List.of())).max()),
+                            format(Stats.summary(byName.getOrDefault(IOWAIT_PERCENT, List.of())).max())));
                 });
         return table;
     }

@@ -17,6 +17,7 @@ class MachineCpuTest {
         // 100 user + 50 system + 10 softirq busy, 130 idle + 10 iowait, 20 steal: 320 ticks in all
         assertThat(between.busySeconds()).isCloseTo(1.6, within(1e-9));
         assertThat(between.stealPercent()).isCloseTo(100.0 * 20 / 320, within(1e-9));
+        assertThat(between.iowaitPercent()).isCloseTo(100.0 * 10 / 320, within(1e-9));
     }
 
     @Test

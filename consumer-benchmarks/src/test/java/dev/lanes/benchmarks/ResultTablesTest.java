@@ -44,17 +44,18 @@ class ResultTablesTest {
     @Test
     void noisyRowsNameWhatTheMachineDidDuringTheirSlowestRound() {
         ResultTables results = new ResultTables();
-        double[][] rounds = {{1_000_000, 1.0, 0.02}, {700_000, 9.5, 0.80}, {1_050_000, 1.5, 0.04}, {990_000, 2.0, 0.03},
-                {1_010_000, 0.5, 0.01}};
+        double[][] rounds = {{1_000_000, 1.0, 0.02, 0.0}, {700_000, 9.5, 0.80, 4.0}, {1_050_000, 1.5, 0.04, 0.1},
+                {990_000, 2.0, 0.03, 0.0}, {1_010_000, 0.5, 0.01, 0.2}};
         for (double[] round : rounds) {
             Map<String, Double> measured = new java.util.HashMap<>(run(round[0], 0.25, 0.63));
             measured.put(ResultTables.STEAL_PERCENT, round[1]);
             measured.put(ResultTables.OTHER_CORES, round[2]);
+            measured.put(ResultTables.IOWAIT_PERCENT, round[3]);
             results.addThroughput("raw100", ConsumerKind.LANES, measured);
         }
 
         assertThat(results.noisyThroughput()).containsExactly("raw100 lanes (±30.0%; slowest round: steal 9.5% (median 1.5%), "
-                + "other processes 0.80 cores (median 0.03))");
+                + "iowait 4.0% (median 0.1%), other processes 0.80 cores (median 0.03))");
         // The middle three rounds stay within 1% of the median: the one disturbed round sets the full spread alone.
         String row = results.throughputTable(List.of(Workload.named("raw100")), List.of(ConsumerKind.LANES)).render()
                 .lines().toList().get(2);
@@ -74,9 +75,9 @@ class ResultTablesTest {
         List<String> lines = results.sweepTable().render().lines().toList();
 
         assertThat(lines).hasSize(5);
-        assertThat(cells(lines.get(2))).containsExactly("raw1k", "1", "4", "80.00", "n/a", "n/a", "0.80x", "9.00", "4.00", "n/a");
-        assertThat(cells(lines.get(3))).containsExactly("raw1k", "1", "64", "100.0", "n/a", "n/a", "1.00x", "70.00", "64.00", "n/a");
-        assertThat(cells(lines.get(4))).containsExactly("raw1k", "3", "4", "120.0", "n/a", "n/a", "1.00x", "20.00", "12.00", "n/a");
+        assertThat(cells(lines.get(2))).containsExactly("raw1k", "1", "4", "80.00", "n/a", "n/a", "0.80x", "9.00", "4.00", "n/a", "n/a");
+        assertThat(cells(lines.get(3))).containsExactly("raw1k", "1", "64", "100.0", "n/a", "n/a", "1.00x", "70.00", "64.00", "n/a", "n/a");
+        assertThat(cells(lines.get(4))).containsExactly("raw1k", "3", "4", "120.0", "n/a", "n/a", "1.00x", "20.00", "12.00", "n/a", "n/a");
     }
 
     private static List<String> cells(String line) {
