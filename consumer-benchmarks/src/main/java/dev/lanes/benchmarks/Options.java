@@ -33,6 +33,8 @@ public final class Options {
     public Workload heartbeatWorkload = Workload.named("raw100");
     public int heapSeconds = 20;
     public int phaseTimeoutSeconds = 300;
+    /** Steal (percent of the machine's CPU time) above which a throughput round is measured again; 100 turns it off. */
+    public double maxStealPercent = 5.0;
     public List<ConsumerKind> consumers = new ArrayList<>(List.of(ConsumerKind.values()));
     public List<String> phases = new ArrayList<>(ConsumerBenchmark.DEFAULT_PHASES);
     public Path output;
@@ -66,6 +68,9 @@ public final class Options {
             "                         --slow-processing-ms 0 the background thread decodes flat out meanwhile",
             "  --heap-seconds N       length of the fetched-data heap phase and of each buffer-sweep heap step (default 20)",
             "  --phase-timeout-seconds N  hard bound of one phase run; the process exits if it is passed (default 300)",
+            "  --max-steal-percent P  a throughput round during which the hypervisor gave more than P% of the",
+            "                         machine's CPU time to other guests (Linux's steal) is measured again, at most",
+            "                         twice (default 5; 100 never repeats a round)",
             "  --consumers LIST       comma-separated subset of " + String.join(",", ConsumerKind.names()),
             "  --phases LIST          comma-separated subset of " + String.join(",", ConsumerBenchmark.ALL_PHASES),
             "                         (default all but " + ConsumerBenchmark.PHASE_BUFFER_SWEEP + ")",
@@ -142,6 +147,7 @@ public final class Options {
             case "--heartbeat-workload" -> heartbeatWorkload = Workload.named(value);
             case "--heap-seconds" -> heapSeconds = positive(name, value);
             case "--phase-timeout-seconds" -> phaseTimeoutSeconds = positive(name, value);
+            case "--max-steal-percent" -> maxStealPercent = percent(name, value);
             case "--output" -> output = Path.of(value);
             case "--lanes-settings" -> putSettings(name, value, lanesSettings);
             case "--consumer-settings" -> putSettings(name, value, consumerSettings);
@@ -170,6 +176,19 @@ public final class Options {
     /** The selected workloads, each with its records per round ({@code --records} or its own default). */
     public List<Workload> workloadsToRun() {
         return records == null ? workloads : workloads.stream().map(w -> w.withRecordsPerRound(records)).toList();
+    }
+
+    private static double percent(String name, String value) {
+        double percent;
+        try {
+            percent = Double.parseDouble(value);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(name + " must be a number from 0 to 100, not " + value);
+        }
+        if (!(percent >= 0 && percent <= 100)) {
+            throw new IllegalArgumentException(name + " must be a number from 0 to 100, not " + value);
+        }
+        return percent;
     }
 
     private static int nonNegative(String name, String value) {

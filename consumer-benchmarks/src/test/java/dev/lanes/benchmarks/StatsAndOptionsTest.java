@@ -109,6 +109,11 @@ class StatsAndOptionsTest {
         assertThatThrownBy(() -> Options.parse("--bogus", "1")).hasMessageContaining("unknown option --bogus");
         assertThatThrownBy(() -> Options.parse("--phases", "nope")).hasMessageContaining("unknown phase");
         assertThatThrownBy(() -> Options.parse("--rounds", "0")).hasMessageContaining("must be positive");
+        assertThat(Options.parse().maxStealPercent).isEqualTo(5.0);
+        assertThat(Options.parse("--max-steal-percent", "12.5").maxStealPercent).isEqualTo(12.5);
+        assertThatThrownBy(() -> Options.parse("--max-steal-percent", "150"))
+                .hasMessageContaining("--max-steal-percent must be a number from 0 to 100, not 150");
+        assertThatThrownBy(() -> Options.parse("--max-steal-percent", "lots")).hasMessageContaining("not lots");
     }
 
     @Test
