@@ -49,7 +49,7 @@ class StatsAndOptionsTest {
     void parsesOptionsWithQuickDefaultsAndOverrides() {
         Options defaults = Options.parse();
         assertThat(defaults.rounds).isEqualTo(3);
-        assertThat(defaults.warmupRounds).isEqualTo(1);
+        assertThat(defaults.warmupRounds).isEqualTo(2);
         assertThat(defaults.records).isNull();
         assertThat(defaults.consumers).containsExactly(ConsumerKind.values());
         assertThat(defaults.workloadsToRun()).isEqualTo(Workload.ALL);
