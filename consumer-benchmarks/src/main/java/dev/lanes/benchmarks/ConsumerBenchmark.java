@@ -19,6 +19,7 @@ import org.apache.kafka.common.MetricName;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 
+import java.lang.management.CompilationMXBean;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryMXBean;
 import java.net.URISyntaxException;
@@ -226,14 +227,29 @@ public final class ConsumerBenchmark {
     /**
      * Rounds run first and not recorded, so that the measured rounds see compiled code rather than the JIT
      * at work, and the workload's data in the page cache: each consumer reads the workload in full (a round's
-     * worth of records).
+     * worth of records). After the configured rounds, more follow while the JIT compiler was still busy in the
+     * last one (see {@link WarmUp}).
      */
     private void warmUp(Workload workload, List<ConsumerKind> kinds) {
-        for (int round = 0; round < options.warmupRounds; round++) {
+        if (options.warmupRounds == 0) {
+            return;
+        }
+        WarmUp warmUp = new WarmUp(options.warmupRounds);
+        for (int round = 0; ; round++) {
+            double mostCompiling = 0;
             for (ConsumerKind kind : RoundOrder.of(kinds, round)) {
                 long w0 = System.nanoTime();
-                guarded("warm-up " + workload.name(), kind, -1, () -> throughput(workload, kind, -1));
-                log("  warm-up %-15s %-7s %5.1f s  (not recorded)", workload.name(), kind.label(), (System.nanoTime() - w0) / 1e9);
+                Map<String, Double> measured = guarded("warm-up " + workload.name(), kind, -1, () -> throughput(workload, kind, -1));
+                double compiling = measured == null ? 0 : measured.getOrDefault(ResultTables.JIT_CORES, 0.0);
+                mostCompiling = Math.max(mostCompiling, compiling);
+                log("  warm-up %-15s %-7s %5.1f s  JIT compiling %.2f cores (not recorded)", workload.name(), kind.label(),
+                        (System.nanoTime() - w0) / 1e9, compiling);
+            }
+            if (!warmUp.another(round, mostCompiling)) {
+                return;
+            }
+            if (round + 1 >= options.warmupRounds) {
+                log("  JIT still compiling (%.2f cores): one more warm-up round", mostCompiling);
             }
         }
     }
@@ -436,9 +452,11 @@ public final class ConsumerBenchmark {
             Map<Long, Long> cpuBefore = cpu.snapshot();
             ProcessCpu.Snapshot processesBefore = processCpu.snapshot();
             MachineCpu.Snapshot machineBefore = MachineCpu.snapshot();
+            long compilingBefore = compilingMillis();
             long t0 = System.nanoTime();
             long[] read = consume(consumer, partitions, workload.datasetRecords(), workload.recordsPerRound());
             long elapsed = System.nanoTime() - t0;
+            long compilingAfter = compilingMillis();
             MachineCpu.Snapshot machineAfter = MachineCpu.snapshot();
             ProcessCpu.Snapshot processesAfter = processCpu.snapshot();
             Map<Long, Long> cpuAfter = cpu.snapshot();
@@ -452,6 +470,9 @@ public final class ConsumerBenchmark {
             result.put(ResultTables.SECONDS, seconds);
             result.put(ResultTables.APP_CPU, appNanos / 1e9 / millions);
             result.put(ResultTables.CONSUMER_CPU, cpuNanos / 1e9 / millions);
+            if (compilingBefore >= 0 && compilingAfter >= 0) {
+                result.put(ResultTables.JIT_CORES, (compilingAfter - compilingBefore) / 1e3 / seconds);
+            }
             long jvmNanos = processesAfter.jvmNanos() - processesBefore.jvmNanos();
             long brokerNanos = processesAfter.brokerNanos() - processesBefore.brokerNanos();
             if (ProcessCpu.known(processesBefore.jvmNanos()) && ProcessCpu.known(processesBefore.brokerNanos())) {
@@ -468,6 +489,12 @@ public final class ConsumerBenchmark {
             }
             return result;
         }
+    }
+
+    /** Milliseconds this JVM's JIT compiler threads have spent compiling, summed over them; -1 where not reported. */
+    private static long compilingMillis() {
+        CompilationMXBean compiler = ManagementFactory.getCompilationMXBean();
+        return compiler != null && compiler.isCompilationTimeMonitoringSupported() ? compiler.getTotalCompilationTime() : -1;
     }
 
     /**
@@ -1108,7 +1135,9 @@ public final class ConsumerBenchmark {
                         .append(Runtime.getRuntime().availableProcessors())
                         .append(". Steal is the share of the machine's CPU time the hypervisor gave to other guests, iowait the share "
                                 + "spent waiting for the disk (a topic read from disk, not the page cache), and \"other processes\" "
-                                + "the CPU of everything else on this machine, each the largest over the row's rounds.\n\n").append(machineCpu.render());
+                                + "the CPU of everything else on this machine, and \"JIT compiling\" the time this JVM's JIT compiler "
+                                + "threads spent compiling per second of the round (part of the JVM's CPU), each the largest over "
+                                + "the row's rounds.\n\n").append(machineCpu.render());
             }
             List<String> noisy = results.noisyThroughput();
             if (!noisy.isEmpty()) {

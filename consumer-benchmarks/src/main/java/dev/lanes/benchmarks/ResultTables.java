@@ -35,6 +35,11 @@ public final class ResultTables {
     public static final String IOWAIT_PERCENT = "iowait_percent";
     /** CPU of the machine's other processes (neither this JVM nor the broker) per second of the round. */
     public static final String OTHER_CORES = "other_processes_cores";
+    /**
+     * Time this JVM's JIT compiler threads spent compiling during the round, per second of the round: compiling
+     * competes with a consumer that keeps both cores busy, and a round that still compiles reads slower.
+     */
+    public static final String JIT_CORES = "jit_compiling_cores";
     public static final String RETAINED_MB = "retained_heap_mb";
     public static final String BUFFER_PEAK_MB = "fetch_buffer_peak_mb";
 
@@ -101,9 +106,12 @@ public final class ResultTables {
                 slowest = i;
             }
         }
+        List<Double> jit = byKey.getOrDefault(JIT_CORES, List.of());
+        String compiling = jit.size() != rates.size() ? ""
+                : String.format(Locale.ROOT, ", JIT compiling %.2f cores (median %.2f)", jit.get(slowest), Stats.median(jit));
         return String.format(Locale.ROOT, "; slowest round: steal %.1f%% (median %.1f%%), iowait %.1f%% (median %.1f%%), "
-                        + "other processes %.2f cores (median %.2f)", steal.get(slowest), Stats.median(steal),
-                iowait.get(slowest), Stats.median(iowait), others.get(slowest), Stats.median(others));
+                        + "other processes %.2f cores (median %.2f)%s", steal.get(slowest), Stats.median(steal),
+                iowait.get(slowest), Stats.median(iowait), others.get(slowest), Stats.median(others), compiling);
     }
 
     /** One row per workload and consumer, in the given orders; empty when nothing was measured. */
@@ -143,7 +151,7 @@ public final class ResultTables {
     public MarkdownTable machineCpuTable(List<Workload> workloads, List<ConsumerKind> kinds) {
         MarkdownTable table = new MarkdownTable(2, List.of("Workload", "Consumer", "rec/s median", "JVM CPU s/1M",
                 "broker CPU s/1M", "JVM + broker s/1M", "cores busy", "JVM CPU vs Classic", "JVM + broker vs Classic",
-                "steal % max", "iowait % max", "other processes cores max"));
+                "steal % max", "iowait % max", "other processes cores max", "JIT compiling cores max"));
         for (Workload workload : workloads) {
             if (!throughput.containsKey(workload.name())) {
                 continue;
@@ -163,7 +171,8 @@ public final class ResultTables {
                         ratio(jvm.median(), classicJvm), ratio(jvm.median() + broker, classicJvm + classicBroker),
                         format(throughputSummary(workload.name(), kind, STEAL_PERCENT).max()),
                         format(throughputSummary(workload.name(), kind, IOWAIT_PERCENT).max()),
-                        format(throughputSummary(workload.name(), kind, OTHER_CORES).max())));
+                        format(throughputSummary(workload.name(), kind, OTHER_CORES).max()),
+                        format(throughputSummary(workload.name(), kind, JIT_CORES).max())));
             }
         }
         return table;
