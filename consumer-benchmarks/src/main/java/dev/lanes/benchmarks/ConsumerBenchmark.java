@@ -19,7 +19,6 @@ import org.apache.kafka.common.MetricName;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 
-import java.lang.management.CompilationMXBean;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryMXBean;
 import java.net.URISyntaxException;
@@ -450,19 +449,13 @@ public final class ConsumerBenchmark {
             consumer.assign(partitions);
             consumer.seekToBeginning(partitions);
             Map<Long, Long> cpuBefore = cpu.snapshot();
-            ProcessCpu.Snapshot processesBefore = processCpu.snapshot();
-            MachineCpu.Snapshot machineBefore = MachineCpu.snapshot();
-            long compilingBefore = compilingMillis();
-            long t0 = System.nanoTime();
+            MeasuredSpan span = MeasuredSpan.start(processCpu);
             long[] read = consume(consumer, partitions, workload.datasetRecords(), workload.recordsPerRound());
-            long elapsed = System.nanoTime() - t0;
-            long compilingAfter = compilingMillis();
-            MachineCpu.Snapshot machineAfter = MachineCpu.snapshot();
-            ProcessCpu.Snapshot processesAfter = processCpu.snapshot();
+            MeasuredSpan.Figures figures = span.stop();
             Map<Long, Long> cpuAfter = cpu.snapshot();
             long cpuNanos = ThreadCpu.between(cpuBefore, cpuAfter);
             long appNanos = cpuAfter.get(cpu.pollingThreadId()) - cpuBefore.get(cpu.pollingThreadId());
-            double seconds = elapsed / 1e9;
+            double seconds = figures.seconds();
             double millions = read[0] / 1e6;
             Map<String, Double> result = new LinkedHashMap<>();
             result.put(ResultTables.RECORDS_PER_S, read[0] / seconds);
@@ -470,31 +463,9 @@ public final class ConsumerBenchmark {
             result.put(ResultTables.SECONDS, seconds);
             result.put(ResultTables.APP_CPU, appNanos / 1e9 / millions);
             result.put(ResultTables.CONSUMER_CPU, cpuNanos / 1e9 / millions);
-            if (compilingBefore >= 0 && compilingAfter >= 0) {
-                result.put(ResultTables.JIT_CORES, (compilingAfter - compilingBefore) / 1e3 / seconds);
-            }
-            long jvmNanos = processesAfter.jvmNanos() - processesBefore.jvmNanos();
-            long brokerNanos = processesAfter.brokerNanos() - processesBefore.brokerNanos();
-            if (ProcessCpu.known(processesBefore.jvmNanos()) && ProcessCpu.known(processesBefore.brokerNanos())) {
-                result.put(ResultTables.JVM_CPU, jvmNanos / 1e9 / millions);
-                result.put(ResultTables.BROKER_CPU, brokerNanos / 1e9 / millions);
-                result.put(ResultTables.CORES_BUSY, (jvmNanos + brokerNanos) / (double) elapsed);
-                MachineCpu.Between machine = MachineCpu.between(machineBefore, machineAfter);
-                if (machine != null) {
-                    result.put(ResultTables.STEAL_PERCENT, machine.stealPercent());
-                    result.put(ResultTables.IOWAIT_PERCENT, machine.iowaitPercent());
-                    double othersSeconds = machine.busySeconds() - (jvmNanos + brokerNanos) / 1e9;
-                    result.put(ResultTables.OTHER_CORES, Math.max(0, othersSeconds) / seconds);
-                }
-            }
+            figures.addTo(result, read[0]);
             return result;
         }
-    }
-
-    /** Milliseconds this JVM's JIT compiler threads have spent compiling, summed over them; -1 where not reported. */
-    private static long compilingMillis() {
-        CompilationMXBean compiler = ManagementFactory.getCompilationMXBean();
-        return compiler != null && compiler.isCompilationTimeMonitoringSupported() ? compiler.getTotalCompilationTime() : -1;
     }
 
     /**
@@ -878,7 +849,8 @@ public final class ConsumerBenchmark {
      * consumers' total throughput over the workload's partitions, split between them as a group would,
      * then the heap they retain while a slow listener leaves each of them a backlog larger than the bound.
      * For the heap, every consumer reads the whole topic: a group's share of a compressed data set can be
-     * smaller than the bound, and a buffer that never fills would understate the heap.
+     * smaller than the bound, and a buffer that never fills would understate the heap. A rate measured while
+     * the hypervisor's steal passed the limit is measured again, as a throughput round is (DisturbedRounds).
      */
     private void bufferSweep(int round) {
         for (Workload workload : options.workloadsToRun()) {
@@ -888,8 +860,15 @@ public final class ConsumerBenchmark {
                         noteShortBacklog(workload, boundMib);
                     }
                     String what = String.format(Locale.ROOT, "%s %s x%d %d MiB", PHASE_BUFFER_SWEEP, workload.name(), consumers, boundMib);
+                    String measurement = String.format(Locale.ROOT, "%s x%d %d MiB round %d", workload.name(), consumers,
+                            boundMib, round + 1);
                     Map<String, Double> measured = guarded(what, ConsumerKind.LANES, round, () -> {
-                        Map<String, Double> result = new LinkedHashMap<>(sweepThroughput(workload, consumers, boundMib, round));
+                        Map<String, Double> result = sweepThroughput(workload, consumers, boundMib, round);
+                        for (int attempt = 0; disturbedRounds.measureAgain(measurement, result, attempt); attempt++) {
+                            log("  %-22s steal over %.0f%%: rate measured again", what, disturbedRounds.maxStealPercent());
+                            result = sweepThroughput(workload, consumers, boundMib, round);
+                        }
+                        result = new LinkedHashMap<>(result);
                         result.putAll(sweepHeap(workload, consumers, boundMib, round));
                         return result;
                     });
@@ -966,23 +945,18 @@ public final class ConsumerBenchmark {
                 thread.start();
                 threads.add(thread);
             }
-            MachineCpu.Snapshot machineBefore = MachineCpu.snapshot();
-            long t0 = System.nanoTime();
+            MeasuredSpan span = MeasuredSpan.start(processCpu);
             start.countDown();
             for (Thread thread : threads) {
                 thread.join();
             }
-            double seconds = (System.nanoTime() - t0) / 1e9;
-            MachineCpu.Between machine = MachineCpu.between(machineBefore, MachineCpu.snapshot());
+            MeasuredSpan.Figures figures = span.stop();
             if (error.get() != null) {
                 throw error.get();
             }
             Map<String, Double> result = new LinkedHashMap<>();
-            result.put(ResultTables.RECORDS_PER_S, total.get() / seconds);
-            if (machine != null) {
-                result.put(ResultTables.STEAL_PERCENT, machine.stealPercent());
-                result.put(ResultTables.IOWAIT_PERCENT, machine.iowaitPercent());
-            }
+            result.put(ResultTables.RECORDS_PER_S, total.get() / figures.seconds());
+            figures.addTo(result, total.get());
             return result;
         } finally {
             for (Consumer<byte[], byte[]> consumer : created) {
@@ -1144,15 +1118,6 @@ public final class ConsumerBenchmark {
                 out.append("\nSpread over ±").append((int) ResultTables.SPREAD_LIMIT_PERCENT)
                         .append("% (not trustworthy, rerun on a quiet machine): ").append(String.join(", ", noisy)).append('\n');
             }
-            if (!disturbedRounds.repeated().isEmpty()) {
-                out.append(String.format(Locale.ROOT, "%nMeasured again because the hypervisor's steal passed %.0f%% of the "
-                                + "machine's CPU time (%d): %s%n", disturbedRounds.maxStealPercent(),
-                        disturbedRounds.repeated().size(), String.join(", ", disturbedRounds.repeated())));
-            }
-            if (!disturbedRounds.keptDisturbed().isEmpty()) {
-                out.append(String.format(Locale.ROOT, "%nKept although disturbed, after %d repeats: %s%n",
-                        DisturbedRounds.MAX_REPEATS, String.join(", ", disturbedRounds.keptDisturbed())));
-            }
         }
         String phases = table();
         if (phases != null) {
@@ -1167,6 +1132,16 @@ public final class ConsumerBenchmark {
                             + "steal (the hypervisor's share of the machine's CPU time given to other guests) and iowait (the share "
                             + "spent waiting for the disk) over the rounds of the rate measurement.\n\n")
                     .append(sweep.render());
+        }
+        // Throughput rounds and sweep rates alike (see DisturbedRounds).
+        if (!disturbedRounds.repeated().isEmpty()) {
+            out.append(String.format(Locale.ROOT, "%nMeasured again because the hypervisor's steal passed %.0f%% of the "
+                            + "machine's CPU time (%d): %s%n", disturbedRounds.maxStealPercent(),
+                    disturbedRounds.repeated().size(), String.join(", ", disturbedRounds.repeated())));
+        }
+        if (!disturbedRounds.keptDisturbed().isEmpty()) {
+            out.append(String.format(Locale.ROOT, "%nKept although disturbed, after %d repeats: %s%n",
+                    DisturbedRounds.MAX_REPEATS, String.join(", ", disturbedRounds.keptDisturbed())));
         }
         if (!notes.isEmpty()) {
             out.append('\n');

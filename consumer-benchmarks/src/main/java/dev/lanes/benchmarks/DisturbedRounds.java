@@ -6,11 +6,12 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * Which throughput rounds to measure again because the machine was taken from under them. On a shared VM
- * the hypervisor sometimes gives a quarter of the CPU time to other guests for minutes at a time (steal);
- * a round measured then reads up to half as fast and says nothing about the consumer. Such a round is
- * measured again right away, at most {@link #MAX_REPEATS} times; the last measurement is kept even when
- * it was disturbed too, so that a round is never lost, and every repeat is listed with the results.
+ * Which measurements (a consumer's throughput round, the rate of a buffer-sweep step) to take again because
+ * the machine was taken from under them. On a shared VM the hypervisor sometimes gives a quarter of the CPU
+ * time to other guests for minutes at a time (steal); a round measured then reads up to half as fast and says
+ * nothing about the consumer. Such a round is measured again right away, at most {@link #MAX_REPEATS} times;
+ * the last measurement is kept even when it was disturbed too, so that a round is never lost, and every
+ * repeat is listed with the results.
  */
 final class DisturbedRounds {
 
