@@ -55,7 +55,6 @@ import java.util.function.LongConsumer;
  */
 public final class DecodedBatches {
 
-    private static final int INITIAL_SCRATCH_BYTES = 64 * 1024;
     /** Larger than any batch's records decompressed could sensibly be: past it, the record stream reads them. */
     private static final int MAX_SCRATCH_BYTES = 1 << 30;
 
@@ -132,9 +131,12 @@ public final class DecodedBatches {
     // Per fetch: its batches reuse one decompression buffer, used by one thread at a time under decodeLock.
     private final BufferSupplier decompressionBuffers = BufferSupplier.create();
     private final ArrayDeque<DecodedBatch> decoded = new ArrayDeque<>();
+    /** The consumer's batches decompressed so far, which size {@link #scratch} for the next. */
+    private final DecompressedSizes decompressedSizes;
     /**
-     * Where a v2 batch is decompressed before its records are copied out in one piece, sized by this fetch's
-     * largest batch so far; under decodeLock, and let go of once the fetch is decoded.
+     * Where a v2 batch is decompressed before its records are copied out in one piece: sized for the first batch
+     * by what the consumer's last batch decompressed to, grown for a larger one; under decodeLock, and let go of
+     * once the fetch is decoded.
      */
     private byte[] scratch;
     private int scratchLength;
@@ -152,6 +154,7 @@ public final class DecodedBatches {
 
     DecodedBatches(FetchedPartition fetched, IsolationLevel isolationLevel, boolean checkCrcs, LongConsumer heldBytes) {
         this.partition = fetched.partition();
+        this.decompressedSizes = fetched.decompressedSizes();
         this.readCommitted = isolationLevel == IsolationLevel.READ_COMMITTED;
         this.checkCrcs = checkCrcs;
         this.heldBytes = heldBytes;
@@ -321,14 +324,16 @@ public final class DecodedBatches {
         }
         RuntimeException codecFailure = null;
         scratchLength = 0;
+        int compressedBytes = batch.sizeInBytes() - DefaultRecordBatch.RECORD_BATCH_OVERHEAD;
         try (InputStream stream = batch.recordInputStream(decompressionBuffers)) {
-            readAll(stream);
+            readAll(stream, compressedBytes);
         } catch (IOException e) {
             codecFailure = new KafkaException("Failed to decompress record stream", e);
         } catch (RuntimeException e) {
             codecFailure = e;
         }
         if (codecFailure == null) {
+            decompressedSizes.learn(compressedBytes, scratchLength);
             queueDecompressed(batch);
             return;
         }
@@ -364,24 +369,23 @@ public final class DecodedBatches {
                 || fetchBytes == null || fetchBytes.getLong(batchStart) != batch.baseOffset()) {
             return false; // for a fetch not where the batches were expected to lie, the stream knows where they are
         }
-        if (scratch == null) {
-            scratch = new byte[INITIAL_SCRATCH_BYTES];
-        }
         byte[] source = fetchBytes.array();
         int offset = fetchBytes.arrayOffset() + batchStart + DefaultRecordBatch.RECORD_BATCH_OVERHEAD;
         int length = batch.sizeInBytes() - DefaultRecordBatch.RECORD_BATCH_OVERHEAD;
+        ensureScratchFor(length);
         try {
             while (true) {
                 int decompressed = type == CompressionType.ZSTD ? zstd().decompress(source, offset, length, scratch)
                         : Lz4BatchDecompressor.decompress(source, offset, length, scratch);
                 if (decompressed >= 0) {
                     scratchLength = decompressed;
+                    decompressedSizes.learn(length, decompressed);
                     return true;
                 }
                 if (decompressed != ZstdBatchDecompressor.TARGET_TOO_SMALL || scratch.length >= MAX_SCRATCH_BYTES) {
                     return false;
                 }
-                scratch = new byte[scratch.length * 2];
+                scratch = new byte[grown(scratch.length)];
             }
         } catch (RuntimeException badData) {
             return false;
@@ -395,16 +399,33 @@ public final class DecodedBatches {
         return zstd;
     }
 
-    /** Reads the whole stream into {@link #scratch}, growing it; {@link #scratchLength} counts what was read. */
-    private void readAll(InputStream stream) throws IOException {
-        if (scratch == null) {
-            scratch = new byte[INITIAL_SCRATCH_BYTES];
+    /**
+     * Makes {@link #scratch} at least as large as the consumer's last batches suggest a batch of
+     * {@code compressedBytes} needs; a scratch buffer this fetch has grown already is kept.
+     */
+    private void ensureScratchFor(int compressedBytes) {
+        int wanted = decompressedSizes.bufferBytesFor(compressedBytes, MAX_SCRATCH_BYTES);
+        if (scratch == null || scratch.length < wanted) {
+            scratch = new byte[wanted];
         }
+    }
+
+    /** Twice {@code length}, at most {@link #MAX_SCRATCH_BYTES}. */
+    private static int grown(int length) {
+        return (int) Math.min(MAX_SCRATCH_BYTES, 2L * length);
+    }
+
+    /** Reads the whole stream into {@link #scratch}, growing it; {@link #scratchLength} counts what was read. */
+    private void readAll(InputStream stream, int compressedBytes) throws IOException {
+        ensureScratchFor(compressedBytes);
         int read;
         while ((read = stream.read(scratch, scratchLength, scratch.length - scratchLength)) >= 0) {
             scratchLength += read;
             if (scratchLength == scratch.length) {
-                scratch = Arrays.copyOf(scratch, scratch.length * 2);
+                if (scratch.length >= MAX_SCRATCH_BYTES) {
+                    throw new KafkaException("The batch's records decompress to more than " + MAX_SCRATCH_BYTES + " bytes");
+                }
+                scratch = Arrays.copyOf(scratch, grown(scratch.length));
             }
         }
     }
@@ -437,7 +458,7 @@ public final class DecodedBatches {
         finished();
     }
 
-    /** Nothing is left to decode: the scratch buffer, sized for this fetch's largest batch, is let go. */
+    /** Nothing is left to decode: the scratch buffer, sized for this fetch's batches, is let go. */
     private void finished() {
         finished = true;
         scratch = null;

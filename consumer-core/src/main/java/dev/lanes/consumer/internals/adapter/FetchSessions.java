@@ -75,6 +75,8 @@ public final class FetchSessions {
     private final LogContext logContext;
     private final LanesMetadata metadata;
     private final Map<Integer, FetchSessionHandler> sessions = new HashMap<>();
+    /** Learnt from every fetch of this consumer, so that each new fetch's first batch is decompressed once. */
+    private final DecompressedSizes decompressedSizes = new DecompressedSizes();
 
     FetchSessions(LogContext logContext, LanesMetadata metadata) {
         this.logContext = logContext;
@@ -160,7 +162,7 @@ public final class FetchSessions {
             }
             data.put(partition, new FetchedPartition(partition, fetchOffset, partitionData.highWatermark(),
                     partitionData.lastStableOffset(), partitionData.logStartOffset(),
-                    FetchResponse.recordsOrFail(partitionData), partitionData.abortedTransactions()));
+                    FetchResponse.recordsOrFail(partitionData), partitionData.abortedTransactions(), decompressedSizes));
         });
         if (!newLeaders.isEmpty()) {
             applyLeaderHints(response, newLeaders);

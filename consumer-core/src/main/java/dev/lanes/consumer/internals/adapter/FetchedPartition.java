@@ -37,7 +37,10 @@ public final class FetchedPartition {
     private volatile LongConsumer onHeldBytes = ignored -> { };
     /** Created by the first thread to decode (either), with the consumer's settings, which are the same for both. */
     private volatile DecodedBatches decoding;
+    /** The consumer's, shared by its fetches: how large its batches turn out decompressed. */
+    private final DecompressedSizes decompressedSizes;
 
+    /** A fetch on its own: its batch stage learns decompressed sizes from its own batches only. */
     FetchedPartition(TopicPartition partition,
                      long fetchOffset,
                      long highWatermark,
@@ -45,7 +48,20 @@ public final class FetchedPartition {
                      long logStartOffset,
                      Records records,
                      List<FetchResponseData.AbortedTransaction> abortedTransactions) {
+        this(partition, fetchOffset, highWatermark, lastStableOffset, logStartOffset, records, abortedTransactions,
+                new DecompressedSizes());
+    }
+
+    FetchedPartition(TopicPartition partition,
+                     long fetchOffset,
+                     long highWatermark,
+                     long lastStableOffset,
+                     long logStartOffset,
+                     Records records,
+                     List<FetchResponseData.AbortedTransaction> abortedTransactions,
+                     DecompressedSizes decompressedSizes) {
         this.partition = partition;
+        this.decompressedSizes = decompressedSizes;
         this.fetchOffset = fetchOffset;
         this.highWatermark = highWatermark;
         this.lastStableOffset = lastStableOffset;
@@ -85,6 +101,10 @@ public final class FetchedPartition {
             }
             return decoding;
         }
+    }
+
+    DecompressedSizes decompressedSizes() {
+        return decompressedSizes;
     }
 
     /** Whether batches of this fetch are left to decode. Either thread. */

@@ -13,6 +13,7 @@ import org.apache.kafka.common.record.DefaultRecordBatch;
 import org.apache.kafka.common.record.MemoryRecords;
 import org.apache.kafka.common.record.Record;
 import org.apache.kafka.common.record.Records;
+import org.apache.kafka.common.record.SimpleRecord;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.utils.BufferSupplier;
 import org.apache.kafka.common.utils.CloseableIterator;
@@ -21,11 +22,14 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
+import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongFunction;
 
 import static dev.lanes.consumer.internals.adapter.PartitionRecordsDecoderTest.aborted;
 import static dev.lanes.consumer.internals.adapter.PartitionRecordsDecoderTest.flipByte;
@@ -317,6 +321,54 @@ class DecodedBatchesTest {
 
         assertThat(fetched.hasUndecoded()).isFalse();
         assertThat(fetched.decoding(IsolationLevel.READ_UNCOMMITTED, true).decodeNext()).isZero();
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = CompressionType.class, names = {"GZIP", "SNAPPY", "LZ4", "ZSTD"})
+    void fetchesSharingWhatTheConsumerLearntOfDecompressedSizesDecodeWhateverTheirBatchesHold(CompressionType type) {
+        // Values that hardly compress teach a ratio near 1; then values that compress a hundredfold need a buffer
+        // far beyond that estimate, grown while decompressing; then the first kind again, in a buffer too large.
+        DecompressedSizes sizes = new DecompressedSizes();
+        Compression compression = Compression.of(type).build();
+        List<String> noisy = values(600, 0, i -> Long.toHexString(i * 0x9E3779B97F4A7C15L) + Long.toHexString(~i * 31));
+        List<String> repetitive = values(600, 0, i -> i + "a".repeat(2_000));
+
+        for (List<String> values : List.of(noisy, repetitive, noisy)) {
+            FetchedPartition fetched = new FetchedPartition(PARTITION, 0, values.size(), values.size(), 0,
+                    batchesOf(values, 150, compression), List.of(), sizes);
+            AtomicLong held = new AtomicLong();
+            fetched.onHeldBytes(held::addAndGet);
+            decodeAhead(fetched, IsolationLevel.READ_UNCOMMITTED, true);
+
+            List<ConsumerRecord<String, String>> all = takeAll(new PartitionRecordsDecoder(fetched,
+                    IsolationLevel.READ_UNCOMMITTED, true), 64);
+
+            assertThat(all).extracting(ConsumerRecord::value).containsExactlyElementsOf(values);
+            assertThat(held).hasValue(0);
+        }
+    }
+
+    private static List<String> values(int count, long from, LongFunction<String> value) {
+        List<String> values = new ArrayList<>();
+        for (long i = from; i < from + count; i++) {
+            values.add(value.apply(i));
+        }
+        return values;
+    }
+
+    /** The values as batches of {@code perBatch} records from offset 0, back to back in one heap buffer. */
+    private static Records batchesOf(List<String> values, int perBatch, Compression compression) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        for (int start = 0; start < values.size(); start += perBatch) {
+            SimpleRecord[] records = values.subList(start, Math.min(values.size(), start + perBatch)).stream()
+                    .map(value -> new SimpleRecord(value.getBytes(StandardCharsets.UTF_8)))
+                    .toArray(SimpleRecord[]::new);
+            ByteBuffer batch = MemoryRecords.withRecords(start, compression, records).buffer();
+            byte[] bytes = new byte[batch.remaining()];
+            batch.get(bytes);
+            out.writeBytes(bytes);
+        }
+        return MemoryRecords.readableRecords(ByteBuffer.wrap(out.toByteArray()));
     }
 
     private static void decodeAhead(FetchedPartition fetched, IsolationLevel isolationLevel, boolean checkCrcs) {
