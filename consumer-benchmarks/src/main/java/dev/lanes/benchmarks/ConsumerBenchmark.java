@@ -29,6 +29,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -36,6 +37,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
 import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -450,7 +452,8 @@ public final class ConsumerBenchmark {
             consumer.seekToBeginning(partitions);
             Map<Long, Long> cpuBefore = cpu.snapshot();
             MeasuredSpan span = MeasuredSpan.start(processCpu);
-            long[] read = consume(consumer, partitions, workload.datasetRecords(), workload.recordsPerRound());
+            RecordGaps gaps = new RecordGaps(System.nanoTime(), workload.recordsPerRound());
+            long[] read = consume(consumer, partitions, workload.datasetRecords(), workload.recordsPerRound(), gaps);
             MeasuredSpan.Figures figures = span.stop();
             Map<Long, Long> cpuAfter = cpu.snapshot();
             long cpuNanos = ThreadCpu.between(cpuBefore, cpuAfter);
@@ -463,6 +466,8 @@ public final class ConsumerBenchmark {
             result.put(ResultTables.SECONDS, seconds);
             result.put(ResultTables.APP_CPU, appNanos / 1e9 / millions);
             result.put(ResultTables.CONSUMER_CPU, cpuNanos / 1e9 / millions);
+            result.put(ResultTables.LONGEST_WAIT_MS, gaps.longestMillis());
+            result.put(ResultTables.LONGEST_WAIT_AT_PERCENT, gaps.longestAtPercent());
             figures.addTo(result, read[0]);
             return result;
         }
@@ -470,15 +475,18 @@ public final class ConsumerBenchmark {
 
     /**
      * Polls until {@code wanted} records are read, seeking back to the beginning each time the
-     * {@code perPass} records of the assigned partitions are read; returns records and value bytes read.
+     * {@code perPass} records of the assigned partitions are read; returns records and value bytes read. Each poll
+     * is told to {@code gaps}.
      */
-    private long[] consume(Consumer<byte[], byte[]> consumer, List<TopicPartition> partitions, long perPass, long wanted) {
+    private long[] consume(Consumer<byte[], byte[]> consumer, List<TopicPartition> partitions, long perPass, long wanted,
+                           RecordGaps gaps) {
         long deadline = phaseDeadlineNanos();
         long count = 0;
         long inPass = 0;
         long bytes = 0;
         while (count < wanted && System.nanoTime() < deadline) {
             ConsumerRecords<byte[], byte[]> records = consumer.poll(Duration.ofMillis(100));
+            gaps.polled(System.nanoTime(), records.count(), count);
             for (ConsumerRecord<byte[], byte[]> record : records) {
                 byte[] value = record.value();
                 bytes += value == null ? 0 : value.length;
@@ -929,6 +937,7 @@ public final class ConsumerBenchmark {
             AtomicLong total = new AtomicLong();
             AtomicReference<Exception> error = new AtomicReference<>();
             List<Thread> threads = new ArrayList<>();
+            List<RecordGaps> gapsByConsumer = new CopyOnWriteArrayList<>();
             for (int i = 0; i < consumers; i++) {
                 Consumer<byte[], byte[]> consumer = created.get(i);
                 List<TopicPartition> share = shares.get(i);
@@ -937,7 +946,9 @@ public final class ConsumerBenchmark {
                 Thread thread = new Thread(() -> {
                     try {
                         start.await();
-                        total.addAndGet(consume(consumer, share, perPass, wanted)[0]);
+                        RecordGaps gaps = new RecordGaps(System.nanoTime(), wanted);
+                        gapsByConsumer.add(gaps);
+                        total.addAndGet(consume(consumer, share, perPass, wanted, gaps)[0]);
                     } catch (Exception e) {
                         error.compareAndSet(null, e);
                     }
@@ -956,6 +967,10 @@ public final class ConsumerBenchmark {
             }
             Map<String, Double> result = new LinkedHashMap<>();
             result.put(ResultTables.RECORDS_PER_S, total.get() / figures.seconds());
+            gapsByConsumer.stream().max(Comparator.comparingDouble(RecordGaps::longestMillis)).ifPresent(longest -> {
+                result.put(ResultTables.LONGEST_WAIT_MS, longest.longestMillis());
+                result.put(ResultTables.LONGEST_WAIT_AT_PERCENT, longest.longestAtPercent());
+            });
             figures.addTo(result, total.get());
             return result;
         } finally {

@@ -40,6 +40,12 @@ public final class ResultTables {
      * competes with a consumer that keeps both cores busy, and a round that still compiles reads slower.
      */
     public static final String JIT_CORES = "jit_compiling_cores";
+    /**
+     * The longest time the round's poll loop got no records (see RecordGaps), and how far into the round it fell, in
+     * percent of the round's records: a round slow at the same CPU per record waited on something, and this says when.
+     */
+    public static final String LONGEST_WAIT_MS = "longest_wait_for_records_ms";
+    public static final String LONGEST_WAIT_AT_PERCENT = "longest_wait_at_percent";
     public static final String RETAINED_MB = "retained_heap_mb";
     public static final String BUFFER_PEAK_MB = "fetch_buffer_peak_mb";
 
@@ -110,8 +116,28 @@ public final class ResultTables {
         String compiling = jit.size() != rates.size() ? ""
                 : String.format(Locale.ROOT, ", JIT compiling %.2f cores (median %.2f)", jit.get(slowest), Stats.median(jit));
         return String.format(Locale.ROOT, "; slowest round: steal %.1f%% (median %.1f%%), iowait %.1f%% (median %.1f%%), "
-                        + "other processes %.2f cores (median %.2f)%s", steal.get(slowest), Stats.median(steal),
-                iowait.get(slowest), Stats.median(iowait), others.get(slowest), Stats.median(others), compiling);
+                        + "other processes %.2f cores (median %.2f)%s%s", steal.get(slowest), Stats.median(steal),
+                iowait.get(slowest), Stats.median(iowait), others.get(slowest), Stats.median(others), compiling,
+                slowestRoundWaits(slowest, rates.size(), byKey));
+    }
+
+    /**
+     * The slowest round's cores busy and longest wait for records against the row's medians: fewer cores busy at the
+     * same CPU per record means the round waited, and the longest wait says how long and when.
+     */
+    private static String slowestRoundWaits(int slowest, int rounds, Map<String, List<Double>> byKey) {
+        StringBuilder waits = new StringBuilder();
+        List<Double> busy = byKey.getOrDefault(CORES_BUSY, List.of());
+        if (busy.size() == rounds) {
+            waits.append(String.format(Locale.ROOT, ", cores busy %.2f (median %.2f)", busy.get(slowest), Stats.median(busy)));
+        }
+        List<Double> longest = byKey.getOrDefault(LONGEST_WAIT_MS, List.of());
+        List<Double> at = byKey.getOrDefault(LONGEST_WAIT_AT_PERCENT, List.of());
+        if (longest.size() == rounds && at.size() == rounds) {
+            waits.append(String.format(Locale.ROOT, ", longest wait for records %.0f ms at %.0f%% of the round (median %.0f ms)",
+                    longest.get(slowest), at.get(slowest), Stats.median(longest)));
+        }
+        return waits.toString();
     }
 
     /** One row per workload and consumer, in the given orders; empty when nothing was measured. */

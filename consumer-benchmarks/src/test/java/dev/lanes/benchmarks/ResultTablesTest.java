@@ -44,19 +44,25 @@ class ResultTablesTest {
     @Test
     void noisyRowsNameWhatTheMachineDidDuringTheirSlowestRound() {
         ResultTables results = new ResultTables();
-        double[][] rounds = {{1_000_000, 1.0, 0.02, 0.0, 0.01}, {700_000, 9.5, 0.80, 4.0, 0.35}, {1_050_000, 1.5, 0.04, 0.1, 0.0},
-                {990_000, 2.0, 0.03, 0.0, 0.02}, {1_010_000, 0.5, 0.01, 0.2, 0.0}};
+        // rate, steal, other processes, iowait, JIT, cores busy, longest wait ms, at percent
+        double[][] rounds = {{1_000_000, 1.0, 0.02, 0.0, 0.01, 1.90, 40, 0}, {700_000, 9.5, 0.80, 4.0, 0.35, 1.45, 820, 97},
+                {1_050_000, 1.5, 0.04, 0.1, 0.0, 1.91, 35, 0}, {990_000, 2.0, 0.03, 0.0, 0.02, 1.88, 60, 95},
+                {1_010_000, 0.5, 0.01, 0.2, 0.0, 1.89, 45, 0}};
         for (double[] round : rounds) {
             Map<String, Double> measured = new java.util.HashMap<>(run(round[0], 0.25, 0.63));
             measured.put(ResultTables.STEAL_PERCENT, round[1]);
             measured.put(ResultTables.OTHER_CORES, round[2]);
             measured.put(ResultTables.IOWAIT_PERCENT, round[3]);
             measured.put(ResultTables.JIT_CORES, round[4]);
+            measured.put(ResultTables.CORES_BUSY, round[5]);
+            measured.put(ResultTables.LONGEST_WAIT_MS, round[6]);
+            measured.put(ResultTables.LONGEST_WAIT_AT_PERCENT, round[7]);
             results.addThroughput("raw100", ConsumerKind.LANES, measured);
         }
 
         assertThat(results.noisyThroughput()).containsExactly("raw100 lanes (±30.0%; slowest round: steal 9.5% (median 1.5%), "
-                + "iowait 4.0% (median 0.1%), other processes 0.80 cores (median 0.03), JIT compiling 0.35 cores (median 0.01))");
+                + "iowait 4.0% (median 0.1%), other processes 0.80 cores (median 0.03), JIT compiling 0.35 cores (median 0.01), "
+                + "cores busy 1.45 (median 1.89), longest wait for records 820 ms at 97% of the round (median 45 ms))");
         // The middle three rounds stay within 1% of the median: the one disturbed round sets the full spread alone.
         String row = results.throughputTable(List.of(Workload.named("raw100")), List.of(ConsumerKind.LANES)).render()
                 .lines().toList().get(2);
