@@ -127,17 +127,22 @@ public final class FetchCollector<K, V> {
     /**
      * Opens the next buffered fetch to hand out; fetches of paused partitions, and of partitions this call has
      * served already ({@code served}), go to {@code setAside} for a later call.
+     *
+     * <p>A fetch set aside is checked against the position only when its turn comes: a partition can have several
+     * fetches buffered in a row, and only the first of them starts at the position. Checked on the way past, the
+     * ones behind it would look stale and be dropped, then fetched again (at the end of a topic, behind a fetch
+     * long-polling for the other partitions).
      */
     private boolean openNext(List<FetchedPartition> setAside, Map<TopicPartition, ?> served) {
         FetchedPartition next;
         while ((next = buffer.next()) != null) {
             TopicPartition partition = next.partition();
-            if (!subscriptions.isCurrentPosition(partition, next.fetchOffset())) {
-                buffer.release(next); // fetched before a seek or an unassignment
-                continue;
-            }
             if (subscriptions.isPaused(partition) || served.containsKey(partition)) {
                 setAside.add(next); // kept for when the partition is resumed, or for the next poll
+                continue;
+            }
+            if (!subscriptions.isCurrentPosition(partition, next.fetchOffset())) {
+                buffer.release(next); // fetched before a seek or an unassignment
                 continue;
             }
             if (!subscriptions.isConsumable(partition)) {

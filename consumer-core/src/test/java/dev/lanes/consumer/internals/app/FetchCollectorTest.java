@@ -46,6 +46,52 @@ class FetchCollectorTest {
         assertThat(subscriptions.position(P0)).hasValue(10);
     }
 
+    @Test
+    void fetchesQueuedBehindOneSetAsideAreHandedOutInTheirTurnNotDropped() {
+        subscriptions.assignFromUser(List.of(P0, P1));
+        subscriptions.seek(P0, 0, Optional.empty());
+        subscriptions.seek(P1, 0, Optional.empty());
+        buffer.add(FetchedPartitions.records(P0, 0, 5));
+        buffer.add(FetchedPartitions.records(P0, 5, 5));
+        buffer.add(FetchedPartitions.records(P0, 10, 5)); // starts where the one before ends, not at the position
+        buffer.add(FetchedPartitions.records(P1, 0, 3));
+
+        assertThat(offsets(collector.collect(100), P0)).containsExactly(0L, 1L, 2L, 3L, 4L);
+        assertThat(offsets(collector.collect(100), P0)).containsExactly(5L, 6L, 7L, 8L, 9L);
+        assertThat(offsets(collector.collect(100), P0)).as("the third fetch, kept while the second was set aside")
+                .containsExactly(10L, 11L, 12L, 13L, 14L);
+        assertThat(buffer.bytes()).isZero();
+    }
+
+    @Test
+    void aPausedPartitionKeepsEveryBufferedFetchForWhenItIsResumed() {
+        subscriptions.assignFromUser(List.of(P0, P1));
+        subscriptions.seek(P0, 0, Optional.empty());
+        subscriptions.seek(P1, 0, Optional.empty());
+        buffer.add(FetchedPartitions.records(P0, 0, 5));
+        buffer.add(FetchedPartitions.records(P0, 5, 5));
+        buffer.add(FetchedPartitions.records(P1, 0, 3));
+        subscriptions.pause(List.of(P0));
+
+        assertThat(collector.collect(100).partitions()).containsExactly(P1);
+        subscriptions.resume(List.of(P0));
+
+        assertThat(offsets(collector.collect(100), P0)).containsExactly(0L, 1L, 2L, 3L, 4L);
+        assertThat(offsets(collector.collect(100), P0)).containsExactly(5L, 6L, 7L, 8L, 9L);
+    }
+
+    @Test
+    void aFetchFromBeforeASeekIsStillDroppedWhenItsTurnComes() {
+        subscriptions.assignFromUser(List.of(P0));
+        subscriptions.seek(P0, 0, Optional.empty());
+        buffer.add(FetchedPartitions.records(P0, 0, 5));
+        subscriptions.seek(P0, 100, Optional.empty()); // the application moved on; the buffered fetch is stale
+
+        assertThat(collector.collect(100).isEmpty()).isTrue();
+        assertThat(buffer.bytes()).isZero();
+        assertThat(subscriptions.position(P0)).hasValue(100);
+    }
+
     private static List<Long> offsets(ConsumerRecords<String, String> records, TopicPartition partition) {
         return records.records(partition).stream().map(ConsumerRecord::offset).toList();
     }
