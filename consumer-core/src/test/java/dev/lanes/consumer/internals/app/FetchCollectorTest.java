@@ -30,9 +30,7 @@ class FetchCollectorTest {
 
     @Test
     void onePollReturnsAPartitionsRecordsFromOneFetchAtATime() {
-        subscriptions.assignFromUser(List.of(P0, P1));
-        subscriptions.seek(P0, 0, Optional.empty());
-        subscriptions.seek(P1, 0, Optional.empty());
+        assignedFromZero(P0, P1);
         buffer.add(FetchedPartitions.records(P0, 0, 5));
         buffer.add(FetchedPartitions.records(P0, 5, 5)); // fetched ahead while the first waited
         buffer.add(FetchedPartitions.records(P1, 0, 3));
@@ -48,9 +46,7 @@ class FetchCollectorTest {
 
     @Test
     void fetchesQueuedBehindOneSetAsideAreHandedOutInTheirTurnNotDropped() {
-        subscriptions.assignFromUser(List.of(P0, P1));
-        subscriptions.seek(P0, 0, Optional.empty());
-        subscriptions.seek(P1, 0, Optional.empty());
+        assignedFromZero(P0, P1);
         buffer.add(FetchedPartitions.records(P0, 0, 5));
         buffer.add(FetchedPartitions.records(P0, 5, 5));
         buffer.add(FetchedPartitions.records(P0, 10, 5)); // starts where the one before ends, not at the position
@@ -65,9 +61,7 @@ class FetchCollectorTest {
 
     @Test
     void aPausedPartitionKeepsEveryBufferedFetchForWhenItIsResumed() {
-        subscriptions.assignFromUser(List.of(P0, P1));
-        subscriptions.seek(P0, 0, Optional.empty());
-        subscriptions.seek(P1, 0, Optional.empty());
+        assignedFromZero(P0, P1);
         buffer.add(FetchedPartitions.records(P0, 0, 5));
         buffer.add(FetchedPartitions.records(P0, 5, 5));
         buffer.add(FetchedPartitions.records(P1, 0, 3));
@@ -82,14 +76,20 @@ class FetchCollectorTest {
 
     @Test
     void aFetchFromBeforeASeekIsStillDroppedWhenItsTurnComes() {
-        subscriptions.assignFromUser(List.of(P0));
-        subscriptions.seek(P0, 0, Optional.empty());
+        assignedFromZero(P0);
         buffer.add(FetchedPartitions.records(P0, 0, 5));
         subscriptions.seek(P0, 100, Optional.empty()); // the application moved on; the buffered fetch is stale
 
         assertThat(collector.collect(100).isEmpty()).isTrue();
         assertThat(buffer.bytes()).isZero();
         assertThat(subscriptions.position(P0)).hasValue(100);
+    }
+
+    private void assignedFromZero(TopicPartition... partitions) {
+        subscriptions.assignFromUser(List.of(partitions));
+        for (TopicPartition partition : partitions) {
+            subscriptions.seek(partition, 0, Optional.empty());
+        }
     }
 
     private static List<Long> offsets(ConsumerRecords<String, String> records, TopicPartition partition) {
