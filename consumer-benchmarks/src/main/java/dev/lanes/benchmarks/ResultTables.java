@@ -83,8 +83,11 @@ public final class ResultTables {
 
     /**
      * Workloads (and consumers) whose records/s spread more than the limit, for a note under the table; each
-     * with what disturbed its slowest round, where the machine's CPU was measured: the steal and the other
-     * processes' CPU of that round against the row's medians.
+     * with the round that sets the spread (the one farthest from the median, slow or fast) and what the machine
+     * did in it, against the row's medians: steal, iowait, the other processes' CPU and JIT compiling (a disturbed
+     * round), cores busy and the longest wait for records (a round that waited), and the CPU per record of this
+     * consumer and of the others in the same round (a round in which the same work cost every consumer more or less
+     * CPU: the machine ran slower or faster, not the consumer).
      */
     public List<String> noisyThroughput() {
         List<String> noisy = new ArrayList<>();
@@ -93,51 +96,85 @@ public final class ResultTables {
             Stats.Summary summary = Stats.summary(rates);
             if (summary.spreadExceeds(SPREAD_LIMIT_PERCENT)) {
                 noisy.add(String.format(Locale.ROOT, "%s %s (±%.1f%%%s)", workload, kind.key(), summary.spreadPercent(),
-                        slowestRoundMachine(rates, byKey)));
+                        spreadRound(rates, summary.median(), kind, byKind)));
             }
         }));
         return noisy;
     }
 
-    private static String slowestRoundMachine(List<Double> rates, Map<String, List<Double>> byKey) {
+    private static String spreadRound(List<Double> rates, double median, ConsumerKind kind,
+                                      Map<ConsumerKind, Map<String, List<Double>>> byKind) {
+        Map<String, List<Double>> byKey = byKind.get(kind);
         List<Double> steal = byKey.getOrDefault(STEAL_PERCENT, List.of());
         List<Double> iowait = byKey.getOrDefault(IOWAIT_PERCENT, List.of());
         List<Double> others = byKey.getOrDefault(OTHER_CORES, List.of());
         if (steal.size() != rates.size() || iowait.size() != rates.size() || others.size() != rates.size()) {
             return "";
         }
-        int slowest = 0;
+        int farthest = 0;
         for (int i = 1; i < rates.size(); i++) {
-            if (rates.get(i) < rates.get(slowest)) {
-                slowest = i;
+            if (Math.abs(rates.get(i) - median) > Math.abs(rates.get(farthest) - median)) {
+                farthest = i;
             }
         }
         List<Double> jit = byKey.getOrDefault(JIT_CORES, List.of());
         String compiling = jit.size() != rates.size() ? ""
-                : String.format(Locale.ROOT, ", JIT compiling %.2f cores (median %.2f)", jit.get(slowest), Stats.median(jit));
-        return String.format(Locale.ROOT, "; slowest round: steal %.1f%% (median %.1f%%), iowait %.1f%% (median %.1f%%), "
-                        + "other processes %.2f cores (median %.2f)%s%s", steal.get(slowest), Stats.median(steal),
-                iowait.get(slowest), Stats.median(iowait), others.get(slowest), Stats.median(others), compiling,
-                slowestRoundWaits(slowest, rates.size(), byKey));
+                : String.format(Locale.ROOT, ", JIT compiling %.2f cores (median %.2f)", jit.get(farthest), Stats.median(jit));
+        return String.format(Locale.ROOT, "; %s round: steal %.1f%% (median %.1f%%), iowait %.1f%% (median %.1f%%), "
+                        + "other processes %.2f cores (median %.2f)%s%s%s", rates.get(farthest) < median ? "slowest" : "fastest",
+                steal.get(farthest), Stats.median(steal), iowait.get(farthest), Stats.median(iowait), others.get(farthest),
+                Stats.median(others), compiling, roundWaits(farthest, rates.size(), byKey),
+                roundCpuPerRecord(farthest, rates.size(), kind, byKind));
     }
 
     /**
-     * The slowest round's cores busy and longest wait for records against the row's medians: fewer cores busy at the
-     * same CPU per record means the round waited, and the longest wait says how long and when.
+     * A round's cores busy and longest wait for records against the row's medians: fewer cores busy at the same CPU
+     * per record means the round waited, and the longest wait says how long and when.
      */
-    private static String slowestRoundWaits(int slowest, int rounds, Map<String, List<Double>> byKey) {
+    private static String roundWaits(int round, int rounds, Map<String, List<Double>> byKey) {
         StringBuilder waits = new StringBuilder();
         List<Double> busy = byKey.getOrDefault(CORES_BUSY, List.of());
         if (busy.size() == rounds) {
-            waits.append(String.format(Locale.ROOT, ", cores busy %.2f (median %.2f)", busy.get(slowest), Stats.median(busy)));
+            waits.append(String.format(Locale.ROOT, ", cores busy %.2f (median %.2f)", busy.get(round), Stats.median(busy)));
         }
         List<Double> longest = byKey.getOrDefault(LONGEST_WAIT_MS, List.of());
         List<Double> at = byKey.getOrDefault(LONGEST_WAIT_AT_PERCENT, List.of());
         if (longest.size() == rounds && at.size() == rounds) {
             waits.append(String.format(Locale.ROOT, ", longest wait for records %.0f ms at %.0f%% of the round (median %.0f ms)",
-                    longest.get(slowest), at.get(slowest), Stats.median(longest)));
+                    longest.get(round), at.get(round), Stats.median(longest)));
         }
         return waits.toString();
+    }
+
+    /**
+     * A round's consumer CPU per record against the row's median, then the same for each other consumer of the
+     * workload in that round: the consumers run one after another in every round, so when all of them spent more
+     * CPU on the same records the machine was slower in that round.
+     */
+    private static String roundCpuPerRecord(int round, int rounds, ConsumerKind kind,
+                                            Map<ConsumerKind, Map<String, List<Double>>> byKind) {
+        String own = cpuAgainstMedian(byKind.get(kind), round, rounds);
+        if (own == null) {
+            return "";
+        }
+        List<String> sameRound = new ArrayList<>();
+        byKind.forEach((other, byKey) -> {
+            String change = other == kind ? null : cpuAgainstMedian(byKey, round, rounds);
+            if (change != null) {
+                sameRound.add(other.key() + " " + change);
+            }
+        });
+        return ", consumer CPU per record " + own + " against its median"
+                + (sameRound.isEmpty() ? "" : " (same round: " + String.join(", ", sameRound) + ")");
+    }
+
+    private static String cpuAgainstMedian(Map<String, List<Double>> byKey, int round, int rounds) {
+        List<Double> cpu = byKey.getOrDefault(CONSUMER_CPU, List.of());
+        double median = Stats.median(cpu);
+        if (cpu.size() != rounds || !(median > 0)) {
+            return null;
+        }
+        return String.format(Locale.ROOT, "%+.1f%%", (cpu.get(round) / median - 1) * 100);
     }
 
     /** One row per workload and consumer, in the given orders; empty when nothing was measured. */

@@ -62,11 +62,36 @@ class ResultTablesTest {
 
         assertThat(results.noisyThroughput()).containsExactly("raw100 lanes (±30.0%; slowest round: steal 9.5% (median 1.5%), "
                 + "iowait 4.0% (median 0.1%), other processes 0.80 cores (median 0.03), JIT compiling 0.35 cores (median 0.01), "
-                + "cores busy 1.45 (median 1.89), longest wait for records 820 ms at 97% of the round (median 45 ms))");
+                + "cores busy 1.45 (median 1.89), longest wait for records 820 ms at 97% of the round (median 45 ms), "
+                + "consumer CPU per record +0.0% against its median)");
         // The middle three rounds stay within 1% of the median: the one disturbed round sets the full spread alone.
         String row = results.throughputTable(List.of(Workload.named("raw100")), List.of(ConsumerKind.LANES)).render()
                 .lines().toList().get(2);
         assertThat(cells(row)).containsSubsequence("**±30.0%**", "±1.0%");
+    }
+
+    @Test
+    void aFastRoundThatSetsTheSpreadIsNamedWithTheOtherConsumersCpuInTheSameRound() {
+        ResultTables results = new ResultTables();
+        // Round 3 ran faster for both consumers: each spent less CPU on the same records.
+        double[][] lanes = {{4_000_000, 0.44}, {3_950_000, 0.445}, {4_480_000, 0.396}, {4_050_000, 0.44}, {3_900_000, 0.45}};
+        double[][] classic = {{2_000_000, 0.48}, {1_980_000, 0.485}, {2_140_000, 0.4464}, {2_010_000, 0.47}, {1_990_000, 0.49}};
+        for (int round = 0; round < lanes.length; round++) {
+            results.addThroughput("json256-zstd", ConsumerKind.LANES, quietRound(lanes[round][0], lanes[round][1]));
+            results.addThroughput("json256-zstd", ConsumerKind.CLASSIC, quietRound(classic[round][0], classic[round][1]));
+        }
+
+        assertThat(results.noisyThroughput()).containsExactly("json256-zstd lanes (±12.0%; fastest round: steal 0.1% (median 0.1%), "
+                + "iowait 0.0% (median 0.0%), other processes 0.00 cores (median 0.00), consumer CPU per record -10.0% against "
+                + "its median (same round: classic -7.0%))");
+    }
+
+    private static Map<String, Double> quietRound(double rate, double consumerCpu) {
+        Map<String, Double> measured = new java.util.HashMap<>(run(rate, consumerCpu / 2, consumerCpu));
+        measured.put(ResultTables.STEAL_PERCENT, 0.1);
+        measured.put(ResultTables.OTHER_CORES, 0.0);
+        measured.put(ResultTables.IOWAIT_PERCENT, 0.0);
+        return measured;
     }
 
     @Test
