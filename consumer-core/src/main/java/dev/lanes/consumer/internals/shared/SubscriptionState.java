@@ -397,15 +397,36 @@ public final class SubscriptionState {
         return positions;
     }
 
+    /**
+     * Where a partition is fetched from: the position, the leader epoch of the record before it, and the position
+     * epoch, read together so that a fetch built from them can tell later whether a seek or reset came in between.
+     */
+    public record FetchPosition(long offset, Optional<Integer> leaderEpoch, int positionEpoch) {
+    }
+
     /** Partitions that can be fetched now, with their positions: assigned, not paused, position known. */
-    public synchronized Map<TopicPartition, Long> fetchablePositions() {
-        Map<TopicPartition, Long> positions = new LinkedHashMap<>();
+    public synchronized Map<TopicPartition, FetchPosition> fetchablePositions() {
+        Map<TopicPartition, FetchPosition> positions = new LinkedHashMap<>();
         assignment.forEach((partition, state) -> {
-            if (state.fetchState == FetchState.FETCHING && !state.paused && !state.pendingRevocation) {
-                positions.put(partition, state.position);
+            if (isFetchable(state)) {
+                positions.put(partition, fetchPosition(state));
             }
         });
         return positions;
+    }
+
+    /** The partition's fetch position as of now, if it can be fetched now. */
+    public synchronized Optional<FetchPosition> fetchPosition(TopicPartition partition) {
+        PartitionState state = assignment.get(partition);
+        return state != null && isFetchable(state) ? Optional.of(fetchPosition(state)) : Optional.empty();
+    }
+
+    private static boolean isFetchable(PartitionState state) {
+        return state.fetchState == FetchState.FETCHING && !state.paused && !state.pendingRevocation;
+    }
+
+    private static FetchPosition fetchPosition(PartitionState state) {
+        return new FetchPosition(state.position, state.leaderEpoch, state.positionEpoch);
     }
 
     public synchronized Set<TopicPartition> partitionsIn(FetchState fetchState) {

@@ -159,7 +159,19 @@ public final class FakeNetwork implements Network {
 
     @Override
     public Optional<Node> leader(TopicPartition partition) {
+        onLeaderLookup.accept(partition);
         return Optional.of(NODE_0);
+    }
+
+    private java.util.function.Consumer<TopicPartition> onLeaderLookup = partition -> { };
+
+    /**
+     * Runs {@code action} each time a partition's leader is looked up: lets a test act as the application thread does,
+     * between the moment a request manager reads the positions and the moment it builds a request from them.
+     */
+    public FakeNetwork onLeaderLookup(java.util.function.Consumer<TopicPartition> action) {
+        onLeaderLookup = action;
+        return this;
     }
 
     @Override

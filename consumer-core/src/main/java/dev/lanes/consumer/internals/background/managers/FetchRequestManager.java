@@ -59,8 +59,12 @@ public final class FetchRequestManager implements RequestManager {
                               long requestTimeoutMs, long retryBackoffMs, long retryBackoffMaxMs) {
     }
 
-    /** Where a partition's next fetch starts while earlier data of it waits, and the epoch of the record before. */
-    private record Chained(long offset, Optional<Integer> lastEpoch) {
+    /**
+     * Where a partition's next fetch starts while earlier data of it waits, the epoch of the record before, and the
+     * position epoch the data before was fetched under: after a seek or reset the chain leads from a position the
+     * application has left.
+     */
+    private record Chained(long offset, Optional<Integer> lastEpoch, int positionEpoch) {
     }
 
     /** A follower the leader told us to fetch a partition from (KIP-392), until {@code expiresAtMs}. */
@@ -169,9 +173,10 @@ public final class FetchRequestManager implements RequestManager {
         long wait = resetPositionsOfRecreatedTopics() ? 0 : Long.MAX_VALUE;
         int coordinatorNode = coordinatorNodeId.getAsInt();
         boolean deferred = false;
-        for (Map.Entry<TopicPartition, Long> entry : subscriptions.fetchablePositions().entrySet()) {
+        Map<TopicPartition, Integer> positionEpochs = new HashMap<>();
+        for (Map.Entry<TopicPartition, SubscriptionState.FetchPosition> entry : subscriptions.fetchablePositions().entrySet()) {
             TopicPartition partition = entry.getKey();
-            long offset = entry.getValue();
+            SubscriptionState.FetchPosition position = entry.getValue();
             Optional<Node> leader = network.leader(partition);
             Optional<Integer> leaderEpoch = network.leaderEpoch(partition);
             if (leader.isPresent() && subscriptions.validateOnLeaderChange(partition, leaderEpoch)) {
@@ -179,17 +184,33 @@ public final class FetchRequestManager implements RequestManager {
                 wait = 0; // the offsets manager, polled before this one, checks the position next time round
                 continue;
             }
+            long offset;
             Optional<Integer> lastEpoch;
             if (buffer.isBuffered(partition)) {
                 Chained chained = chainedOffsets.get(partition);
                 if (chained == null) {
                     continue;
                 }
+                if (chained.positionEpoch() != position.positionEpoch()) {
+                    // A seek or reset since: what is buffered is being dropped, and the chain leads nowhere.
+                    chainedOffsets.remove(partition);
+                    continue;
+                }
                 offset = chained.offset();
                 lastEpoch = chained.lastEpoch();
             } else {
                 chainedOffsets.remove(partition);
-                lastEpoch = subscriptions.leaderEpoch(partition);
+                // Read again now that nothing of the partition is buffered: since the snapshot above the application
+                // may have read on to the end of its last fetch and released it. Fetched from the snapshot's offset,
+                // the answer would start behind the position and be dropped as stale, with every fetch chained to it.
+                // Responses are buffered on this thread only, so the partition stays unbuffered until the fetch goes.
+                Optional<SubscriptionState.FetchPosition> now = subscriptions.fetchPosition(partition);
+                if (now.isEmpty()) {
+                    continue;
+                }
+                position = now.get();
+                offset = position.offset();
+                lastEpoch = position.leaderEpoch();
             }
             RetryBackoff partitionBackoff = partitionBackoffs.get(partition);
             if (partitionBackoff != null && !partitionBackoff.canSend(nowMs)) {
@@ -220,6 +241,7 @@ public final class FetchRequestManager implements RequestManager {
             }
             byLeader.computeIfAbsent(target, node -> new LinkedHashMap<>())
                     .put(partition, new FetchSessions.PartitionFetch(offset, leaderEpoch, lastEpoch));
+            positionEpochs.put(partition, position.positionEpoch());
         }
         if (deferred) {
             pollTracker.requestWakeOnEntry();
@@ -241,12 +263,12 @@ public final class FetchRequestManager implements RequestManager {
                     : (int) Math.max(1, Math.min(config.maxWaitMs(), timeUntilNextHeartbeat.applyAsLong(nowMs)));
             FetchSessions.FetchLimits limits = new FetchSessions.FetchLimits(maxWaitMs, config.minBytes(),
                     maxBytes, partitionMaxBytes, config.isolationLevel(), config.rackId());
-            // A seek or reset while the fetch is in flight makes its answer stale: remember the epochs.
-            Map<TopicPartition, Integer> positionEpochs = new HashMap<>();
-            entry.getValue().keySet().forEach(partition -> positionEpochs.put(partition, subscriptions.positionEpoch(partition)));
+            // A seek or reset after the positions were read makes the answer stale: remember their epochs.
+            Map<TopicPartition, Integer> sentEpochs = new HashMap<>();
+            entry.getValue().keySet().forEach(partition -> sentEpochs.put(partition, positionEpochs.get(partition)));
             requests.add(new UnsentRequest<>(network.fetchRequest(node.id(), entry.getValue(), limits),
                     Optional.of(node), Priority.USER, nowMs + config.requestTimeoutMs() + config.maxWaitMs(),
-                    (result, error) -> onResponse(node, maxBytes, positionEpochs, nowMs, result, error)));
+                    (result, error) -> onResponse(node, maxBytes, sentEpochs, nowMs, result, error)));
         }
         return new PollResult(wait, requests);
     }
@@ -367,7 +389,8 @@ public final class FetchRequestManager implements RequestManager {
                 chainedOffsets.remove(partition);
             } else if (fetched.sizeInBytes() > 0 && fetched.nextFetchOffset() > fetched.fetchOffset()) {
                 toBuffer.add(fetched);
-                chainedOffsets.put(partition, new Chained(fetched.nextFetchOffset(), fetched.lastEpoch()));
+                chainedOffsets.put(partition, new Chained(fetched.nextFetchOffset(), fetched.lastEpoch(),
+                        positionEpochs.get(partition)));
             } else if (fetched.sizeInBytes() > 0) {
                 // Bytes, but not one complete batch from the fetch offset on: fetching again would get the same.
                 chainedOffsets.remove(partition);

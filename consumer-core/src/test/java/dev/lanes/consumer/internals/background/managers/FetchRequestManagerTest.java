@@ -91,6 +91,42 @@ class FetchRequestManagerTest {
     }
 
     @Test
+    void aSeekBeforeTheBufferedDataIsDroppedEndsTheChainRatherThanFetchingOnFromTheOldPosition() {
+        assignAtZero();
+        complete(onlyRequest(fetches.poll(clock.milliseconds())), FetchedPartitions.records(P0, 0, 5));
+
+        // The application seeks P0; the background thread builds a fetch before the application drops P0's data.
+        subscriptions.seek(P0, 100, Optional.empty());
+        UnsentRequest<?> second = onlyRequest(fetches.poll(clock.milliseconds()));
+        assertThat(offsets(network.fetches().get(1))).as("P0's chain led on from offset 5, a position left behind")
+                .isEqualTo(Map.of(P1, 0L));
+
+        buffer.drop(List.of(P0));
+        complete(second);
+        onlyRequest(fetches.poll(clock.milliseconds()));
+        assertThat(offsets(network.fetches().get(2))).containsEntry(P0, 100L);
+    }
+
+    @Test
+    void aPartitionWhoseLastFetchIsTakenWhileAFetchIsBuiltIsFetchedFromItsPositionAsOfThen() {
+        assignAtZero();
+        complete(onlyRequest(fetches.poll(clock.milliseconds())), FetchedPartitions.records(P0, 0, 5));
+        // After the background thread has read the positions, the application takes P0's five records and releases
+        // the fetch: nothing of P0 is buffered any more, and its position is 5, not the 0 that was read.
+        network.onLeaderLookup(partition -> {
+            if (partition.equals(P0) && buffer.isBuffered(P0)) {
+                subscriptions.advance(P0, 0, 5, Optional.empty());
+                buffer.release(buffer.next());
+            }
+        });
+
+        onlyRequest(fetches.poll(clock.milliseconds()));
+
+        assertThat(offsets(network.fetches().get(1))).as("from 0, the answer would be dropped as stale, and fetches "
+                + "chained to it too").isEqualTo(Map.of(P0, 5L, P1, 0L));
+    }
+
+    @Test
     void aFetchLeavesTheDecodeAheadWindowsRoomToDecodingSoThatBothStayWithinTheBound() {
         assignAtZero();
         long window = 512 * 1024; // half of the 1 MiB bound, which is less than the usual window
