@@ -51,10 +51,11 @@ import java.util.stream.IntStream;
 
 /**
  * End-to-end benchmark: LanesConsumer against kafka-clients' KafkaConsumer with the classic protocol and
- * with the consumer protocol (AsyncKafkaConsumer), in one run, against one real single-node KRaft broker
- * that runs in its own JVM. Each round runs every phase for every consumer, the consumers' order rotated
- * from round to round. Prints medians with ratios against the classic consumer and writes every value as
- * JSON. See {@link Options#USAGE} for the options.
+ * with the consumer protocol (AsyncKafkaConsumer), in one run, against a real KRaft cluster on 127.0.0.1
+ * whose nodes run in JVMs of their own (one broker unless {@code --brokers} says more; see {@link BrokerCluster}).
+ * Each round runs every phase for every consumer, the consumers' order rotated from round to round. Prints
+ * medians with ratios against the classic consumer and writes every value as JSON. See {@link Options#USAGE}
+ * for the options.
  */
 public final class ConsumerBenchmark {
 
@@ -121,7 +122,7 @@ public final class ConsumerBenchmark {
         return thread;
     });
     private final String runId = UUID.randomUUID().toString().substring(0, 8);
-    private BrokerProcess broker;
+    private BrokerCluster cluster;
     private ProcessCpu processCpu;
     private final Map<String, String> brokerSettings = new LinkedHashMap<>();
 
@@ -159,10 +160,10 @@ public final class ConsumerBenchmark {
         brokerSettings.put("group.consumer.heartbeat.interval.ms", String.valueOf(options.heartbeatIntervalMs));
         brokerSettings.put("group.consumer.min.heartbeat.interval.ms", String.valueOf(Math.min(options.heartbeatIntervalMs, 5000)));
         long t0 = System.nanoTime();
-        broker = BrokerProcess.start(brokerSettings, "1g");
-        processCpu = new ProcessCpu(broker.pid());
-        log("broker pid %d on %s (data in %s), started in %d ms", broker.pid(), broker.bootstrapServers(),
-                broker.directory(), (System.nanoTime() - t0) / 1_000_000);
+        cluster = BrokerCluster.start(options.brokers, brokerSettings, "1g");
+        processCpu = new ProcessCpu(cluster.pids());
+        log("%d broker(s), pid(s) %s, on %s (data in %s), started in %d ms", cluster.size(), cluster.pids(),
+                cluster.bootstrapServers(), cluster.directory(), (System.nanoTime() - t0) / 1_000_000);
         try {
             prepareData();
             if (options.phases.contains(PHASE_THROUGHPUT)) {
@@ -186,7 +187,7 @@ public final class ConsumerBenchmark {
                 }
             }
         } finally {
-            broker.close();
+            cluster.close();
             watchdog.shutdownNow();
         }
         String markdown = markdown();
@@ -273,19 +274,19 @@ public final class ConsumerBenchmark {
         }
         List<String> topics = new ArrayList<>(List.of(TOPIC_LATENCY, TOPIC_IDLE));
         workloads.forEach(w -> topics.add(w.topic()));
-        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers()))) {
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, cluster.bootstrapServers()))) {
             admin.createTopics(topics.stream().map(topic -> new NewTopic(topic, PARTITIONS, (short) 1)).toList())
                     .all().get(60, TimeUnit.SECONDS);
             admin.createTopics(List.of(new NewTopic(TOPIC_COMMIT, 1, (short) 1))).all().get(60, TimeUnit.SECONDS);
             for (Workload workload : workloads) {
                 produce(workload);
             }
-            admin.describeLogDirs(List.of(1)).allDescriptions().get(60, TimeUnit.SECONDS).values().forEach(dirs ->
+            admin.describeLogDirs(cluster.nodeIds()).allDescriptions().get(60, TimeUnit.SECONDS).values().forEach(dirs ->
                     dirs.values().forEach(dir -> dir.replicaInfos().forEach((partition, replica) ->
                             topicBytes.merge(partition.topic(), replica.size(), Long::sum))));
         }
         for (Workload workload : workloads) {
-            log("  %-15s %,d records, %s, %.1f MB on the broker", workload.name(), workload.datasetRecords(),
+            log("  %-15s %,d records, %s, %.1f MB on the brokers", workload.name(), workload.datasetRecords(),
                     workload.describe(), topicBytes.getOrDefault(workload.topic(), 0L) / MB);
         }
     }
@@ -294,7 +295,7 @@ public final class ConsumerBenchmark {
     private void produce(Workload workload) throws Exception {
         long t0 = System.nanoTime();
         Map<String, Object> configs = new HashMap<>();
-        configs.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
+        configs.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, cluster.bootstrapServers());
         configs.put(ProducerConfig.CLIENT_ID_CONFIG, "bench-producer-data");
         configs.put(ProducerConfig.ACKS_CONFIG, "1");
         configs.put(ProducerConfig.LINGER_MS_CONFIG, 20);
@@ -406,7 +407,7 @@ public final class ConsumerBenchmark {
 
     private Map<String, Object> settings(ConsumerKind kind, String phase, int round, String groupId) {
         Map<String, Object> settings = new HashMap<>();
-        settings.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
+        settings.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, cluster.bootstrapServers());
         settings.put(ConsumerConfig.CLIENT_ID_CONFIG, clientId(kind, phase, round));
         settings.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         settings.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
@@ -509,7 +510,7 @@ public final class ConsumerBenchmark {
     private Map<String, Double> latency(ConsumerKind kind, int round) throws Exception {
         Map<String, Object> settings = settings(kind, PHASE_LATENCY, round, null);
         Map<String, Object> producerConfigs = new HashMap<>();
-        producerConfigs.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
+        producerConfigs.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, cluster.bootstrapServers());
         producerConfigs.put(ProducerConfig.CLIENT_ID_CONFIG, "bench-producer-latency");
         producerConfigs.put(ProducerConfig.ACKS_CONFIG, "1");
         producerConfigs.put(ProducerConfig.LINGER_MS_CONFIG, 0);
@@ -599,7 +600,7 @@ public final class ConsumerBenchmark {
         Map<String, Object> settings = settings(kind, PHASE_COMMIT, round, groupId);
         settings.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "latest");
         Map<String, Object> producerConfigs = new HashMap<>();
-        producerConfigs.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
+        producerConfigs.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, cluster.bootstrapServers());
         producerConfigs.put(ProducerConfig.CLIENT_ID_CONFIG, "bench-producer-commit");
         producerConfigs.put(ProducerConfig.LINGER_MS_CONFIG, 0);
         Stats.Samples samples = new Stats.Samples();
@@ -1102,8 +1103,8 @@ public final class ConsumerBenchmark {
     /** Every phase's table, each under a heading, then the notes: what the output file ends in .md holds. */
     String markdown() {
         StringBuilder out = new StringBuilder();
-        out.append(String.format(Locale.ROOT, "Medians of %d round(s) after %d warm-up round(s); %s%n", options.rounds,
-                options.warmupRounds, machine()));
+        out.append(String.format(Locale.ROOT, "Medians of %d round(s) after %d warm-up round(s); %s; %s%n", options.rounds,
+                options.warmupRounds, machine(), brokersDescribed()));
         MarkdownTable throughput = results.throughputTable(options.workloadsToRun(), options.consumers);
         if (!throughput.isEmpty()) {
             out.append("\n### Throughput and CPU per record by workload\n\n");
@@ -1171,6 +1172,12 @@ public final class ConsumerBenchmark {
         return ResultTables.format(value);
     }
 
+    /** How many brokers served the run: the partitions' leaders are spread over them. */
+    private String brokersDescribed() {
+        return options.brokers == 1 ? "one broker"
+                : options.brokers + " brokers, the " + PARTITIONS + " partitions of each topic spread over them";
+    }
+
     private static String machine() {
         Runtime runtime = Runtime.getRuntime();
         return String.format(Locale.ROOT, "%d CPUs, %s %s, Java %s, max heap %d MB", runtime.availableProcessors(),
@@ -1183,6 +1190,7 @@ public final class ConsumerBenchmark {
         root.put("started", started.toString());
         root.put("finished", Instant.now().toString());
         root.put("machine", machine());
+        root.put("brokers", options.brokers);
         Map<String, Object> opts = new LinkedHashMap<>();
         opts.put("rounds", options.rounds);
         opts.put("warmupRounds", options.warmupRounds);

@@ -11,6 +11,8 @@ import java.util.Map;
 public final class Options {
 
     public int rounds = 3;
+    /** Brokers of the cluster the benchmark starts; the topics' partitions spread over them. */
+    public int brokers = 1;
     /** Records per round of every workload; null: each workload's own default. */
     public Long records;
     /**
@@ -48,6 +50,9 @@ public final class Options {
     /** Extra settings of every consumer, Lanes and KafkaConsumer alike (--consumer-settings), for comparing them tuned the same way. */
     public Map<String, String> consumerSettings = new LinkedHashMap<>();
 
+    /** A topic has this many partitions: more brokers would hold none. */
+    static final int MAX_BROKERS = ConsumerBenchmark.PARTITIONS;
+
     static final String USAGE = String.join("\n",
             "Usage: ConsumerBenchmark [options]",
             "  --rounds N             measured rounds; each runs every phase for every consumer, in an order that",
@@ -57,6 +62,8 @@ public final class Options {
             "  --workloads LIST       comma-separated throughput workloads (default all):",
             "                         " + String.join(",", Workload.names()),
             "  --records N            records per round of every workload (default: sized per workload)",
+            "  --brokers N            brokers of the cluster the run starts on 127.0.0.1, 1 to " + MAX_BROKERS + " (default 1);",
+            "                         each topic's " + ConsumerBenchmark.PARTITIONS + " partitions spread over them",
             "  --buffer-bounds LIST   MiB values of lanes.fetch.buffer.max.bytes for buffer-sweep (default 4,8,16,32,64)",
             "  --sweep-consumers LIST Lanes consumers in one JVM for buffer-sweep (default 1,3)",
             "  --quick                smoke run: 1 round, 50000 records, a few seconds per phase",
@@ -131,6 +138,13 @@ public final class Options {
     private void set(String name, String value) {
         switch (name) {
             case "--rounds" -> rounds = positive(name, value);
+            case "--brokers" -> {
+                brokers = positive(name, value);
+                if (brokers > MAX_BROKERS) {
+                    throw new IllegalArgumentException(name + " must be at most " + MAX_BROKERS
+                            + " (a topic has " + ConsumerBenchmark.PARTITIONS + " partitions, one broker each at most), was " + value);
+                }
+            }
             case "--records" -> records = Long.parseLong(value.replace("_", ""));
             case "--warmup-rounds" -> warmupRounds = nonNegative(name, value);
             case "--workloads" -> {

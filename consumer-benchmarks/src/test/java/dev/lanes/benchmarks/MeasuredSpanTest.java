@@ -1,6 +1,7 @@
 package dev.lanes.benchmarks;
 
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 import org.junit.jupiter.api.Test;
@@ -40,7 +41,7 @@ class MeasuredSpanTest {
 
     @Test
     void aSpanAroundWorkMeasuresItsWallTimeAndThisJvmsCpu() {
-        ProcessCpu processCpu = new ProcessCpu(ProcessHandle.current().pid());
+        ProcessCpu processCpu = new ProcessCpu(List.of(ProcessHandle.current().pid()));
         MeasuredSpan span = MeasuredSpan.start(processCpu);
         long spinUntil = System.nanoTime() + 50_000_000L;
         long spins = 0;

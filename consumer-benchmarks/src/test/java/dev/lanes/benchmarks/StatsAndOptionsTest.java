@@ -94,6 +94,15 @@ class StatsAndOptionsTest {
     }
 
     @Test
+    void parsesTheClusterSize() {
+        assertThat(Options.parse().brokers).isEqualTo(1);
+        assertThat(Options.parse("--brokers", "3").brokers).isEqualTo(3);
+        assertThatThrownBy(() -> Options.parse("--brokers", "0")).hasMessageContaining("--brokers must be positive, was 0");
+        assertThatThrownBy(() -> Options.parse("--brokers", "7"))
+                .hasMessageContaining("--brokers must be at most 6 (a topic has 6 partitions, one broker each at most), was 7");
+    }
+
+    @Test
     void parsesSettingsForLanesAloneAndForEveryConsumer() {
         Options options = Options.parse("--lanes-settings", "lanes.decode.ahead=false",
                 "--consumer-settings", "receive.buffer.bytes=1048576, fetch.max.bytes = 8388608");
