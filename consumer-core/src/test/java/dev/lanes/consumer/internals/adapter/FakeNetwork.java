@@ -160,15 +160,7 @@ public final class FakeNetwork implements Network {
     @Override
     public Optional<Node> leader(TopicPartition partition) {
         onLeaderLookup.accept(partition);
-        return Optional.of(leaders.getOrDefault(partition, NODE_0));
-    }
-
-    private final Map<TopicPartition, Node> leaders = new java.util.HashMap<>();
-
-    /** Makes {@code node} the partition's leader (every partition's leader is {@link #NODE_0} unless set). */
-    public FakeNetwork leader(TopicPartition partition, Node node) {
-        leaders.put(partition, node);
-        return this;
+        return Optional.of(NODE_0);
     }
 
     private java.util.function.Consumer<TopicPartition> onLeaderLookup = partition -> { };

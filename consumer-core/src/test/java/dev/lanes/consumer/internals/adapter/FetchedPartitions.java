@@ -13,19 +13,14 @@ public final class FetchedPartitions {
     private FetchedPartitions() {
     }
 
-    /** One partition's answer holding {@code count} records from {@code fetchOffset} on, the last ones of its log. */
+    /** One partition's answer holding {@code count} records from {@code fetchOffset} on. */
     public static FetchedPartition records(TopicPartition partition, long fetchOffset, int count) {
-        return records(partition, fetchOffset, count, fetchOffset + count);
-    }
-
-    /** One partition's answer holding {@code count} records from {@code fetchOffset} on, of a log that ends at {@code highWatermark}. */
-    public static FetchedPartition records(TopicPartition partition, long fetchOffset, int count, long highWatermark) {
         SimpleRecord[] records = new SimpleRecord[count];
         for (int i = 0; i < count; i++) {
             records[i] = new SimpleRecord(("v" + i).getBytes());
         }
         MemoryRecords memory = MemoryRecords.withRecords(fetchOffset, Compression.NONE, records);
-        return new FetchedPartition(partition, fetchOffset, highWatermark, highWatermark, 0, memory, List.of());
+        return new FetchedPartition(partition, fetchOffset, fetchOffset + count, fetchOffset + count, 0, memory, List.of());
     }
 
     /**

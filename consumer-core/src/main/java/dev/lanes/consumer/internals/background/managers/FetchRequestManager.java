@@ -42,8 +42,7 @@ import java.util.function.LongUnaryOperator;
  * application is fetched on from where that data ends, so the next fetch is never narrower than the
  * last (the pipelining a single-threaded consumer cannot do). Each fetch asks for at most the room left
  * in the buffer (less what decoding ahead may fill meanwhile), so a consumer whose application stops polling stops fetching at the bound (R9), while
- * its other work goes on; a broker whose partitions are read to their end asks for a slice of that room only, so
- * that its long poll does not hold back the brokers that have data. Background thread only.
+ * its other work goes on. Background thread only.
  */
 public final class FetchRequestManager implements RequestManager {
 
@@ -90,8 +89,6 @@ public final class FetchRequestManager implements RequestManager {
     private final Map<String, Uuid> fetchedTopicIds = new HashMap<>();
     /** Brokers whose last fetch came back without records: the consumer has caught up with them. */
     private final Set<Integer> caughtUpNodes = new HashSet<>();
-    /** Brokers whose last answer left nothing to read: their next fetch will wait for new records. */
-    private final Set<Integer> nodesReadToEnd = new HashSet<>();
     private IntSupplier coordinatorNodeId = () -> -1;
     private PollTracker pollTracker;
     /** The poll() entry during which records of the coordinator's broker were last buffered, and when. */
@@ -250,23 +247,14 @@ public final class FetchRequestManager implements RequestManager {
             pollTracker.requestWakeOnEntry();
         }
         List<UnsentRequest<?>> requests = new ArrayList<>();
-        // A broker whose last answer was empty, or reached the end of every partition in it, has its partitions read
-        // to their end: its next fetch waits there up to
-        // fetch.max.wait.ms and brings back what is produced meanwhile. The room it holds for that is room the
-        // brokers with data cannot fetch into until the wait ends, so it asks for a slice only; an answer with
-        // records gives it a full share again. The rest of the room is shared by the brokers with data, so that
-        // none of them waits for another.
-        long caughtUpFetches = byLeader.keySet().stream().filter(node -> nodesReadToEnd.contains(node.id())).count();
-        long caughtUpAsk = Math.max(1, Math.min(usefulRoom / 4, room / (2L * Math.max(1, byLeader.size()))));
-        long fetchesWithData = byLeader.size() - caughtUpFetches;
-        long share = fetchesWithData == 0 ? room : Math.max(1, (room - caughtUpFetches * caughtUpAsk) / fetchesWithData);
+        // The room is shared by the brokers fetched from now, so that none of them waits for another.
+        long share = byLeader.isEmpty() ? room : Math.max(1, room / byLeader.size());
         for (Map.Entry<Node, Map<TopicPartition, FetchSessions.PartitionFetch>> entry : byLeader.entrySet()) {
             if (room <= 0) {
                 break;
             }
             Node node = entry.getKey();
-            long ask = nodesReadToEnd.contains(node.id()) ? caughtUpAsk : share;
-            int maxBytes = (int) Math.min(config.maxBytes(), Math.min(ask, room));
+            int maxBytes = (int) Math.min(config.maxBytes(), Math.min(share, room));
             int partitionMaxBytes = (int) Math.min(config.partitionMaxBytes(), room);
             room -= maxBytes;
             reservedBytes += maxBytes;
@@ -371,7 +359,6 @@ public final class FetchRequestManager implements RequestManager {
         long nowMs = clock.milliseconds();
         if (error != null) {
             caughtUpNodes.remove(node.id());
-            nodesReadToEnd.remove(node.id());
             readReplicas.values().removeIf(replica -> replica.nodeId() == node.id());
             network.fetchFailed(node.id(), error);
             nodeBackoffUntilMs.put(node.id(), nowMs + config.retryBackoffMs());
@@ -382,15 +369,9 @@ public final class FetchRequestManager implements RequestManager {
         }
         metrics.fetchManager().fetchResponse(nowMs - sentAtMs, result.throttleTimeMs());
         boolean records = false;
-        long answerBytes = 0;
-        boolean everyPartitionAtItsEnd = true;
         List<FetchedPartition> toBuffer = new ArrayList<>();
         for (FetchedPartition fetched : result.data().values()) {
             records |= fetched.sizeInBytes() > 0;
-            answerBytes += fetched.sizeInBytes();
-            long end = config.isolationLevel() == IsolationLevel.READ_COMMITTED ? fetched.lastStableOffset()
-                    : fetched.highWatermark();
-            everyPartitionAtItsEnd &= fetched.nextFetchOffset() >= end;
             TopicPartition partition = fetched.partition();
             subscriptions.updateFetchOffsets(partition, fetched.highWatermark(), fetched.lastStableOffset(),
                     fetched.logStartOffset());
@@ -426,12 +407,6 @@ public final class FetchRequestManager implements RequestManager {
             log.debug("Fetching {} from replica {} as its leader {} asks", partition, replica, node.id());
             readReplicas.put(partition, new ReadReplica(replica, nowMs + network.metadataMaxAgeMs()));
         });
-        // An answer that did not fill what it asked for, every partition in it to its end, left nothing behind.
-        if (!records || (answerBytes < reserved && everyPartitionAtItsEnd)) {
-            nodesReadToEnd.add(node.id());
-        } else {
-            nodesReadToEnd.remove(node.id());
-        }
         if (records) {
             caughtUpNodes.remove(node.id());
             if (pollTracker != null && node.id() == coordinatorNodeId.getAsInt()) {

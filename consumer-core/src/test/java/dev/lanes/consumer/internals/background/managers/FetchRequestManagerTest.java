@@ -130,7 +130,7 @@ class FetchRequestManagerTest {
     void aFetchLeavesTheDecodeAheadWindowsRoomToDecodingSoThatBothStayWithinTheBound() {
         assignAtZero();
         long window = 512 * 1024; // half of the 1 MiB bound, which is less than the usual window
-        complete(onlyRequest(fetches.poll(clock.milliseconds())), FetchedPartitions.records(P0, 0, 5, 1_000));
+        complete(onlyRequest(fetches.poll(clock.milliseconds())), FetchedPartitions.records(P0, 0, 5));
         assertThat(network.fetchLimits().get(0).maxBytes()).isEqualTo((int) (buffer.maxBytes() - window));
 
         onlyRequest(fetches.poll(clock.milliseconds()));
@@ -143,56 +143,6 @@ class FetchRequestManagerTest {
         assignAtZero();
         onlyRequest(fetches.poll(clock.milliseconds()));
         assertThat(fetches.poll(clock.milliseconds()).requests()).isEmpty();
-    }
-
-    @Test
-    void aBrokerWhosePartitionsAreReadToTheirEndAsksForASliceOfTheRoomSoThatItsLongPollHoldsBackNoOtherBroker() {
-        network.leader(P1, FakeNetwork.NODE_1);
-        assignAtZero();
-        long fetchRoom = buffer.maxBytes() / 2; // the bound less the decode-ahead window (half of a 1 MiB bound)
-        List<UnsentRequest<?>> first = fetches.poll(clock.milliseconds()).requests();
-        assertThat(network.fetchLimits()).extracting(FetchSessions.FetchLimits::maxBytes)
-                .as("two brokers with data share the room").containsExactly((int) fetchRoom / 2, (int) fetchRoom / 2);
-
-        // P1's answer holds the last records of its log; P0 has more behind what came.
-        complete(toNode(first, FakeNetwork.NODE_1), FetchedPartitions.records(P1, 0, 5));
-        complete(toNode(first, FakeNetwork.NODE_0), FetchedPartitions.records(P0, 0, 5, 1_000));
-        takeEverything();
-        List<UnsentRequest<?>> second = fetches.poll(clock.milliseconds()).requests();
-        assertThat(second).hasSize(2);
-        int caughtUpAsk = maxBytesTo(second, FakeNetwork.NODE_1);
-        assertThat(caughtUpAsk).as("a quarter of the room a fetch waits for (a quarter of the bound here), or less")
-                .isPositive().isLessThanOrEqualTo((int) buffer.maxBytes() / 16);
-        assertThat(maxBytesTo(second, FakeNetwork.NODE_0)).as("the broker with data gets the rest")
-                .isEqualTo((int) fetchRoom - caughtUpAsk);
-
-        // While NODE_1 long-polls, NODE_0's answer is taken and it is fetched again, into all the room NODE_1 leaves.
-        complete(toNode(second, FakeNetwork.NODE_0), FetchedPartitions.records(P0, 5, 5, 1_000));
-        takeEverything();
-        List<UnsentRequest<?>> refetch = fetches.poll(clock.milliseconds()).requests();
-        assertThat(maxBytesTo(refetch, FakeNetwork.NODE_0)).isEqualTo((int) fetchRoom - caughtUpAsk);
-
-        // Records produced to P1, more than its broker's slice could bring: it has data again, and a full share.
-        complete(toNode(second, FakeNetwork.NODE_1), FetchedPartitions.records(P1, 5, 5, 1_000));
-        complete(toNode(refetch, FakeNetwork.NODE_0), FetchedPartitions.records(P0, 10, 5, 1_000));
-        takeEverything();
-        List<UnsentRequest<?>> third = fetches.poll(clock.milliseconds()).requests();
-        assertThat(third).hasSize(2);
-        assertThat(maxBytesTo(third, FakeNetwork.NODE_1)).isEqualTo((int) fetchRoom / 2);
-    }
-
-    @Test
-    void aBrokerThatAnsweredWithNothingAsksForASliceOfTheRoomToo() {
-        network.leader(P1, FakeNetwork.NODE_1);
-        assignAtZero();
-        List<UnsentRequest<?>> first = fetches.poll(clock.milliseconds()).requests();
-        complete(toNode(first, FakeNetwork.NODE_1));
-        complete(toNode(first, FakeNetwork.NODE_0), FetchedPartitions.records(P0, 0, 5, 1_000));
-        takeEverything();
-
-        List<UnsentRequest<?>> second = fetches.poll(clock.milliseconds()).requests();
-        assertThat(maxBytesTo(second, FakeNetwork.NODE_1)).isLessThanOrEqualTo((int) buffer.maxBytes() / 16);
-        assertThat(maxBytesTo(second, FakeNetwork.NODE_0)).isGreaterThan((int) buffer.maxBytes() / 4);
     }
 
     @Test
@@ -398,24 +348,6 @@ class FetchRequestManagerTest {
         subscriptions.assignFromUser(List.of(P0, P1));
         subscriptions.seek(P0, 0, Optional.empty());
         subscriptions.seek(P1, 0, Optional.empty());
-    }
-
-    /** The application takes every record buffered, which releases the fetches that held them. */
-    private void takeEverything() {
-        while (buffer.bytes() > 0) {
-            buffer.release(buffer.next());
-        }
-    }
-
-    private static UnsentRequest<?> toNode(List<UnsentRequest<?>> requests, org.apache.kafka.common.Node node) {
-        return requests.stream().filter(request -> request.destination().equals(Optional.of(node))).findFirst().orElseThrow();
-    }
-
-    /** The maxBytes of the fetch to {@code node} among {@code requests}, the last ones built. */
-    private int maxBytesTo(List<UnsentRequest<?>> requests, org.apache.kafka.common.Node node) {
-        List<FetchSessions.FetchLimits> limits = network.fetchLimits();
-        int index = requests.indexOf(toNode(requests, node));
-        return limits.get(limits.size() - requests.size() + index).maxBytes();
     }
 
     private static UnsentRequest<?> onlyRequest(PollResult result) {
